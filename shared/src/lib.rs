@@ -1,0 +1,14 @@
+//! srkd-core: what the native CLI and the web app share — the SRGAN generator and
+//! discriminator, burnpack weights with their architecture, MATLAB-compatible image
+//! conventions, full-reference metrics and tiled inference. Backend-agnostic: it compiles for
+//! native targets and for `wasm32-unknown-unknown`.
+
+mod error;
+pub mod image;
+pub mod metrics;
+pub mod model;
+pub mod tensor;
+pub mod tiling;
+pub mod weights;
+
+pub use error::Error;

@@ -1,0 +1,196 @@
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PRelu, PReluConfig, PaddingConfig2d, PixelShuffle, PixelShuffleConfig};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::pixel_range::{OutputActivation, PixelRange};
+
+/// Whether the PReLUs after the pixel-shuffle stages have a parameter set each or share one.
+///
+/// The paper's Table 1 counts (1,550,595 for 64/16, 248,195 for 32/8) are exactly those of
+/// one shared upsampling PReLU; the Keras SRGAN we import has one per stage (64 more
+/// parameters). Both load and run through the same code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpsamplePrelu {
+    Shared,
+    PerStage,
+}
+
+/// SRResNet generator (Ledig et al. 2017) as used by the paper for teacher and student.
+#[derive(Config, Debug, PartialEq)]
+pub struct GeneratorConfig {
+    /// Feature channels of the trunk (64 teacher, 32 student).
+    #[config(default = 64)]
+    pub filters: usize,
+    /// Number of residual blocks (16 teacher, 8 student).
+    #[config(default = 16)]
+    pub blocks: usize,
+    /// Upscaling factor; a power of two, one conv + pixel-shuffle ×2 stage per factor 2.
+    #[config(default = 4)]
+    pub scale: usize,
+    #[config(default = "UpsamplePrelu::Shared")]
+    pub upsample_prelu: UpsamplePrelu,
+    /// BatchNorm epsilon (Keras uses 1e-3, PyTorch 1e-5).
+    #[config(default = 1e-3)]
+    pub bn_epsilon: f64,
+    /// BatchNorm running-statistics momentum in burn's convention (weight of the new batch).
+    #[config(default = 0.2)]
+    pub bn_momentum: f64,
+    #[config(default = "PixelRange::default()")]
+    pub pixels: PixelRange,
+}
+
+impl GeneratorConfig {
+    /// The paper's teacher: 64 filters, 16 residual blocks.
+    pub fn teacher() -> Self {
+        Self::new()
+    }
+
+    /// The paper's student: 32 filters, 8 residual blocks.
+    pub fn student() -> Self {
+        Self::new().with_filters(32).with_blocks(8)
+    }
+
+    /// Number of ×2 upsampling stages, or an error for an unsupported scale.
+    pub fn upsample_stages(&self) -> Result<usize, String> {
+        if self.scale < 2 || !self.scale.is_power_of_two() {
+            return Err(format!("scale must be a power of two ≥ 2, got {}", self.scale));
+        }
+        Ok(self.scale.trailing_zeros() as usize)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.filters == 0 {
+            return Err("filters must be > 0".into());
+        }
+        self.upsample_stages()?;
+        self.pixels.validate()
+    }
+
+    /// Context each output pixel depends on, in LR pixels on each side: what a tile must
+    /// overlap its neighbours by for tiled inference to equal whole-image inference.
+    pub fn receptive_radius(&self) -> usize {
+        let stages = self.upsample_stages().unwrap_or(0);
+        // head 9×9 (4) + two 3×3 per block + trunk 3×3 (1), all at LR ...
+        let mut radius = 4.0 + 2.0 * self.blocks as f64 + 1.0;
+        // ... each upsampling conv 3×3 at its own resolution, then the 9×9 tail at HR.
+        for stage in 0..stages {
+            radius += 1.0 / (1 << stage) as f64;
+        }
+        radius += 4.0 / self.scale as f64;
+        radius.ceil() as usize
+    }
+
+    /// Panics on an invalid config; call [`GeneratorConfig::validate`] first for a clean error.
+    pub fn init(&self, device: &Device) -> Generator {
+        let stages = self.upsample_stages().expect("invalid generator config");
+        let f = self.filters;
+        let conv = |c_in: usize, c_out: usize, k: usize| {
+            Conv2dConfig::new([c_in, c_out], [k, k])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device)
+        };
+        let bn = || {
+            BatchNormConfig::new(f)
+                .with_epsilon(self.bn_epsilon)
+                .with_momentum(self.bn_momentum)
+                .init(device)
+        };
+        let prelu = || PReluConfig::new().with_num_parameters(f).init(device);
+        let blocks = (0..self.blocks)
+            .map(|_| ResidualBlock {
+                conv1: conv(f, f, 3),
+                bn1: bn(),
+                act: prelu(),
+                conv2: conv(f, f, 3),
+                bn2: bn(),
+            })
+            .collect();
+        let upsample_convs = (0..stages).map(|_| conv(f, 4 * f, 3)).collect();
+        let upsample_acts = match self.upsample_prelu {
+            UpsamplePrelu::Shared => vec![prelu()],
+            UpsamplePrelu::PerStage => (0..stages).map(|_| prelu()).collect(),
+        };
+        let (in_scale, in_offset) = self.pixels.input_affine();
+        let (out_scale, out_offset) = self.pixels.output_affine();
+        Generator {
+            head: conv(3, f, 9),
+            head_act: prelu(),
+            blocks,
+            trunk_conv: conv(f, f, 3),
+            trunk_bn: bn(),
+            upsample_convs,
+            upsample_acts,
+            shuffle: PixelShuffleConfig::new(2).init(),
+            tail: conv(f, 3, 9),
+            in_scale,
+            in_offset,
+            out_scale,
+            out_offset,
+            tanh: self.pixels.output_activation == OutputActivation::Tanh,
+        }
+    }
+}
+
+/// conv3×3 → BN → PReLU → conv3×3 → BN, plus the identity skip.
+#[derive(Module, Debug)]
+pub struct ResidualBlock {
+    pub conv1: Conv2d,
+    pub bn1: BatchNorm,
+    pub act: PRelu,
+    pub conv2: Conv2d,
+    pub bn2: BatchNorm,
+}
+
+impl ResidualBlock {
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let y = self.act.forward(self.bn1.forward(self.conv1.forward(x.clone())));
+        x + self.bn2.forward(self.conv2.forward(y))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Generator {
+    pub head: Conv2d,
+    pub head_act: PRelu,
+    pub blocks: Vec<ResidualBlock>,
+    pub trunk_conv: Conv2d,
+    pub trunk_bn: BatchNorm,
+    pub upsample_convs: Vec<Conv2d>,
+    /// One PReLU per stage, or a single one shared by all stages.
+    pub upsample_acts: Vec<PRelu>,
+    pub shuffle: PixelShuffle,
+    pub tail: Conv2d,
+    pub in_scale: f64,
+    pub in_offset: f64,
+    pub out_scale: f64,
+    pub out_offset: f64,
+    pub tanh: bool,
+}
+
+impl Generator {
+    /// `[N, 3, H, W]` pixels in 0–255 → `[N, 3, s·H, s·W]` pixels in 0–255 (not clamped, so
+    /// that losses see the raw output).
+    pub fn forward(&self, pixels: Tensor<4>) -> Tensor<4> {
+        let x = pixels.mul_scalar(self.in_scale).add_scalar(self.in_offset);
+        let x = self.head_act.forward(self.head.forward(x));
+        let skip = x.clone();
+        let mut y = x;
+        for block in &self.blocks {
+            y = block.forward(y);
+        }
+        let mut y = skip + self.trunk_bn.forward(self.trunk_conv.forward(y));
+        for (stage, conv) in self.upsample_convs.iter().enumerate() {
+            let act = &self.upsample_acts[stage.min(self.upsample_acts.len() - 1)];
+            y = act.forward(self.shuffle.forward(conv.forward(y)));
+        }
+        let mut y = self.tail.forward(y);
+        if self.tanh {
+            y = y.tanh();
+        }
+        y.mul_scalar(self.out_scale).add_scalar(self.out_offset)
+    }
+}

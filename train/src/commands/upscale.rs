@@ -1,0 +1,80 @@
+use std::path::PathBuf;
+
+use anyhow::{Result, anyhow};
+use indicatif::{ProgressBar, ProgressStyle};
+use srkd_core::image::{ImageF32, decode, encode_png, imresize};
+
+use crate::backend::Backend;
+use crate::inference::upscale_rgb;
+use crate::{fsio, model_file};
+
+#[derive(clap::Args, Debug)]
+pub struct UpscaleArgs {
+    /// Input image (PNG, JPEG, BMP, TIFF, WebP).
+    pub input: PathBuf,
+    /// Output PNG.
+    pub output: PathBuf,
+    /// Generator weights.
+    #[arg(long, default_value = crate::DEFAULT_MODEL)]
+    pub model: PathBuf,
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    pub backend: Backend,
+    /// Tile side in input pixels (0 = whole image at once). Tiles overlap by the model's
+    /// receptive field, so the result does not depend on it; memory does.
+    #[arg(long, default_value_t = 128)]
+    pub tile: usize,
+}
+
+pub fn run(args: UpscaleArgs) -> Result<()> {
+    let device = args.backend.device()?;
+    let (generator, config) = model_file::load_generator(&args.model, &device)?;
+    let bytes = fsio::read(&args.input)?;
+    let image = decode(&bytes).map_err(|e| anyhow!("{}: {e}", args.input.display()))?;
+    let s = config.scale;
+    let (w, h) = (image.rgb.width * s, image.rgb.height * s);
+    if w > u32::MAX as usize || h > u32::MAX as usize || w * h > (1 << 31) {
+        return Err(anyhow!("{}: a ×{s} result of {w}×{h} is too large to write", args.input.display()));
+    }
+
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} tiles {elapsed} ETA {eta}")
+            .expect("static template"),
+    );
+    bar.set_message(format!("upscaling ×{s} on {}", args.backend.name()));
+    let rgb = upscale_rgb(&generator, &config, &image.rgb, args.tile, &device, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+
+    let (channels, samples) = assemble(rgb, image.alpha.as_ref(), image.grayscale, s);
+    let png = encode_png(w, h, channels, samples).map_err(|e| anyhow!("{}: {e}", args.output.display()))?;
+    fsio::write_atomic(&args.output, &png)?;
+    eprintln!("wrote {} ({w}×{h})", args.output.display());
+    Ok(())
+}
+
+/// Interleave the SR colour with a bicubically upscaled alpha, and fold grey inputs back to one
+/// channel (mean of the SR channels, which the network keeps nearly equal for grey input).
+fn assemble(rgb: Vec<u8>, alpha: Option<&ImageF32>, grayscale: bool, scale: usize) -> (usize, Vec<u8>) {
+    let alpha = alpha.map(|a| imresize(a, scale as f64).to_u8());
+    let color: Vec<Vec<u8>> = rgb
+        .chunks_exact(3)
+        .map(|p| {
+            if grayscale {
+                vec![((p[0] as u16 + p[1] as u16 + p[2] as u16 + 1) / 3) as u8]
+            } else {
+                p.to_vec()
+            }
+        })
+        .collect();
+    let channels = if grayscale { 1 } else { 3 } + usize::from(alpha.is_some());
+    let mut out = Vec::with_capacity(color.len() * channels);
+    for (i, c) in color.iter().enumerate() {
+        out.extend_from_slice(c);
+        if let Some(a) = &alpha {
+            out.push(a[i]);
+        }
+    }
+    (channels, out)
+}

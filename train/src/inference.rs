@@ -1,0 +1,30 @@
+use anyhow::{Result, anyhow};
+use burn::tensor::Device;
+use srkd_core::image::ImageF32;
+use srkd_core::model::{Generator, GeneratorConfig};
+use srkd_core::tensor::{image_to_tensor, tensor_to_image};
+use srkd_core::tiling::{Stitcher, plan_tiles};
+
+/// Upscale an RGB image tile by tile; returns 8-bit RGB samples of the `scale`× result.
+/// `tile = 0` runs the whole image at once. The overlap is the generator's receptive radius,
+/// so any tile size gives the same result as untiled inference (up to float rounding).
+pub fn upscale_rgb(
+    generator: &Generator,
+    config: &GeneratorConfig,
+    lr: &ImageF32,
+    tile: usize,
+    device: &Device,
+    mut on_tile: impl FnMut(usize, usize),
+) -> Result<Vec<u8>> {
+    let margin = config.receptive_radius();
+    let tiles = plan_tiles(lr.width, lr.height, tile, margin);
+    let mut stitcher = Stitcher::new(lr.width, lr.height, config.scale);
+    for (i, t) in tiles.iter().enumerate() {
+        let window = lr.crop(t.win_x, t.win_y, t.win_w, t.win_h);
+        let sr = generator.forward(image_to_tensor(&window, device));
+        let sr = tensor_to_image(sr).map_err(|e| anyhow!("{e}"))?;
+        stitcher.place(t, &sr);
+        on_tile(i + 1, tiles.len());
+    }
+    Ok(stitcher.rgb)
+}

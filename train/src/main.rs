@@ -1,0 +1,48 @@
+//! `srkd`: train, evaluate and run SRGAN generators distilled into small students.
+
+use clap::{Parser, Subcommand};
+
+mod backend;
+mod commands;
+mod fsio;
+mod inference;
+mod keras;
+mod model_file;
+
+/// The generator used when `--model` is not given.
+pub const DEFAULT_MODEL: &str = "weights/teacher-srresnet.bpk";
+
+#[derive(Parser, Debug)]
+#[command(name = "srkd", version, about = "Lightweight SRGAN by knowledge distillation: upscale, evaluate, import weights")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Upscale one image ×4 with a generator.
+    Upscale(commands::upscale::UpscaleArgs),
+    /// PSNR-Y / SSIM-Y of bicubic and of a generator on HR images (degraded with MATLAB bicubic).
+    Eval(commands::eval::EvalArgs),
+    /// Convert Keras SRResNet/SRGAN generator weights (.h5) into a burnpack file.
+    ImportKeras(commands::import::ImportKerasArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Upscale(args) => commands::upscale::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::ImportKeras(args) => commands::import::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the file and every cause, outermost first.
+            let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("error: {}", msg.join(": "));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
