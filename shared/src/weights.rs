@@ -27,6 +27,16 @@ pub fn generator_to_bytes(
     let wrap = |e: &dyn std::fmt::Display| Error::Weights(format!("cannot serialise weights: {e}"));
     let plain = model.into_record().into_bytes().map_err(|e| wrap(&e))?;
     let tensors = Reader::from_bytes(plain).and_then(Reader::into_tensors).map_err(|e| wrap(&e))?;
+    // Parameters are matched by path on load; dropping the random parameter ids makes the
+    // same weights always serialise to the same bytes (reproducible shipped files).
+    let tensors = tensors
+        .into_iter()
+        .map(|t| {
+            let (name, dtype, shape, _id, data) = t.into_parts()?;
+            Ok(burn_pack::Tensor::new(name, dtype, shape, None, data))
+        })
+        .collect::<Result<Vec<_>, burn_pack::Error>>()
+        .map_err(|e| wrap(&e))?;
     let config_json = serde_json::to_string(config).map_err(|e| wrap(&e))?;
     let mut writer = Writer::new(tensors)
         .with_metadata(KIND_KEY, KIND_GENERATOR)

@@ -1,4 +1,4 @@
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use burn::tensor::Device;
 use clap::ValueEnum;
 
@@ -48,5 +48,5 @@ fn cuda_device() -> Result<Device> {
 
 #[cfg(not(feature = "cuda"))]
 fn cuda_device() -> Result<Device> {
-    bail!("this srkd was built without CUDA support; rebuild with `cargo build --release --features cuda`")
+    anyhow::bail!("this srkd was built without CUDA support; rebuild with `cargo build --release --features cuda`")
 }

@@ -23,9 +23,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
+        .and_then(|_| make_readable(tmp.as_file()))
         .with_context(|| format!("{}: write failed", path.display()))?;
     tmp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("{}: cannot move the finished file into place", path.display()))?;
+    Ok(())
+}
+
+/// Temporary files are created owner-only; a finished output gets the usual 0644.
+#[cfg(unix)]
+fn make_readable(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn make_readable(_file: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }

@@ -79,7 +79,7 @@ fn infer_config(layers: &Layers) -> Result<GeneratorConfig> {
     ensure!(stages >= 1, "no pixel-shuffle upsampling convolutions found");
     ensure!(layers.convs.len() >= 3 + stages, "too few convolutions for an SRResNet");
     let body_convs = layers.convs.len() - 3 - stages;
-    ensure!(body_convs % 2 == 0, "odd number of residual convolutions ({body_convs})");
+    ensure!(body_convs.is_multiple_of(2), "odd number of residual convolutions ({body_convs})");
     let blocks = body_convs / 2;
     ensure!(layers.bns.len() == 2 * blocks + 1, "expected {} BatchNorm layers, found {}", 2 * blocks + 1, layers.bns.len());
     let upsample_prelu = match layers.prelus.len() {

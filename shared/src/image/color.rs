@@ -1,9 +1,9 @@
 use super::ImageF32;
 
-/// Luma exactly as MATLAB `rgb2ycbcr` on an 8-bit RGB image: `Y = 16 + (65.481 R + 128.553 G
-/// + 24.966 B) / 255`, returned as a `width × height` plane. MATLAB returns `uint8` for 8-bit
-/// input, so the published SR figures are computed on Y rounded to integers; `round` mirrors
-/// that.
+/// Luma exactly as MATLAB `rgb2ycbcr` on an 8-bit RGB image, returned as a `width × height`
+/// plane: `Y = 16 + (65.481·R + 128.553·G + 24.966·B) / 255`. MATLAB returns `uint8` for
+/// 8-bit input, so the published SR figures are computed on Y rounded to integers; `round`
+/// mirrors that.
 pub fn rgb_to_y(image: &ImageF32, round: bool) -> Vec<f64> {
     assert!(image.channels >= 3, "rgb_to_y needs an RGB image");
     image

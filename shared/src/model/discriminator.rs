@@ -27,7 +27,7 @@ impl DiscriminatorConfig {
         if self.filters == 0 || self.dense == 0 {
             return Err("filters and dense must be > 0".into());
         }
-        if self.input_size == 0 || self.input_size % 16 != 0 {
+        if self.input_size == 0 || !self.input_size.is_multiple_of(16) {
             return Err(format!("input size must be a positive multiple of 16, got {}", self.input_size));
         }
         Ok(())

