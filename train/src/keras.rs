@@ -14,12 +14,9 @@ use burn::module::{Param, RunningState};
 use burn::tensor::{Device, Tensor, TensorData};
 use hdf5_reader::Hdf5File;
 use hdf5_reader::group::Group;
-use srkd_core::model::{Generator, GeneratorConfig, PixelRange, UpsamplePrelu};
 
-struct Array {
-    shape: Vec<usize>,
-    data: Vec<f32>,
-}
+use crate::h5::{Array, keras_conv_kernel, read_array};
+use srkd_core::model::{Generator, GeneratorConfig, PixelRange, UpsamplePrelu};
 
 struct Layers {
     convs: Vec<(Array, Array)>,
@@ -35,10 +32,7 @@ fn read(group: &Group, layer: &str, weight: &str) -> Result<Array> {
         .and_then(|inner| inner.dataset(weight))
         .or_else(|_| g.dataset(weight))
         .with_context(|| format!("weight `{layer}/{weight}` missing"))?;
-    let shape: Vec<usize> = ds.shape().iter().map(|&d| d as usize).collect();
-    let mut data = vec![0f32; shape.iter().product()];
-    ds.read_into(&mut data).with_context(|| format!("weight `{layer}/{weight}` unreadable"))?;
-    Ok(Array { shape, data })
+    read_array(&ds, &format!("{layer}/{weight}"))
 }
 
 fn collect_layers(file: &Hdf5File) -> Result<Layers> {
@@ -100,22 +94,9 @@ fn tensor<const D: usize>(data: Vec<f32>, shape: [usize; D], device: &Device) ->
     Tensor::from_data(TensorData::new(data, shape), device)
 }
 
-/// `(kh, kw, in, out)` → `(out, in, kh, kw)`, with an optional output-channel permutation
-/// `perm[burn_out] = keras_out`.
 fn conv_weight(k: &Array, perm: Option<&[usize]>, device: &Device) -> Result<Tensor<4>> {
-    let [kh, kw, cin, cout] = k.shape[..] else { bail!("conv kernel of rank {}", k.shape.len()) };
-    let mut out = vec![0f32; k.data.len()];
-    for o in 0..cout {
-        let ko = perm.map_or(o, |p| p[o]);
-        for i in 0..cin {
-            for y in 0..kh {
-                for x in 0..kw {
-                    out[((o * cin + i) * kh + y) * kw + x] = k.data[((y * kw + x) * cin + i) * cout + ko];
-                }
-            }
-        }
-    }
-    Ok(tensor(out, [cout, cin, kh, kw], device))
+    let (data, shape) = keras_conv_kernel(k, perm)?;
+    Ok(tensor(data, shape, device))
 }
 
 /// Read a Keras generator `.h5` and build the equivalent burn generator.

@@ -5,9 +5,11 @@ use clap::{Parser, Subcommand};
 mod backend;
 mod commands;
 mod fsio;
+mod h5;
 mod inference;
 mod keras;
 mod model_file;
+mod training;
 
 /// The generator used when `--model` is not given.
 pub const DEFAULT_MODEL: &str = "weights/teacher-srresnet.bpk";
@@ -27,6 +29,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Convert Keras SRResNet/SRGAN generator weights (.h5) into a burnpack file.
     ImportKeras(commands::import::ImportKerasArgs),
+    /// Train a teacher or a student with one of the distillation schedules.
+    Train(commands::train::TrainArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,6 +39,7 @@ fn main() -> std::process::ExitCode {
         Command::Upscale(args) => commands::upscale::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::ImportKeras(args) => commands::import::run(args),
+        Command::Train(args) => commands::train::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

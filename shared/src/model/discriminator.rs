@@ -6,7 +6,7 @@ use burn::tensor::{Device, Tensor};
 
 /// SRGAN discriminator: eight 3×3 conv blocks (stride 1/2 alternating, filters doubling every
 /// two blocks, BN on all but the first, LeakyReLU 0.2), dense 1024, LeakyReLU, dense 1.
-#[derive(Config, Debug)]
+#[derive(Config, Debug, PartialEq)]
 pub struct DiscriminatorConfig {
     /// Filters of the first block (64 in SRGAN); later blocks use 2×, 4×, 8×.
     #[config(default = 64)]

@@ -1,0 +1,217 @@
+//! End-to-end tests of `srkd train` on the cpu backend with a tiny config: every schedule,
+//! exact resume, Ctrl-C, NaN handling, and one step on wgpu.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+use srkd_core::weights::generator_from_bytes;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A small training folder: crops of the embedded eval images (fast to load).
+fn tiny_data(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for name in ["astronaut.png", "coffee.png"] {
+        let img = image::open(root().join("data/eval").join(name)).unwrap();
+        img.crop_imm(0, 0, 128, 96).save(data.join(name)).unwrap();
+    }
+    data
+}
+
+fn train(dir: &Path, extra: &[&str]) -> Output {
+    let data = tiny_data(dir);
+    let mut args = vec![
+        "train".to_string(),
+        "--config".into(),
+        root().join("tests/fixtures/tiny-train.toml").to_string_lossy().into(),
+        "--data".into(),
+        data.to_string_lossy().into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Command::new(env!("CARGO_BIN_EXE_srkd")).args(&args).current_dir(root()).output().unwrap()
+}
+
+fn ok(out: &Output) {
+    assert!(out.status.success(), "srkd train failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn log_lines(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The generator's output on a fixed input, for comparing weights.
+fn fingerprint(weights: &Path) -> Vec<f32> {
+    let d = Device::flex();
+    let (g, _) = generator_from_bytes(std::fs::read(weights).unwrap(), &d).unwrap();
+    let x: Vec<f32> = (0..3 * 12 * 12).map(|i| ((i * 37) % 256) as f32).collect();
+    let x = Tensor::<4>::from_data(TensorData::new(x, [1, 3, 12, 12]), &d);
+    g.valid().forward(x).into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn every_schedule_trains_and_writes_its_outputs() {
+    let expected_phases: &[(&str, &[&str])] = &[
+        ("teacher-srresnet", &["mse"]),
+        ("teacher-srgan", &["gan"]),
+        ("teacher-g", &["content"]),
+        ("student", &["mse", "gan"]),
+        ("gan2gan", &["gan+kd"]),
+        ("gan2g", &["content+kd"]),
+        ("gan2g+al", &["content+kd", "adversarial"]),
+        ("g2g+al", &["content+kd", "adversarial"]),
+    ];
+    for (schedule, phases) in expected_phases {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        let out = train(dir.path(), &["--schedule", schedule, "--steps", "1", "--out", run.to_str().unwrap()]);
+        ok(&out);
+        let lines = log_lines(&run);
+        let seen: Vec<&str> = lines.iter().map(|l| l["phase"].as_str().unwrap()).collect();
+        assert_eq!(&seen, phases, "{schedule}");
+        assert!(lines.last().unwrap()["validation"]["psnr"].as_f64().unwrap() > 5.0);
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["schedule"]["name"], *schedule);
+        assert_eq!(manifest["steps"], phases.len());
+        assert_eq!(manifest["backend"], "cpu");
+        if manifest["perceptual"].is_string() {
+            assert!(manifest["perceptual"].as_str().unwrap().contains("proxy"), "the HED VGG16 must be labelled a proxy");
+        }
+        let kd = lines.iter().any(|l| l["kd"].is_number());
+        assert_eq!(kd, manifest["teacher"].is_string(), "{schedule}: KD iff a teacher");
+        assert_eq!(fingerprint(&run.join("generator.bpk")).len(), 3 * 48 * 48);
+    }
+}
+
+#[test]
+fn resume_after_interruption_reproduces_the_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let straight = dir.path().join("straight");
+    ok(&train(dir.path(), &["--schedule", "gan2g+al", "--steps", "2", "--out", straight.to_str().unwrap()]));
+
+    let split = dir.path().join("split");
+    // Stop inside the adversarial phase, so D and both optimizers must be restored.
+    let out = train(dir.path(), &["--schedule", "gan2g+al", "--steps", "2", "--stop-after", "3", "--out", split.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!split.join("generator.bpk").exists());
+    // Without --resume a run folder with a checkpoint is refused, not overwritten.
+    let refused = train(dir.path(), &["--schedule", "gan2g+al", "--steps", "2", "--out", split.to_str().unwrap()]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("--resume"));
+    ok(&train(dir.path(), &["--schedule", "gan2g+al", "--steps", "2", "--resume", "--out", split.to_str().unwrap()]));
+
+    // Bit-for-bit: same batches, restored optimizer state, seeded fresh discriminator.
+    assert_eq!(
+        std::fs::read(straight.join("generator.bpk")).unwrap(),
+        std::fs::read(split.join("generator.bpk")).unwrap(),
+        "resumed run's weights differ from the uninterrupted run's"
+    );
+    let losses = |run: &Path| log_lines(run).iter().map(|l| l["loss_g"].as_f64().unwrap()).collect::<Vec<_>>();
+    let (la, lb) = (losses(&straight), losses(&split));
+    assert_eq!(la.len(), lb.len());
+    for (x, y) in la.iter().zip(&lb) {
+        assert!((x - y).abs() <= 1e-4 * x.abs().max(1.0), "losses diverge: {la:?} vs {lb:?}");
+    }
+}
+
+#[test]
+fn ctrl_c_saves_a_checkpoint_and_resume_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let data = tiny_data(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(["train", "--config", root().join("tests/fixtures/tiny-train.toml").to_str().unwrap()])
+        .args(["--data", data.to_str().unwrap(), "--schedule", "teacher-srresnet", "--steps", "100000"])
+        .args(["--out", run.to_str().unwrap()])
+        .current_dir(root())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for training to be under way, then interrupt.
+    let start = std::time::Instant::now();
+    while !run.join("log.jsonl").is_file() || std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().count() < 2 {
+        assert!(start.elapsed().as_secs() < 300, "training did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let position: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("checkpoint/position.json")).unwrap()).unwrap();
+    let stopped_at = position["global_step"].as_u64().unwrap();
+    assert!(stopped_at >= 2, "{position}");
+    assert!(!run.join("generator.bpk").exists());
+    // A config edit is not needed to finish early: resume with fewer steps is refused only if
+    // the position is past them, so finish by resuming with the same schedule but --stop-after.
+    let out = train(dir.path(), &["--schedule", "teacher-srresnet", "--steps", "100000", "--resume",
+        "--stop-after", &(stopped_at + 1).to_string(), "--out", run.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(130));
+    let lines = log_lines(&run);
+    assert_eq!(lines.last().unwrap()["step"].as_u64().unwrap(), stopped_at + 1, "resumed at the next step");
+}
+
+#[test]
+fn a_diverging_run_stops_with_a_clear_error_and_keeps_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nan.toml");
+    let tiny = std::fs::read_to_string(root().join("tests/fixtures/tiny-train.toml")).unwrap();
+    // A learning rate that blows the weights up after the first update.
+    std::fs::write(
+        &config,
+        format!(
+            "{tiny}\n[custom_schedule]\nname = \"explode\"\nnetwork = \"student\"\n\n[[custom_schedule.phases]]\n\
+             name = \"mse\"\ndiscriminator = false\nsteps = 5\nlr = 1e30\nlosses = {{ pixel = 1.0 }}\n"
+        ),
+    )
+    .unwrap();
+    let data = tiny_data(dir.path());
+    let run = dir.path().join("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(["train", "--config", config.to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", run.to_str().unwrap()])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("loss became") && !stderr.contains("panicked"), "{stderr}");
+    let position: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("checkpoint/position.json")).unwrap()).unwrap();
+    assert!(position["global_step"].as_u64().unwrap() >= 1);
+    assert!(!run.join("generator.bpk").exists());
+}
+
+#[test]
+fn bad_configs_are_rejected_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = train(dir.path(), &["--schedule", "nope", "--out", run.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("unknown schedule `nope`") && stderr.contains("g2g+al"), "{stderr}");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "batch_sise = 4\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(["train", "--config", bad.to_str().unwrap(), "--out", run.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("bad.toml") && stderr.contains("batch_sise"), "{stderr}");
+}
+
+#[test]
+fn a_training_step_runs_on_wgpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = train(dir.path(), &["--schedule", "gan2g", "--steps", "1", "--backend", "wgpu", "--out", run.to_str().unwrap()]);
+    ok(&out);
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["backend"], "wgpu");
+    assert!(log_lines(&run)[0]["loss_g"].as_f64().unwrap().is_finite());
+}

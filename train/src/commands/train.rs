@@ -1,0 +1,112 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, anyhow};
+
+use crate::backend::Backend;
+use crate::fsio;
+use crate::training::config::TrainConfig;
+use crate::training::schedule::BUILT_IN;
+use crate::training::trainer::{Outcome, RunOptions, train};
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = format!("Built-in schedules: {}", BUILT_IN.join(", ")))]
+pub struct TrainArgs {
+    /// Schedule to run (overrides the config's `schedule`).
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// TOML config with any hyper-parameter (see `srkd train --print-config`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Steps of every phase (overrides the config).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Folder of HR training images (overrides the config; default data/train).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Perceptual network weights (VGG19 .pth/.safetensors, or the HED VGG16 .weights.h5).
+    #[arg(long)]
+    pub perceptual: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    pub backend: Backend,
+    /// Run folder: config, log.jsonl, checkpoint/, generator.bpk, manifest.json.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop with a checkpoint once this many steps of the run are done (continue later with
+    /// --resume); handy for splitting long runs into sessions.
+    #[arg(long)]
+    pub stop_after: Option<usize>,
+    /// Print the effective config as TOML and exit.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+pub fn effective_config(args: &TrainArgs) -> Result<TrainConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = String::from_utf8(fsio::read(path)?).with_context(|| format!("{}: not UTF-8", path.display()))?;
+            toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
+        }
+        None => TrainConfig::default(),
+    };
+    if let Some(s) = &args.schedule {
+        config.schedule = s.clone();
+        config.custom_schedule = None;
+    }
+    if let Some(v) = args.steps {
+        config.steps = v;
+    }
+    if let Some(v) = args.batch_size {
+        config.batch_size = v;
+    }
+    if let Some(v) = args.seed {
+        config.seed = v;
+    }
+    if let Some(v) = &args.data {
+        config.data = v.clone();
+    }
+    if let Some(v) = &args.perceptual {
+        config.perceptual = Some(v.clone());
+    }
+    Ok(config)
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let config = effective_config(&args)?;
+    if args.print_config {
+        print!("{}", toml::to_string_pretty(&config)?);
+        return Ok(());
+    }
+    let out = args.out.clone().ok_or_else(|| anyhow!("--out RUN_FOLDER is required"))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                eprintln!("\nsecond interrupt: exiting without a checkpoint");
+                std::process::exit(130);
+            }
+            eprintln!("\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to abort)");
+        })
+        .context("cannot install the Ctrl-C handler")?;
+    }
+    let opts = RunOptions { run_dir: &out, backend: args.backend, resume: args.resume, stop, progress: true, stop_after: args.stop_after };
+    match train(&config, opts)? {
+        Outcome::Finished { generator } => {
+            eprintln!("finished: {}", generator.display());
+            Ok(())
+        }
+        Outcome::Interrupted { step } => {
+            eprintln!("interrupted at step {step}; continue with: srkd train --out {} --resume", out.display());
+            std::process::exit(130);
+        }
+    }
+}

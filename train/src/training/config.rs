@@ -1,0 +1,118 @@
+//! Every hyper-parameter of a training run, as TOML-serialisable data. CLI flags override it.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use srkd_core::model::{DiscriminatorConfig, GeneratorConfig};
+
+use super::schedule::Schedule;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// A built-in schedule name (`srkd train --help` lists them) ...
+    pub schedule: String,
+    /// ... or a custom one (takes precedence).
+    pub custom_schedule: Option<Schedule>,
+    /// Steps of every phase of a built-in schedule.
+    pub steps: usize,
+    /// Override the KD weight of every phase that uses KD.
+    pub kd_weight: Option<f64>,
+    pub batch_size: usize,
+    /// HR crop side (LR crop = this / scale).
+    pub hr_crop: usize,
+    pub seed: u64,
+    /// Batch-building threads.
+    pub workers: usize,
+    /// Folder of HR training images.
+    pub data: PathBuf,
+    /// Validation images or folders (PSNR/SSIM every `validate_every` steps).
+    pub validation: Vec<PathBuf>,
+    pub student: GeneratorConfig,
+    pub teacher_architecture: GeneratorConfig,
+    pub discriminator: DiscriminatorConfig,
+    /// SRGAN teacher for GAN2GAN / GAN2G / GAN2G+AL.
+    pub teacher_srgan: PathBuf,
+    /// Content-only teacher for G2G+AL; the imported SRResNet (MSE-trained) stands in by
+    /// default and is labelled so in the manifest.
+    pub teacher_content: PathBuf,
+    /// SRResNet weights the SRGAN teacher recipe starts from.
+    pub srresnet_init: PathBuf,
+    /// Perceptual network weights: HED VGG16 `.weights.h5` (default, a proxy), torchvision
+    /// VGG19 `.pth`, or VGG19 `.safetensors`. Empty = the fetched HED weights.
+    pub perceptual: Option<PathBuf>,
+    pub adam_beta1: f64,
+    pub adam_beta2: f64,
+    pub adam_epsilon: f64,
+    pub log_every: usize,
+    pub validate_every: usize,
+    pub checkpoint_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            schedule: "g2g+al".into(),
+            custom_schedule: None,
+            steps: 1000,
+            kd_weight: None,
+            batch_size: 16,
+            hr_crop: 96,
+            seed: 0,
+            workers: 2,
+            data: "data/train".into(),
+            validation: vec!["data/eval".into()],
+            student: GeneratorConfig::student(),
+            teacher_architecture: GeneratorConfig::teacher(),
+            discriminator: DiscriminatorConfig::new(),
+            teacher_srgan: "weights/teacher-srgan.bpk".into(),
+            teacher_content: "weights/teacher-srresnet.bpk".into(),
+            srresnet_init: "weights/teacher-srresnet.bpk".into(),
+            perceptual: None,
+            adam_beta1: 0.9,
+            adam_beta2: 0.999,
+            adam_epsilon: 1e-8,
+            log_every: 10,
+            validate_every: 500,
+            checkpoint_every: 100,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The schedule this config runs, with overrides applied, validated.
+    pub fn resolved_schedule(&self) -> Result<Schedule, String> {
+        let mut schedule = match &self.custom_schedule {
+            Some(s) => s.clone(),
+            None => Schedule::built_in(&self.schedule, self.steps).ok_or_else(|| {
+                format!("unknown schedule `{}` (built in: {})", self.schedule, super::schedule::BUILT_IN.join(", "))
+            })?,
+        };
+        if let Some(kd) = self.kd_weight {
+            for p in schedule.phases.iter_mut().filter(|p| p.losses.kd > 0.0) {
+                p.losses.kd = kd;
+            }
+        }
+        schedule.validate()?;
+        Ok(schedule)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.batch_size == 0 || self.workers == 0 {
+            return Err("batch_size and workers must be > 0".into());
+        }
+        let s = self.student.scale;
+        if self.hr_crop == 0 || !self.hr_crop.is_multiple_of(s) {
+            return Err(format!("hr_crop must be a positive multiple of the scale ({s})"));
+        }
+        if self.discriminator.input_size != self.hr_crop {
+            return Err(format!(
+                "discriminator input_size ({}) must equal hr_crop ({})",
+                self.discriminator.input_size, self.hr_crop
+            ));
+        }
+        self.student.validate()?;
+        self.discriminator.validate()?;
+        self.resolved_schedule().map(|_| ())
+    }
+}

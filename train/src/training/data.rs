@@ -1,0 +1,211 @@
+//! Training data: HR photos from a folder, LR made once per image with the MATLAB-compatible
+//! bicubic and kept in memory, random aligned HR/LR crops with flips and 90° rotations.
+//!
+//! Batch `k` is a pure function of `(seed, k)`, so a resumed run sees exactly the batches an
+//! uninterrupted one would, and worker threads can build batches ahead in any order.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use anyhow::{Result, bail};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use srkd_core::image::{ImageF32, decode, degrade};
+
+use crate::commands::eval::collect_images;
+use crate::fsio;
+
+/// One training image: HR cropped to a multiple of the scale, and its LR, as 8-bit RGB.
+struct Pair {
+    lr_w: usize,
+    lr_h: usize,
+    hr: Vec<u8>,
+    lr: Vec<u8>,
+}
+
+pub struct TrainingImages {
+    pairs: Vec<Pair>,
+    pub scale: usize,
+}
+
+impl TrainingImages {
+    /// Load every image of `dir` that is at least one HR crop in size.
+    pub fn load(dir: &Path, scale: usize, hr_crop: usize) -> Result<Self> {
+        let files = collect_images(&[dir.to_path_buf()])?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len());
+        let chunks: Vec<&[PathBuf]> = files.chunks(files.len().div_ceil(threads)).collect();
+        let loaded: Vec<Result<Vec<Option<Pair>>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|chunk| s.spawn(move || chunk.iter().map(|p| load_pair(p, scale, hr_crop)).collect()))
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("image loader thread panicked")).collect()
+        });
+        let mut pairs = Vec::new();
+        for result in loaded {
+            pairs.extend(result?.into_iter().flatten());
+        }
+        if pairs.is_empty() {
+            bail!("{}: no image is at least {hr_crop}×{hr_crop} pixels", dir.display());
+        }
+        Ok(Self { pairs, scale })
+    }
+
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+}
+
+fn load_pair(path: &Path, scale: usize, hr_crop: usize) -> Result<Option<Pair>> {
+    let image = decode(&fsio::read(path)?).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if image.rgb.width < hr_crop || image.rgb.height < hr_crop {
+        return Ok(None);
+    }
+    let (hr, lr) = degrade(&image.rgb, scale);
+    Ok(Some(Pair { lr_w: lr.width, lr_h: lr.height, hr: hr.to_u8(), lr: lr.to_u8() }))
+}
+
+/// A batch as planar `f32` (0–255): `hr` is `[n, 3, P, P]`, `lr` is `[n, 3, P/s, P/s]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    pub n: usize,
+    pub hr_size: usize,
+    pub lr_size: usize,
+    pub hr: Vec<f32>,
+    pub lr: Vec<f32>,
+}
+
+/// Copy a `size × size` window of an interleaved RGB image at `(x, y)`, applying the
+/// augmentation (`transpose` then flips), into planar `dst`.
+fn crop_into(src: &[u8], width: usize, x: usize, y: usize, size: usize, aug: (bool, bool, bool), dst: &mut [f32]) {
+    let (transpose, flip_h, flip_v) = aug;
+    let plane = size * size;
+    for r in 0..size {
+        for c in 0..size {
+            let (mut sr, mut sc) = if transpose { (c, r) } else { (r, c) };
+            if flip_h {
+                sc = size - 1 - sc;
+            }
+            if flip_v {
+                sr = size - 1 - sr;
+            }
+            let s = ((y + sr) * width + x + sc) * 3;
+            for ch in 0..3 {
+                dst[ch * plane + r * size + c] = src[s + ch] as f32;
+            }
+        }
+    }
+}
+
+/// The batch of training step `step` (deterministic in `seed` and `step`).
+pub fn make_batch(images: &TrainingImages, seed: u64, step: usize, n: usize, hr_size: usize) -> Batch {
+    let s = images.scale;
+    let lr_size = hr_size / s;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut hr = vec![0f32; n * 3 * hr_size * hr_size];
+    let mut lr = vec![0f32; n * 3 * lr_size * lr_size];
+    for i in 0..n {
+        let pair = &images.pairs[rng.random_range(0..images.pairs.len())];
+        let x = rng.random_range(0..=pair.lr_w - lr_size);
+        let y = rng.random_range(0..=pair.lr_h - lr_size);
+        let aug = (rng.random::<bool>(), rng.random::<bool>(), rng.random::<bool>());
+        crop_into(&pair.lr, pair.lr_w, x, y, lr_size, aug, &mut lr[i * 3 * lr_size * lr_size..][..3 * lr_size * lr_size]);
+        crop_into(&pair.hr, pair.lr_w * s, x * s, y * s, hr_size, aug, &mut hr[i * 3 * hr_size * hr_size..][..3 * hr_size * hr_size]);
+    }
+    Batch { n, hr_size, lr_size, hr, lr }
+}
+
+/// Builds batches ahead of the training loop on worker threads (CPU only: no tensors), and
+/// hands them out in step order.
+pub struct BatchLoader {
+    receivers: Vec<Receiver<Batch>>,
+    next: usize,
+}
+
+impl BatchLoader {
+    pub fn start(images: Arc<TrainingImages>, seed: u64, first_step: usize, end_step: usize, n: usize, hr_size: usize, workers: usize) -> Self {
+        let workers = workers.max(1);
+        let mut receivers = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let (tx, rx): (SyncSender<Batch>, Receiver<Batch>) = sync_channel(2);
+            let images = images.clone();
+            std::thread::spawn(move || {
+                let mut step = first_step + w;
+                while step < end_step {
+                    if tx.send(make_batch(&images, seed, step, n, hr_size)).is_err() {
+                        return; // the trainer stopped
+                    }
+                    step += workers;
+                }
+            });
+            receivers.push(rx);
+        }
+        Self { receivers, next: 0 }
+    }
+
+    /// The next batch in step order; `None` once the range is exhausted.
+    pub fn next_batch(&mut self) -> Option<Batch> {
+        let k = self.receivers.len();
+        let batch = self.receivers[self.next % k].recv().ok();
+        self.next += 1;
+        batch
+    }
+}
+
+/// An 8-bit HR image for validation, reused by the trainer (no augmentation).
+pub fn validation_images(files: &[PathBuf], scale: usize) -> Result<Vec<(String, ImageF32)>> {
+    files
+        .iter()
+        .map(|p| {
+            let img = crate::commands::eval::load_hr(p, scale)?;
+            Ok((p.file_name().unwrap_or_default().to_string_lossy().into(), img))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synthetic(scale: usize) -> TrainingImages {
+        let (w, h) = (40, 32);
+        let img = ImageF32::new(w, h, 3, (0..w * h * 3).map(|i| ((i * 31) % 256) as f32).collect());
+        let (hr, lr) = degrade(&img, scale);
+        TrainingImages {
+            pairs: vec![Pair { lr_w: lr.width, lr_h: lr.height, hr: hr.to_u8(), lr: lr.to_u8() }],
+            scale,
+        }
+    }
+
+    #[test]
+    fn batches_are_deterministic_and_aligned() {
+        let images = Arc::new(synthetic(4));
+        let a = make_batch(&images, 7, 3, 4, 16);
+        assert_eq!(a, make_batch(&images, 7, 3, 4, 16));
+        assert_ne!(a, make_batch(&images, 7, 4, 4, 16));
+        assert_eq!((a.hr.len(), a.lr.len()), (4 * 3 * 256, 4 * 3 * 16));
+        // Workers deliver exactly the sequential batches, in order.
+        let mut loader = BatchLoader::start(images.clone(), 7, 2, 9, 4, 16, 3);
+        for step in 2..9 {
+            assert_eq!(loader.next_batch().unwrap(), make_batch(&images, 7, step, 4, 16));
+        }
+        assert!(loader.next_batch().is_none());
+    }
+
+    #[test]
+    fn augmentation_moves_hr_and_lr_together() {
+        // Transposition and flips must map the same LR pixel to the same HR block.
+        let src: Vec<u8> = (0..4 * 4 * 3).map(|v| v as u8).collect();
+        let mut plain = vec![0f32; 3 * 16];
+        let mut t = vec![0f32; 3 * 16];
+        crop_into(&src, 4, 0, 0, 4, (false, false, false), &mut plain);
+        crop_into(&src, 4, 0, 0, 4, (true, true, false), &mut t);
+        // transpose then horizontal flip = a 90° rotation: t[r][c] = plain[c][3 - r].
+        for r in 0..4 {
+            for c in 0..4 {
+                assert_eq!(t[r * 4 + c], plain[c * 4 + 3 - r]);
+            }
+        }
+    }
+}

