@@ -127,7 +127,7 @@ fn ctrl_c_saves_a_checkpoint_and_resume_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let data = tiny_data(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_srkd"))
+    let child = Command::new(env!("CARGO_BIN_EXE_srkd"))
         .args(["train", "--config", root().join("tests/fixtures/tiny-train.toml").to_str().unwrap()])
         .args(["--data", data.to_str().unwrap(), "--schedule", "teacher-srresnet", "--steps", "100000"])
         .args(["--out", run.to_str().unwrap()])

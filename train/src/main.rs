@@ -31,6 +31,8 @@ enum Command {
     ImportKeras(commands::import::ImportKerasArgs),
     /// Train a teacher or a student with one of the distillation schedules.
     Train(commands::train::TrainArgs),
+    /// Benchmarks (print timings; not tests).
+    Bench(commands::bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,6 +42,7 @@ fn main() -> std::process::ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::ImportKeras(args) => commands::import::run(args),
         Command::Train(args) => commands::train::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -156,7 +156,7 @@ impl Schedule {
             if w.adversarial > 0.0 && !p.discriminator {
                 return Err(format!("phase `{}`: an adversarial loss needs `discriminator = true`", p.name));
             }
-            if !(p.lr > 0.0 && p.lr.is_finite()) || !(p.lr_decay > 0.0 && p.lr_decay.is_finite()) {
+            if !(p.lr > 0.0 && p.lr.is_finite() && p.lr_decay > 0.0 && p.lr_decay.is_finite()) {
                 return Err(format!("phase `{}`: learning rate and decay must be positive", p.name));
             }
         }

@@ -59,7 +59,7 @@ pub fn default_perceptual_path() -> PathBuf {
 }
 
 /// Frozen networks the losses use.
-struct Frozen {
+pub(crate) struct Frozen {
     /// VGG on the autodiff device (gradients flow through it to the generator) and a plain copy
     /// for the ground-truth features.
     vgg: Option<(Vgg, Vgg, String)>,
@@ -95,7 +95,7 @@ fn scalar(t: &Tensor<1>) -> f64 {
     t.clone().into_scalar::<f32>() as f64
 }
 
-fn batch_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
+pub(crate) fn batch_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
     let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [batch.n, 3, batch.hr_size, batch.hr_size]), device);
     let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [batch.n, 3, batch.lr_size, batch.lr_size]), device);
     (hr, lr)
@@ -319,7 +319,7 @@ fn save_checkpoint(
     .save(run)
 }
 
-fn load_frozen(config: &TrainConfig, schedule: &Schedule, device: &Device, ad: &Device) -> Result<Frozen> {
+pub(crate) fn load_frozen(config: &TrainConfig, schedule: &Schedule, device: &Device, ad: &Device) -> Result<Frozen> {
     let vgg = if schedule.needs_vgg() {
         let path = config.perceptual.clone().unwrap_or_else(default_perceptual_path);
         if !path.is_file() {
@@ -356,7 +356,7 @@ fn load_frozen(config: &TrainConfig, schedule: &Schedule, device: &Device, ad: &
 }
 
 #[derive(Default)]
-struct StepStats {
+pub(crate) struct StepStats {
     loss_g: f64,
     pixel: Option<f64>,
     content: Option<f64>,
@@ -370,7 +370,7 @@ struct StepStats {
 /// One training step: a discriminator update (if the phase trains D) on the detached
 /// generator output, then a generator update on the phase's weighted losses.
 #[allow(clippy::too_many_arguments)]
-fn step(
+pub(crate) fn step(
     phase: &Phase,
     frozen: &Frozen,
     g: Generator,
