@@ -8,19 +8,16 @@ use srkd_core::metrics::{Quality, quality_y};
 
 use crate::backend::Backend;
 use crate::inference::upscale_rgb;
-use crate::{fsio, model_file};
+use crate::fsio;
+use crate::model_file::InferenceArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
     /// Ground-truth HR images, or folders of them.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    #[arg(long, default_value = crate::DEFAULT_MODEL)]
-    pub model: PathBuf,
-    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
-    pub backend: Backend,
-    #[arg(long, default_value_t = 128)]
-    pub tile: usize,
+    #[command(flatten)]
+    pub inference: InferenceArgs,
     /// Also write the results as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -100,8 +97,7 @@ pub fn load_hr(path: &Path, scale: usize) -> Result<ImageF32> {
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let files = collect_images(&args.inputs)?;
-    let device = args.backend.device()?;
-    let (generator, config) = model_file::load_generator(&args.model, &device)?;
+    let (device, generator, config) = args.inference.load()?;
     let s = config.scale;
 
     let bar = ProgressBar::new(files.len() as u64).with_style(
@@ -114,7 +110,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let hr = load_hr(path, s)?;
         let (hr, lr) = degrade(&hr, s);
         let bicubic = quality_y(&bicubic_upscale(&lr, s), &hr, s)?;
-        let sr = upscale_rgb(&generator, &config, &lr, args.tile, &device, |_, _| {})?;
+        let sr = upscale_rgb(&generator, &config, &lr, args.inference.tile, &device, |_, _| {})?;
         if let Some(dir) = &args.save_sr {
             let png = encode_png(hr.width, hr.height, 3, sr.clone()).map_err(|e| anyhow!("{name}: {e}"))?;
             let stem = path.file_stem().unwrap_or_default().to_string_lossy();
@@ -134,7 +130,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         },
         images,
     };
-    print_table(&report, &args.model, args.backend);
+    print_table(&report, &args.inference.model, args.inference.backend);
     if let Some(path) = &args.json {
         let json = serde_json::to_vec_pretty(&report)?;
         fsio::write_atomic(path, &json)?;

@@ -4,9 +4,9 @@ use anyhow::{Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use srkd_core::image::{ImageF32, decode, encode_png, imresize};
 
-use crate::backend::Backend;
 use crate::inference::upscale_rgb;
-use crate::{fsio, model_file};
+use crate::fsio;
+use crate::model_file::InferenceArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct UpscaleArgs {
@@ -14,20 +14,12 @@ pub struct UpscaleArgs {
     pub input: PathBuf,
     /// Output PNG.
     pub output: PathBuf,
-    /// Generator weights.
-    #[arg(long, default_value = crate::DEFAULT_MODEL)]
-    pub model: PathBuf,
-    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
-    pub backend: Backend,
-    /// Tile side in input pixels (0 = whole image at once). Tiles overlap by the model's
-    /// receptive field, so the result does not depend on it; memory does.
-    #[arg(long, default_value_t = 128)]
-    pub tile: usize,
+    #[command(flatten)]
+    pub inference: InferenceArgs,
 }
 
 pub fn run(args: UpscaleArgs) -> Result<()> {
-    let device = args.backend.device()?;
-    let (generator, config) = model_file::load_generator(&args.model, &device)?;
+    let (device, generator, config) = args.inference.load()?;
     let bytes = fsio::read(&args.input)?;
     let image = decode(&bytes).map_err(|e| anyhow!("{}: {e}", args.input.display()))?;
     let s = config.scale;
@@ -40,8 +32,8 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} tiles {elapsed} ETA {eta}")
             .expect("static template"),
     );
-    bar.set_message(format!("upscaling ×{s} on {}", args.backend.name()));
-    let rgb = upscale_rgb(&generator, &config, &image.rgb, args.tile, &device, |done, total| {
+    bar.set_message(format!("upscaling ×{s} on {}", args.inference.backend.name()));
+    let rgb = upscale_rgb(&generator, &config, &image.rgb, args.inference.tile, &device, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
