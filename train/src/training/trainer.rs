@@ -330,7 +330,8 @@ pub(crate) fn load_frozen(config: &TrainConfig, schedule: &Schedule, device: &De
         }
         let source = PerceptualSource::from_path(&path);
         let (vgg_ad, vgg_config) = load_vgg(&source, ad)?;
-        let (vgg_plain, _) = load_vgg(&source, device)?;
+        // The same weights without autodiff, for the ground-truth features.
+        let vgg_plain = vgg_ad.valid();
         Some((vgg_ad, vgg_plain, vgg_config.name))
     } else {
         None
