@@ -128,3 +128,65 @@ where
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// torchvision's `vgg19().features` indices of the 16 convolutions.
+    const VGG19_CONV_INDICES: [usize; 16] = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34];
+
+    /// A safetensors file in torchvision's VGG19 layout, with values that encode their position.
+    fn write_vgg19_safetensors(path: &Path) {
+        let mut header = serde_json::Map::new();
+        let mut data: Vec<u8> = Vec::new();
+        let mut c_in = 3;
+        let mut n = 0;
+        for (b, &convs) in [2, 2, 4, 4, 4].iter().enumerate() {
+            let c_out = VggConfig::channels(b);
+            for _ in 0..convs {
+                let idx = VGG19_CONV_INDICES[n];
+                let w: Vec<f32> = (0..c_out * c_in * 9).map(|i| n as f32 + (i % 1000) as f32 * 1e-4).collect();
+                let bias: Vec<f32> = (0..c_out).map(|o| -(n as f32) - o as f32 * 1e-3).collect();
+                for (name, shape, values) in [
+                    (format!("features.{idx}.weight"), vec![c_out, c_in, 3, 3], w),
+                    (format!("features.{idx}.bias"), vec![c_out], bias),
+                ] {
+                    let start = data.len();
+                    data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+                    header.insert(name, serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}));
+                }
+                c_in = c_out;
+                n += 1;
+            }
+        }
+        let header = serde_json::to_vec(&header).unwrap();
+        let mut file = (header.len() as u64).to_le_bytes().to_vec();
+        file.extend(header);
+        file.extend(data);
+        std::fs::write(path, file).unwrap();
+    }
+
+    #[test]
+    fn vgg19_safetensors_load_in_torchvision_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vgg19.safetensors");
+        write_vgg19_safetensors(&path);
+        let source = PerceptualSource::from_path(&path);
+        assert_eq!(source, PerceptualSource::Vgg19Safetensors(path.clone()));
+        let (vgg, config) = load_vgg(&source, &Device::flex()).unwrap();
+        assert_eq!(config, VggConfig::vgg19());
+        assert_eq!(vgg.convs.len(), 16);
+        for (n, conv) in vgg.convs.iter().enumerate() {
+            let w = conv.weight.val().into_data().try_to_vec::<f32>().unwrap();
+            assert!((w[0] - n as f32).abs() < 1e-6 && (w[7] - (n as f32 + 7e-4)).abs() < 1e-6, "conv {n}");
+            let b = conv.bias.as_ref().unwrap().val().into_data().try_to_vec::<f32>().unwrap();
+            assert!((b[2] + n as f32 + 2e-3).abs() < 1e-6, "bias {n}");
+        }
+        // A file of the wrong network is an error naming the problem, not a panic.
+        let wrong = dir.path().join("other.safetensors");
+        std::fs::write(&wrong, [8u8, 0, 0, 0, 0, 0, 0, 0, b'{', b'}', b' ', b' ', b' ', b' ', b' ', b' ']).unwrap();
+        let err = load_vgg(&PerceptualSource::from_path(&wrong), &Device::flex()).unwrap_err();
+        assert!(format!("{err:#}").contains("other.safetensors"), "{err:#}");
+    }
+}
