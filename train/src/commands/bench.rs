@@ -64,10 +64,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         for i in 0..=steps {
             let batch = make_batch(&images, 0, i, batch_size, hr_crop);
             let start = Instant::now();
-            let (hr, lr) = batch_tensors(&batch, &ad);
+            let (hr, lr) = batch_tensors(&batch, &device);
             // Reading the losses back (inside `step`) synchronises the device, so the time
             // covers the whole step.
-            let (_, g_next, d_next) = step(&phase, &frozen, g, d, &mut og, Some(&mut od), phase.lr, hr, lr, &batch, &device)?;
+            let (_, g_next, d_next) = step(&phase, &frozen, g, d, &mut og, Some(&mut od), phase.lr, hr, lr)?;
             g = g_next;
             d = d_next;
             if i > 0 {

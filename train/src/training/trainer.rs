@@ -235,8 +235,8 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
         while position.step_in_phase < phase.steps {
             let batch = loader.next_batch().ok_or_else(|| anyhow!("data loader stopped early"))?;
             let lr_rate = phase.lr_at(position.step_in_phase);
-            let (hr, lr) = batch_tensors(&batch, &ad);
-            let (stats, g_next, d_next) = step(phase, &frozen, g, d, &mut optim_g, optim_d.as_mut(), lr_rate, hr, lr, &batch, &device)?;
+            let (hr, lr) = batch_tensors(&batch, &device);
+            let (stats, g_next, d_next) = step(phase, &frozen, g, d, &mut optim_g, optim_d.as_mut(), lr_rate, hr, lr)?;
             g = g_next;
             d = d_next;
             if !stats.loss_g.is_finite() || stats.loss_d.is_some_and(|v| !v.is_finite()) {
@@ -379,14 +379,15 @@ pub(crate) fn step(
     optim_g: &mut burn::optim::ModuleOptimizer,
     optim_d: Option<&mut burn::optim::ModuleOptimizer>,
     lr_rate: f64,
-    hr: Tensor<4>,
-    lr: Tensor<4>,
-    batch: &Batch,
-    device: &Device,
+    hr_plain: Tensor<4>,
+    lr_plain: Tensor<4>,
 ) -> Result<(StepStats, Generator, Option<Discriminator>)> {
     let w = phase.losses;
     let mut stats = StepStats::default();
-    let sr = g.forward(lr.clone());
+    // The batch is uploaded once; the frozen nets read it as is, the trained ones through the
+    // autodiff graph.
+    let hr = hr_plain.clone().autodiff();
+    let sr = g.forward(lr_plain.clone().autodiff());
 
     let d = match (d, optim_d) {
         (Some(d), Some(optim_d)) => {
@@ -413,13 +414,11 @@ pub(crate) fn step(
     }
     if w.content > 0.0 {
         let (vgg, vgg_plain, _) = frozen.vgg.as_ref().context("content loss without a perceptual network")?;
-        let hr_plain = Tensor::<4>::from_data(TensorData::new(batch.hr.clone(), [batch.n, 3, batch.hr_size, batch.hr_size]), device);
         let hr_features = vgg_plain.forward(hr_plain).autodiff();
         add(w.content, content(vgg, sr.clone(), hr_features), &mut stats.content);
     }
     if w.kd > 0.0 {
         let (teacher, _) = frozen.teacher.as_ref().context("KD loss without a teacher")?;
-        let lr_plain = Tensor::<4>::from_data(TensorData::new(batch.lr.clone(), [batch.n, 3, batch.lr_size, batch.lr_size]), device);
         let teacher_sr = teacher.forward(lr_plain).autodiff();
         add(w.kd, mse(sr.clone(), teacher_sr), &mut stats.kd);
     }
@@ -565,8 +564,8 @@ mod tests {
         let mut optim = AdamConfig::new().init();
         let mut history = Vec::new();
         for _ in 0..8 {
-            let (hr, lr) = batch_tensors(&batch, &ad);
-            let (stats, g_next, _) = step(&p, &frozen, g, None, &mut optim, None, p.lr, hr, lr, &batch, &device).unwrap();
+            let (hr, lr) = batch_tensors(&batch, &device);
+            let (stats, g_next, _) = step(&p, &frozen, g, None, &mut optim, None, p.lr, hr, lr).unwrap();
             g = g_next;
             history.push(stats.loss_g);
         }
@@ -592,8 +591,8 @@ mod tests {
         let mut first = None;
         let mut last = None;
         for _ in 0..10 {
-            let (hr, lr) = batch_tensors(&batch, &ad);
-            let (stats, g_next, d_next) = step(&p, &frozen, g, d, &mut og, Some(&mut od), p.lr, hr, lr, &batch, &device).unwrap();
+            let (hr, lr) = batch_tensors(&batch, &device);
+            let (stats, g_next, d_next) = step(&p, &frozen, g, d, &mut og, Some(&mut od), p.lr, hr, lr).unwrap();
             g = g_next;
             d = d_next;
             let pair = (stats.d_real.unwrap(), stats.d_fake.unwrap());
