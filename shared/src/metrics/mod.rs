@@ -1,9 +1,11 @@
 //! Full-reference quality metrics with the SR literature's conventions: computed on the Y
 //! channel (MATLAB `rgb2ycbcr`), after shaving `scale` pixels from every border.
 
+mod niqe;
 mod psnr;
 mod ssim;
 
+pub use niqe::{NIQE_BLOCK, niqe, niqe_gray};
 pub use psnr::psnr;
 pub use ssim::ssim;
 
