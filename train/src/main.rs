@@ -9,13 +9,14 @@ mod h5;
 mod inference;
 mod keras;
 mod model_file;
+mod reproduce;
 mod training;
 
 /// The generator used when `--model` is not given.
 pub const DEFAULT_MODEL: &str = "weights/teacher-srresnet.bpk";
 
 #[derive(Parser, Debug)]
-#[command(name = "srkd", version, about = "Lightweight SRGAN by knowledge distillation: upscale, evaluate, import weights")]
+#[command(name = "srkd", version, about = "Lightweight SRGAN by knowledge distillation: train, reproduce the paper, evaluate, upscale")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,6 +32,9 @@ enum Command {
     ImportKeras(commands::import::ImportKerasArgs),
     /// Train a teacher or a student with one of the distillation schedules.
     Train(commands::train::TrainArgs),
+    /// The paper's whole experiment: teachers, the no-KD student and the four distilled
+    /// students at equal cost, evaluation (PSNR/SSIM/NIQE), report with tables and figures.
+    Reproduce(commands::reproduce::ReproduceArgs),
     /// Benchmarks (print timings; not tests).
     Bench(commands::bench::BenchArgs),
 }
@@ -42,6 +46,7 @@ fn main() -> std::process::ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::ImportKeras(args) => commands::import::run(args),
         Command::Train(args) => commands::train::run(args),
+        Command::Reproduce(args) => commands::reproduce::run(args),
         Command::Bench(args) => commands::bench::run(args),
     };
     match result {

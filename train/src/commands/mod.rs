@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod eval;
 pub mod import;
+pub mod reproduce;
 pub mod train;
 pub mod upscale;

@@ -1,0 +1,346 @@
+//! `srkd reproduce`: the paper's experiment as one resumable pipeline. Train (or import) the
+//! teachers, train the no-KD student and the four distilled students at equal cost, evaluate
+//! every method on every eval set, and write the report. Each stage leaves its result in the
+//! run folder; a re-run skips what is finished and resumes what was interrupted.
+
+pub mod evaluate;
+mod figures;
+pub mod preset;
+mod report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Backend;
+use crate::fsio;
+use crate::model_file::load_generator;
+use crate::training::checkpoint;
+use crate::training::config::TrainConfig;
+use crate::training::schedule::Schedule;
+use crate::training::trainer::{Outcome, RunOptions, train};
+use evaluate::{MethodScores, Upscaler, evaluate, scores_path};
+use preset::{Preset, PresetName};
+
+/// A method of the comparison: a row of the paper's tables.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Method {
+    /// File-name-safe id (`student-gan2g-al`).
+    pub id: String,
+    /// As the paper names it (`GAN2G+AL`).
+    pub label: String,
+    pub role: Role,
+    /// Built-in schedule that trains it, for trained methods.
+    pub schedule: Option<String>,
+    /// Generator weights, for learned methods (relative to the working directory).
+    pub weights: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The HR image itself (NIQE reference).
+    Reference,
+    Bicubic,
+    Teacher,
+    Student,
+}
+
+/// The students of the paper's comparison, in its table order.
+pub const STUDENTS: &[(&str, &str, &str)] = &[
+    ("student-nokd", "Student w/o KD", "student"),
+    ("student-gan2gan", "GAN2GAN", "gan2gan"),
+    ("student-gan2g", "GAN2G", "gan2g"),
+    ("student-gan2g-al", "GAN2G+AL", "gan2g+al"),
+    ("student-g2g-al", "G2G+AL", "g2g+al"),
+];
+
+/// Teachers trained here with `--train-teacher` (SRResNet first: SRGAN starts from it).
+const TRAINED_TEACHERS: &[(&str, &str, &str)] = &[
+    ("teacher-srresnet", "SRResNet (trained)", "teacher-srresnet"),
+    ("teacher-srgan", "SRGAN (trained)", "teacher-srgan"),
+    ("teacher-g", "G, content only (trained)", "teacher-g"),
+];
+
+/// Everything that fixes what a run computes; a re-run must match it to reuse the folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub preset: String,
+    pub student_steps: usize,
+    pub teacher_steps: usize,
+    pub batch_size: usize,
+    pub hr_crop: usize,
+    pub train_teacher: bool,
+    pub data: PathBuf,
+    pub perceptual: Option<PathBuf>,
+    pub seed: u64,
+    pub backend: String,
+}
+
+/// Options of one `srkd reproduce` call.
+pub struct ReproduceOptions {
+    pub preset: PresetName,
+    pub out: PathBuf,
+    pub train_teacher: bool,
+    /// Named eval sets, in report column order.
+    pub eval_sets: Vec<(String, PathBuf)>,
+    pub data: Option<PathBuf>,
+    pub perceptual: Option<PathBuf>,
+    pub student_steps: Option<usize>,
+    pub teacher_steps: Option<usize>,
+    pub seed: u64,
+    pub backend: Backend,
+    /// Per-image Ma et al. scores (`{set: {method: {image: score}}}`); PI needs them.
+    pub ma_scores: Option<PathBuf>,
+    pub tile: usize,
+    pub stop: Arc<AtomicBool>,
+    pub progress: bool,
+}
+
+/// Wall time and status of each stage, kept across re-runs.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct StageTimes {
+    pub stages: BTreeMap<String, StageTime>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct StageTime {
+    pub seconds: f64,
+    pub finished: bool,
+}
+
+impl StageTimes {
+    fn path(run: &Path) -> PathBuf {
+        run.join("stages.json")
+    }
+
+    fn load(run: &Path) -> Result<Self> {
+        let path = Self::path(run);
+        if !path.exists() {
+            return Ok(Self::default());
+        }
+        serde_json::from_slice(&fsio::read(&path)?).with_context(|| format!("{}: not a stage log", path.display()))
+    }
+
+    fn record(&mut self, run: &Path, stage: &str, seconds: f64, finished: bool) -> Result<()> {
+        let entry = self.stages.entry(stage.to_string()).or_default();
+        entry.seconds += seconds;
+        entry.finished = finished;
+        fsio::write_atomic(&Self::path(run), &serde_json::to_vec_pretty(self)?)
+    }
+}
+
+/// How `reproduce` ended.
+pub enum ReproduceOutcome {
+    Finished { report: PathBuf },
+    Interrupted { stage: String, step: usize },
+}
+
+/// The training config of one stage: the preset's sizes, the stage's schedule with the step
+/// budget split evenly over its phases, and the teachers this run uses.
+pub fn stage_config(preset: &Preset, plan: &Plan, run: &Path, schedule_name: &str, is_teacher: bool) -> Result<TrainConfig> {
+    let mut config = preset.base_config();
+    let budget = if is_teacher { plan.teacher_steps } else { plan.student_steps };
+    let mut schedule = Schedule::built_in(schedule_name, 1).ok_or_else(|| anyhow!("unknown schedule {schedule_name}"))?;
+    let phases = schedule.phases.len();
+    let per_phase = if is_teacher { budget } else { (budget / phases).max(1) };
+    for phase in &mut schedule.phases {
+        phase.steps = per_phase;
+        if let Some(at) = preset.lr_decay_at {
+            phase.lr_decay_every = ((per_phase as f64 * at) as usize).max(1);
+            phase.lr_decay = 0.1;
+        }
+    }
+    config.schedule = schedule_name.into();
+    config.custom_schedule = Some(schedule);
+    config.data = plan.data.clone();
+    config.perceptual = plan.perceptual.clone();
+    config.seed = plan.seed;
+    if plan.train_teacher {
+        let trained = |id: &str| run.join("train").join(id).join("generator.bpk");
+        config.srresnet_init = trained("teacher-srresnet");
+        config.teacher_srgan = trained("teacher-srgan");
+        config.teacher_content = trained("teacher-g");
+    }
+    Ok(config)
+}
+
+/// The methods of this run, in table order.
+pub fn methods(plan: &Plan, run: &Path) -> Vec<Method> {
+    let mut methods = vec![
+        Method { id: "hr".into(), label: "HR".into(), role: Role::Reference, schedule: None, weights: None },
+        Method { id: "bicubic".into(), label: "Bicubic".into(), role: Role::Bicubic, schedule: None, weights: None },
+    ];
+    if plan.train_teacher {
+        for (id, label, schedule) in TRAINED_TEACHERS {
+            methods.push(Method {
+                id: (*id).into(),
+                label: (*label).into(),
+                role: Role::Teacher,
+                schedule: Some((*schedule).into()),
+                weights: Some(run.join("train").join(id).join("generator.bpk")),
+            });
+        }
+    } else {
+        let defaults = TrainConfig::default();
+        methods.push(Method {
+            id: "teacher-srresnet".into(),
+            label: "SRResNet (teacher)".into(),
+            role: Role::Teacher,
+            schedule: None,
+            weights: Some(defaults.teacher_content),
+        });
+        methods.push(Method {
+            id: "teacher-srgan".into(),
+            label: "SRGAN (teacher)".into(),
+            role: Role::Teacher,
+            schedule: None,
+            weights: Some(defaults.teacher_srgan),
+        });
+    }
+    for (id, label, schedule) in STUDENTS {
+        methods.push(Method {
+            id: (*id).into(),
+            label: (*label).into(),
+            role: Role::Student,
+            schedule: Some((*schedule).into()),
+            weights: Some(run.join("train").join(id).join("generator.bpk")),
+        });
+    }
+    methods
+}
+
+fn check_plan(run: &Path, plan: &Plan) -> Result<()> {
+    let path = run.join("reproduce.json");
+    if path.exists() {
+        let old: Plan = serde_json::from_slice(&fsio::read(&path)?)
+            .with_context(|| format!("{}: not a reproduce plan", path.display()))?;
+        if &old != plan {
+            bail!(
+                "{}: holds a run with other settings ({}); choose another --out, or repeat the original options",
+                run.display(),
+                serde_json::to_string(&old)?
+            );
+        }
+    } else {
+        std::fs::create_dir_all(run).with_context(|| format!("{}: cannot create", run.display()))?;
+        fsio::write_atomic(&path, &serde_json::to_vec_pretty(plan)?)?;
+    }
+    Ok(())
+}
+
+pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceOutcome> {
+    let mut preset = Preset::new(opts.preset);
+    if let Some(s) = opts.student_steps {
+        preset.student_steps = s;
+    }
+    if let Some(s) = opts.teacher_steps {
+        preset.teacher_steps = s;
+    }
+    if preset.student_steps == 0 || preset.teacher_steps == 0 {
+        bail!("step budgets must be > 0");
+    }
+    let plan = Plan {
+        preset: format!("{:?}", opts.preset).to_lowercase(),
+        student_steps: preset.student_steps,
+        teacher_steps: preset.teacher_steps,
+        batch_size: preset.batch_size,
+        hr_crop: preset.hr_crop,
+        train_teacher: opts.train_teacher,
+        data: opts.data.clone().unwrap_or_else(|| TrainConfig::default().data),
+        perceptual: opts.perceptual.clone(),
+        seed: opts.seed,
+        backend: opts.backend.name().into(),
+    };
+    let run = opts.out.as_path();
+    for (name, dir) in &opts.eval_sets {
+        if !dir.is_dir() {
+            bail!("eval set `{name}`: {} is not a folder", dir.display());
+        }
+    }
+    check_plan(run, &plan)?;
+    let mut times = StageTimes::load(run)?;
+    let methods = methods(&plan, run);
+
+    // Training stages, teachers first (students distil from them).
+    for method in methods.iter().filter(|m| m.schedule.is_some()) {
+        let dir = run.join("train").join(&method.id);
+        if dir.join("generator.bpk").is_file() {
+            eprintln!("{}: trained already, skipping", method.id);
+            continue;
+        }
+        let schedule = method.schedule.as_deref().expect("trained methods have a schedule");
+        let config = stage_config(&preset, &plan, run, schedule, method.role == Role::Teacher)?;
+        let resume = checkpoint::exists(&dir);
+        eprintln!("{}: {} ({})", method.id, if resume { "resuming" } else { "training" }, method.label);
+        let stage_started = Instant::now();
+        let outcome = train(
+            &config,
+            RunOptions {
+                run_dir: &dir,
+                backend: opts.backend,
+                resume,
+                stop: opts.stop.clone(),
+                progress: opts.progress,
+                stop_after: None,
+            },
+        )
+        .with_context(|| format!("stage {}", method.id))?;
+        let finished = matches!(outcome, Outcome::Finished { .. });
+        times.record(run, &method.id, stage_started.elapsed().as_secs_f64(), finished)?;
+        if let Outcome::Interrupted { step } = outcome {
+            return Ok(ReproduceOutcome::Interrupted { stage: method.id.clone(), step });
+        }
+    }
+
+    // Evaluation: every method on every set; results cached per (set, method).
+    let device = opts.backend.device()?;
+    let scale = TrainConfig::default().student.scale;
+    let mut scores: Vec<MethodScores> = Vec::new();
+    for method in &methods {
+        let mut loaded = None;
+        for (set, dir) in &opts.eval_sets {
+            let path = scores_path(run, set, &method.id);
+            if path.is_file() {
+                let cached: MethodScores = serde_json::from_slice(&fsio::read(&path)?)
+                    .with_context(|| format!("{}: not an evaluation result", path.display()))?;
+                scores.push(cached);
+                continue;
+            }
+            eprintln!("evaluating {} on {set}", method.id);
+            let stage_started = Instant::now();
+            let result = match method.role {
+                Role::Reference => evaluate(run, set, dir, &method.id, scale, &Upscaler::Reference, opts.tile)?,
+                Role::Bicubic => evaluate(run, set, dir, &method.id, scale, &Upscaler::Bicubic, opts.tile)?,
+                Role::Teacher | Role::Student => {
+                    let weights = method.weights.as_ref().expect("learned methods have weights");
+                    if loaded.is_none() {
+                        loaded = Some(load_generator(weights, &device)?);
+                    }
+                    let (model, config) = loaded.as_ref().expect("just loaded");
+                    let upscaler = Upscaler::Generator { model, config, device: &device };
+                    evaluate(run, set, dir, &method.id, scale, &upscaler, opts.tile)?
+                }
+            };
+            fsio::write_atomic(&path, &serde_json::to_vec_pretty(&result)?)?;
+            times.record(run, &format!("eval/{set}/{}", method.id), stage_started.elapsed().as_secs_f64(), true)?;
+            scores.push(result);
+        }
+    }
+
+    let report = report::write(run, &report::Inputs {
+        preset: &preset,
+        plan: &plan,
+        methods: &methods,
+        eval_sets: &opts.eval_sets,
+        scores: &scores,
+        times: &times,
+        ma_scores: opts.ma_scores.as_deref(),
+    })?;
+    Ok(ReproduceOutcome::Finished { report })
+}
