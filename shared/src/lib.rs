@@ -1,8 +1,9 @@
 //! srkd-core: what the native CLI and the web app share — the SRGAN generator and
 //! discriminator, burnpack weights with their architecture, MATLAB-compatible image
-//! conventions, full-reference metrics and tiled inference. Backend-agnostic: it compiles for
+//! conventions, full-reference and no-reference metrics, DMOS, and tiled inference. Backend-agnostic: it compiles for
 //! native targets and for `wasm32-unknown-unknown`.
 
+pub mod dmos;
 mod error;
 pub mod image;
 pub mod metrics;

@@ -35,6 +35,8 @@ enum Command {
     /// The paper's whole experiment: teachers, the no-KD student and the four distilled
     /// students at equal cost, evaluation (PSNR/SSIM/NIQE), report with tables and figures.
     Reproduce(commands::reproduce::ReproduceArgs),
+    /// DMOS table (the paper's Table 3) from the web study's rating files.
+    Dmos(commands::dmos::DmosArgs),
     /// Benchmarks (print timings; not tests).
     Bench(commands::bench::BenchArgs),
 }
@@ -47,6 +49,7 @@ fn main() -> std::process::ExitCode {
         Command::ImportKeras(args) => commands::import::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Reproduce(args) => commands::reproduce::run(args),
+        Command::Dmos(args) => commands::dmos::run(args),
         Command::Bench(args) => commands::bench::run(args),
     };
     match result {

@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod dmos;
 pub mod eval;
 pub mod import;
 pub mod reproduce;

@@ -12,6 +12,8 @@ use crate::reproduce::{ReproduceOptions, ReproduceOutcome, reproduce};
 const EMBEDDED_SET: (&str, &str) = ("embedded", "data/eval");
 
 #[derive(clap::Args, Debug)]
+// A later flag wins, so wrappers can pass defaults that a user's arguments override.
+#[command(args_override_self = true)]
 pub struct ReproduceArgs {
     /// `quick`: reduced run, ≤ 60 min on a 2-core CPU. `paper`: the paper's recipe (GPU).
     #[arg(long, value_enum, default_value_t = PresetName::Quick)]

@@ -142,8 +142,16 @@ pub enum ReproduceOutcome {
 }
 
 /// The training config of one stage: the preset's sizes, the stage's schedule with the step
-/// budget split evenly over its phases, and the teachers this run uses.
-pub fn stage_config(preset: &Preset, plan: &Plan, run: &Path, schedule_name: &str, is_teacher: bool) -> Result<TrainConfig> {
+/// budget split evenly over its phases, the teachers this run uses, and validation on the
+/// first eval set.
+pub fn stage_config(
+    preset: &Preset,
+    plan: &Plan,
+    run: &Path,
+    schedule_name: &str,
+    is_teacher: bool,
+    validation: &Path,
+) -> Result<TrainConfig> {
     let mut config = preset.base_config();
     let budget = if is_teacher { plan.teacher_steps } else { plan.student_steps };
     let mut schedule = Schedule::built_in(schedule_name, 1).ok_or_else(|| anyhow!("unknown schedule {schedule_name}"))?;
@@ -161,6 +169,7 @@ pub fn stage_config(preset: &Preset, plan: &Plan, run: &Path, schedule_name: &st
     config.data = plan.data.clone();
     config.perceptual = plan.perceptual.clone();
     config.seed = plan.seed;
+    config.validation = vec![validation.to_path_buf()];
     if plan.train_teacher {
         let trained = |id: &str| run.join("train").join(id).join("generator.bpk");
         config.srresnet_init = trained("teacher-srresnet");
@@ -258,10 +267,21 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceOutcome> {
         backend: opts.backend.name().into(),
     };
     let run = opts.out.as_path();
+    if !plan.data.is_dir() {
+        bail!(
+            "{}: training data folder not found (scripts/fetch-train-data.sh fetches the default photos; \
+             --data DIR uses any folder of HR images)",
+            plan.data.display()
+        );
+    }
     for (name, dir) in &opts.eval_sets {
         if !dir.is_dir() {
             bail!("eval set `{name}`: {} is not a folder", dir.display());
         }
+    }
+    // A bad Ma file fails now, not after an hour of training.
+    if let Some(path) = &opts.ma_scores {
+        report::load_ma(path)?;
     }
     check_plan(run, &plan)?;
     let mut times = StageTimes::load(run)?;
@@ -275,7 +295,8 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceOutcome> {
             continue;
         }
         let schedule = method.schedule.as_deref().expect("trained methods have a schedule");
-        let config = stage_config(&preset, &plan, run, schedule, method.role == Role::Teacher)?;
+        let validation = &opts.eval_sets.first().ok_or_else(|| anyhow!("no eval set"))?.1;
+        let config = stage_config(&preset, &plan, run, schedule, method.role == Role::Teacher, validation)?;
         let resume = checkpoint::exists(&dir);
         eprintln!("{}: {} ({})", method.id, if resume { "resuming" } else { "training" }, method.label);
         let stage_started = Instant::now();

@@ -50,7 +50,7 @@ struct MethodInfo<'a> {
 /// Per-image Ma et al. scores, `{set: {method: {image: score}}}`.
 type MaScores = BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>;
 
-fn load_ma(path: &Path) -> Result<MaScores> {
+pub fn load_ma(path: &Path) -> Result<MaScores> {
     serde_json::from_slice(&fsio::read(path)?)
         .with_context(|| format!("{}: expected {{\"set\": {{\"method\": {{\"image\": score}}}}}}", path.display()))
 }

@@ -1,0 +1,425 @@
+//! Differential mean opinion scores from absolute-category ratings (1 = Bad … 5 = Excellent)
+//! with a hidden reference, as in the paper's Table 3: for rater i and item j (an image shown
+//! by one method), d_ij = r_i,ref(j) − r_ij; z_ij = (d_ij − mean_i(d)) / std_i(d) with the
+//! sample standard deviation over all of rater i's items (the reference items included, whose
+//! d is 0); DMOS_j = mean over raters of 100 (z_ij + 3) / 6. Higher DMOS = further from the
+//! reference. Also 95% confidence intervals over raters and ITU-R BT.500 observer screening.
+//! One implementation serves the web page and `srkd dmos`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// The method name of the hidden reference in a study.
+pub const REFERENCE: &str = "reference";
+
+/// One rating as the page records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rating {
+    pub image: String,
+    pub method: String,
+    pub score: u8,
+    /// Response time, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms: Option<f64>,
+}
+
+/// One rater's finished (or partial) session, as exported by the page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RaterSession {
+    pub rater: String,
+    pub study: String,
+    pub ratings: Vec<Rating>,
+}
+
+impl RaterSession {
+    /// Parse and check one exported file; `source` names it in errors.
+    pub fn parse(source: &str, text: &str) -> Result<Self, Error> {
+        let session: RaterSession = serde_json::from_str(text)
+            .map_err(|e| Error::Config(format!("{source}: not a rating file ({e})")))?;
+        if session.rater.trim().is_empty() {
+            return Err(Error::Config(format!("{source}: the rater id is empty")));
+        }
+        let mut seen = BTreeSet::new();
+        for r in &session.ratings {
+            if !(1..=5).contains(&r.score) {
+                return Err(Error::Config(format!(
+                    "{source}: score {} for {} / {} is outside 1–5",
+                    r.score, r.image, r.method
+                )));
+            }
+            if !seen.insert((r.image.as_str(), r.method.as_str())) {
+                return Err(Error::Config(format!("{source}: {} / {} is rated twice", r.image, r.method)));
+            }
+        }
+        Ok(session)
+    }
+}
+
+/// A set of sessions of one study, checked for mixing: one study id, each rater once.
+pub fn check_sessions(sessions: &[(String, RaterSession)]) -> Result<(), Error> {
+    let mut raters = BTreeMap::new();
+    let study = sessions.first().map(|(_, s)| s.study.as_str());
+    for (source, s) in sessions {
+        if Some(s.study.as_str()) != study {
+            return Err(Error::Config(format!(
+                "{source}: belongs to study `{}`, not `{}`",
+                s.study,
+                study.unwrap_or_default()
+            )));
+        }
+        if let Some(first) = raters.insert(s.rater.as_str(), source.as_str()) {
+            return Err(Error::Config(format!("{source}: rater `{}` already comes from {first}", s.rater)));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DmosOptions {
+    /// Leave out raters that BT.500 screening rejects (they are always reported).
+    pub exclude_outliers: bool,
+}
+
+/// DMOS of one item with its 95% confidence interval over raters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DmosCell {
+    pub dmos: f64,
+    /// Half-width of the 95% confidence interval (Student t over raters); `None` for one rater.
+    pub ci95: Option<f64>,
+    pub raters: usize,
+}
+
+/// A rater left out of the DMOS, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Exclusion {
+    pub rater: String,
+    pub reason: String,
+}
+
+/// BT.500 screening verdict of one rater (on raw scores).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Screening {
+    pub rater: String,
+    /// Scores above / below the item's mean by the BT.500 margin.
+    pub above: usize,
+    pub below: usize,
+    pub items: usize,
+    pub outlier: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DmosTable {
+    pub study: String,
+    /// `dmos[image][method]`.
+    pub dmos: BTreeMap<String, BTreeMap<String, DmosCell>>,
+    /// Mean DMOS of each method over the images it was shown on.
+    pub method_means: BTreeMap<String, f64>,
+    pub excluded: Vec<Exclusion>,
+    pub screening: Vec<Screening>,
+    /// Raters whose scores are in the table.
+    pub raters: Vec<String>,
+}
+
+impl DmosTable {
+    /// Images in order, and methods (the reference last).
+    pub fn images(&self) -> Vec<&str> {
+        self.dmos.keys().map(String::as_str).collect()
+    }
+
+    pub fn methods(&self) -> Vec<&str> {
+        let mut m: BTreeSet<&str> = self.dmos.values().flat_map(|row| row.keys().map(String::as_str)).collect();
+        let had_reference = m.remove(REFERENCE);
+        let mut m: Vec<&str> = m.into_iter().collect();
+        if had_reference {
+            m.push(REFERENCE);
+        }
+        m
+    }
+
+    /// The lowest (best) DMOS among the non-reference methods for `image`.
+    pub fn best_for(&self, image: &str) -> Option<(&str, f64)> {
+        self.dmos
+            .get(image)?
+            .iter()
+            .filter(|(m, _)| m.as_str() != REFERENCE)
+            .map(|(m, c)| (m.as_str(), c.dmos))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// The table as CSV: one row per method, one column per image (DMOS ± CI), then the mean.
+    pub fn to_csv(&self) -> String {
+        let images = self.images();
+        let mut out = format!("method,{},mean\n", images.iter().map(|i| csv_field(i)).collect::<Vec<_>>().join(","));
+        for method in self.methods() {
+            let cells: Vec<String> = images
+                .iter()
+                .map(|i| match self.dmos.get(*i).and_then(|r| r.get(method)) {
+                    Some(c) => format!("{:.2}", c.dmos),
+                    None => String::new(),
+                })
+                .collect();
+            let mean = self.method_means.get(method).map(|m| format!("{m:.2}")).unwrap_or_default();
+            out.push_str(&format!("{},{},{mean}\n", csv_field(method), cells.join(",")));
+        }
+        out
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// Sample standard deviation (n − 1).
+fn sample_std(v: &[f64]) -> f64 {
+    let m = mean(v);
+    (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)).sqrt()
+}
+
+/// Two-sided 95% Student t quantile for `df` degrees of freedom.
+fn t95(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::NAN,
+        1..=30 => TABLE[df - 1],
+        31..=60 => 2.000,
+        61..=120 => 1.980,
+        _ => 1.960,
+    }
+}
+
+/// ITU-R BT.500 observer screening on raw scores: for each item, a rater's score counts as
+/// high/low beyond 2σ (normal items, kurtosis 2–4) or √20·σ (otherwise); a rater is rejected
+/// when more than 5% of their scores are outside and they are not biased to one side
+/// (|P − Q| / (P + Q) < 0.3).
+fn screen(sessions: &[&RaterSession]) -> Vec<Screening> {
+    let mut by_item: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
+    for s in sessions {
+        for r in &s.ratings {
+            by_item.entry((&r.image, &r.method)).or_default().push(r.score as f64);
+        }
+    }
+    let stats: BTreeMap<(&str, &str), (f64, f64)> = by_item
+        .iter()
+        .filter(|(_, v)| v.len() >= 2)
+        .map(|(k, v)| {
+            let m = mean(v);
+            let n = v.len() as f64;
+            let m2 = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
+            let m4 = v.iter().map(|x| (x - m).powi(4)).sum::<f64>() / n;
+            let kurtosis = if m2 > 0.0 { m4 / (m2 * m2) } else { 3.0 };
+            let s = sample_std(v);
+            let margin = if (2.0..=4.0).contains(&kurtosis) { 2.0 * s } else { 20f64.sqrt() * s };
+            (*k, (m, margin))
+        })
+        .collect();
+    sessions
+        .iter()
+        .map(|s| {
+            let (mut above, mut below, mut items) = (0, 0, 0);
+            for r in &s.ratings {
+                if let Some((m, margin)) = stats.get(&(r.image.as_str(), r.method.as_str())) {
+                    items += 1;
+                    let u = r.score as f64;
+                    if *margin > 0.0 && u >= m + margin {
+                        above += 1;
+                    } else if *margin > 0.0 && u <= m - margin {
+                        below += 1;
+                    }
+                }
+            }
+            let outside = above + below;
+            let outlier = items > 0
+                && outside as f64 / items as f64 > 0.05
+                && ((above as f64 - below as f64) / outside as f64).abs() < 0.3;
+            Screening { rater: s.rater.clone(), above, below, items, outlier }
+        })
+        .collect()
+}
+
+/// The DMOS table of a study's sessions (already checked with [`check_sessions`]).
+pub fn compute_dmos(sessions: &[RaterSession], options: DmosOptions) -> Result<DmosTable, Error> {
+    let study = sessions.first().map(|s| s.study.clone()).ok_or_else(|| Error::Config("no rating files".into()))?;
+    let all: Vec<&RaterSession> = sessions.iter().collect();
+    let screening = screen(&all);
+    let mut excluded = Vec::new();
+    // Per rater: z-scores of every item.
+    let mut z_by_item: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    let mut raters = Vec::new();
+    'raters: for (s, verdict) in sessions.iter().zip(&screening) {
+        if options.exclude_outliers && verdict.outlier {
+            excluded.push(Exclusion { rater: s.rater.clone(), reason: "rejected by BT.500 observer screening".into() });
+            continue;
+        }
+        let references: BTreeMap<&str, f64> = s
+            .ratings
+            .iter()
+            .filter(|r| r.method == REFERENCE)
+            .map(|r| (r.image.as_str(), r.score as f64))
+            .collect();
+        let mut diffs = Vec::with_capacity(s.ratings.len());
+        for r in &s.ratings {
+            let Some(reference) = references.get(r.image.as_str()) else {
+                excluded.push(Exclusion {
+                    rater: s.rater.clone(),
+                    reason: format!("did not rate the reference of image {}", r.image),
+                });
+                continue 'raters;
+            };
+            diffs.push(((r.image.clone(), r.method.clone()), reference - r.score as f64));
+        }
+        let values: Vec<f64> = diffs.iter().map(|(_, d)| *d).collect();
+        if values.len() < 2 {
+            excluded.push(Exclusion { rater: s.rater.clone(), reason: "fewer than two ratings".into() });
+            continue;
+        }
+        let (m, sd) = (mean(&values), sample_std(&values));
+        if sd == 0.0 || !sd.is_finite() {
+            excluded.push(Exclusion {
+                rater: s.rater.clone(),
+                reason: "their difference scores have zero variance, so they cannot be z-scored".into(),
+            });
+            continue;
+        }
+        for (item, d) in diffs {
+            z_by_item.entry(item).or_default().push(100.0 * ((d - m) / sd + 3.0) / 6.0);
+        }
+        raters.push(s.rater.clone());
+    }
+    if raters.is_empty() {
+        return Err(Error::Config(format!(
+            "no rater can be scored: {}",
+            excluded.iter().map(|e| format!("{} ({})", e.rater, e.reason)).collect::<Vec<_>>().join("; ")
+        )));
+    }
+    let mut dmos: BTreeMap<String, BTreeMap<String, DmosCell>> = BTreeMap::new();
+    let mut per_method: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for ((image, method), scores) in z_by_item {
+        let n = scores.len();
+        let value = mean(&scores);
+        let ci95 = (n >= 2).then(|| t95(n - 1) * sample_std(&scores) / (n as f64).sqrt());
+        per_method.entry(method.clone()).or_default().push(value);
+        dmos.entry(image).or_default().insert(method, DmosCell { dmos: value, ci95, raters: n });
+    }
+    let method_means = per_method.into_iter().map(|(m, v)| (m, mean(&v))).collect();
+    Ok(DmosTable { study, dmos, method_means, excluded, screening, raters })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(rater: &str, scores: &[(&str, &str, u8)]) -> RaterSession {
+        RaterSession {
+            rater: rater.into(),
+            study: "s".into(),
+            ratings: scores.iter().map(|(i, m, s)| Rating { image: (*i).into(), method: (*m).into(), score: *s, ms: None }).collect(),
+        }
+    }
+
+    /// Worked by hand: rater a rates img1 ref 5, A 3, B 4 → d = 0, 2, 1 → mean 1, sd 1 →
+    /// z = −1, 1, 0 → 100(z+3)/6 = 33.33, 66.67, 50. Rater b: ref 4, A 1, B 4 → d = 0, 3, 0 →
+    /// mean 1, sd √3 → z = −0.577, 1.155, −0.577 → 40.38, 69.25, 40.38.
+    #[test]
+    fn hand_computed_two_raters() {
+        let a = session("a", &[("img1", REFERENCE, 5), ("img1", "A", 3), ("img1", "B", 4)]);
+        let b = session("b", &[("img1", REFERENCE, 4), ("img1", "A", 1), ("img1", "B", 4)]);
+        let t = compute_dmos(&[a, b], DmosOptions::default()).unwrap();
+        let z = 1.0 / 3f64.sqrt();
+        let cell = |m: &str| t.dmos["img1"][m];
+        let expect_a = (100.0 * (1.0 + 3.0) / 6.0 + 100.0 * (2.0 * z + 3.0) / 6.0) / 2.0;
+        assert!((cell("A").dmos - expect_a).abs() < 1e-9, "{}", cell("A").dmos);
+        let expect_b = (50.0 + 100.0 * (-z + 3.0) / 6.0) / 2.0;
+        assert!((cell("B").dmos - expect_b).abs() < 1e-9);
+        let expect_ref = (100.0 * 2.0 / 6.0 + 100.0 * (-z + 3.0) / 6.0) / 2.0;
+        assert!((cell(REFERENCE).dmos - expect_ref).abs() < 1e-9);
+        // CI over two raters: t(1) · s / √2.
+        let (xa, xb) = (100.0 * 4.0 / 6.0, 100.0 * (2.0 * z + 3.0) / 6.0);
+        let s = ((xa - xb) as f64).abs() / 2f64.sqrt();
+        assert!((cell("A").ci95.unwrap() - 12.706 * s / 2f64.sqrt()).abs() < 1e-9);
+        assert_eq!(t.best_for("img1").unwrap().0, "B");
+        assert!(t.excluded.is_empty());
+        assert_eq!(t.methods(), vec!["A", "B", REFERENCE]);
+    }
+
+    #[test]
+    fn raters_that_cannot_be_z_scored_are_excluded_with_a_reason() {
+        let ok = session("ok", &[("i", REFERENCE, 5), ("i", "A", 2), ("i", "B", 4)]);
+        let flat = session("flat", &[("i", REFERENCE, 3), ("i", "A", 3), ("i", "B", 3)]);
+        let no_ref = session("noref", &[("i", "A", 2), ("i", "B", 4)]);
+        let t = compute_dmos(&[ok, flat, no_ref], DmosOptions::default()).unwrap();
+        assert_eq!(t.raters, vec!["ok"]);
+        let reasons: BTreeMap<_, _> = t.excluded.iter().map(|e| (e.rater.as_str(), e.reason.as_str())).collect();
+        assert!(reasons["flat"].contains("zero variance"));
+        assert!(reasons["noref"].contains("reference of image i"));
+        assert!(t.dmos["i"]["A"].ci95.is_none());
+        let only_flat = session("flat", &[("i", REFERENCE, 3), ("i", "A", 3)]);
+        assert!(compute_dmos(&[only_flat], DmosOptions::default()).is_err());
+    }
+
+    #[test]
+    fn bt500_flags_a_rater_far_from_the_others_in_both_directions() {
+        // Twelve raters spread 2–4 around 3 on every item (kurtosis ≈ 2.6: the 2σ rule); a
+        // thirteenth alternates 5 and 1, beyond 2σ on every item, on both sides.
+        let crowd = [2u8, 3, 3, 4, 3, 2, 4, 3, 3, 3, 4, 2];
+        let methods = ["A", "B", "C", "D"];
+        let mut sessions = Vec::new();
+        for (r, base) in crowd.iter().enumerate() {
+            let mut scores = vec![("i", REFERENCE, 5)];
+            scores.extend(methods.iter().map(|m| ("i", *m, *base)));
+            sessions.push(session(&format!("r{r}"), &scores));
+        }
+        sessions.push(session("odd", &[("i", REFERENCE, 5), ("i", "A", 5), ("i", "B", 1), ("i", "C", 5), ("i", "D", 1)]));
+        let t = compute_dmos(&sessions, DmosOptions::default()).unwrap();
+        let flagged: Vec<&str> = t.screening.iter().filter(|s| s.outlier).map(|s| s.rater.as_str()).collect();
+        assert_eq!(flagged, vec!["odd"]);
+        let odd = t.screening.iter().find(|s| s.rater == "odd").unwrap();
+        assert_eq!((odd.above, odd.below), (2, 2));
+        // Flagged raters stay in unless asked; the crowd raters with constant scores per item
+        // still have variance across the reference and the methods.
+        assert!(t.raters.contains(&"odd".to_string()));
+        let t = compute_dmos(&sessions, DmosOptions { exclude_outliers: true }).unwrap();
+        assert!(!t.raters.contains(&"odd".to_string()));
+        assert!(t.excluded.iter().any(|e| e.rater == "odd" && e.reason.contains("BT.500")));
+    }
+
+    #[test]
+    fn bad_files_are_named() {
+        assert!(RaterSession::parse("x.json", "{").unwrap_err().to_string().contains("x.json"));
+        let out_of_range = r#"{"rater":"a","study":"s","ratings":[{"image":"i","method":"A","score":6}]}"#;
+        assert!(RaterSession::parse("y.json", out_of_range).unwrap_err().to_string().contains("outside 1–5"));
+        let twice = r#"{"rater":"a","study":"s","ratings":[{"image":"i","method":"A","score":2},{"image":"i","method":"A","score":3}]}"#;
+        assert!(RaterSession::parse("z.json", twice).unwrap_err().to_string().contains("twice"));
+        let foreign = r#"{"name":"something else"}"#;
+        assert!(RaterSession::parse("f.json", foreign).is_err());
+        let a = RaterSession::parse("a.json", r#"{"rater":"a","study":"s","ratings":[]}"#).unwrap();
+        let other = RaterSession::parse("b.json", r#"{"rater":"b","study":"t","ratings":[]}"#).unwrap();
+        let dup = RaterSession::parse("c.json", r#"{"rater":"a","study":"s","ratings":[]}"#).unwrap();
+        let err = check_sessions(&[("a.json".into(), a.clone()), ("b.json".into(), other)]).unwrap_err().to_string();
+        assert!(err.contains("b.json") && err.contains("study"));
+        let err = check_sessions(&[("a.json".into(), a), ("c.json".into(), dup)]).unwrap_err().to_string();
+        assert!(err.contains("c.json") && err.contains("already"));
+    }
+
+    #[test]
+    fn csv_has_a_row_per_method() {
+        let a = session("a", &[("img,1", REFERENCE, 5), ("img,1", "A", 3), ("img,1", "B", 4)]);
+        let b = session("b", &[("img,1", REFERENCE, 4), ("img,1", "A", 1), ("img,1", "B", 4)]);
+        let csv = compute_dmos(&[a, b], DmosOptions::default()).unwrap().to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "method,\"img,1\",mean");
+        assert_eq!(lines.len(), 4);
+        assert!(lines[1].starts_with("A,"));
+    }
+}

@@ -1,0 +1,175 @@
+//! End-to-end tests of `srkd reproduce` on the cpu backend, with a 2-step budget, a tiny
+//! training folder and a one-image eval set: stages, report contents against the eval
+//! outputs, resume/skip, settings mismatch, PI with and without Ma scores, bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Training crops and a one-image eval set, fast to load.
+fn fixtures(dir: &Path) -> (PathBuf, PathBuf) {
+    let data = dir.join("data");
+    let eval = dir.join("eval");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&eval).unwrap();
+    for name in ["astronaut.png", "coffee.png"] {
+        let img = image::open(root().join("data/eval").join(name)).unwrap();
+        img.crop_imm(0, 0, 128, 96).save(data.join(name)).unwrap();
+    }
+    std::fs::copy(root().join("data/eval/butterfly.png"), eval.join("butterfly.png")).unwrap();
+    (data, eval)
+}
+
+fn reproduce(data: &Path, eval: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<String> = ["reproduce", "--preset", "quick", "--student-steps", "2"].map(String::from).to_vec();
+    args.extend(["--data".into(), data.to_string_lossy().to_string()]);
+    args.extend(["--eval-set".into(), format!("tiny={}", eval.display())]);
+    args.extend(["--out".into(), out.to_string_lossy().to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Command::new(env!("CARGO_BIN_EXE_srkd")).args(&args).current_dir(root()).output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "srkd reproduce failed:\n{stderr}");
+    stderr
+}
+
+fn failed(out: &Output) -> String {
+    assert!(!out.status.success(), "expected a failure");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: ") && !stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+const STUDENTS: [&str; 5] = ["student-nokd", "student-gan2gan", "student-gan2g", "student-gan2g-al", "student-g2g-al"];
+
+#[test]
+fn quick_reproduction_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, eval) = fixtures(dir.path());
+    let run = dir.path().join("run");
+    ok(&reproduce(&data, &eval, &run, &[]));
+
+    // Every student trained with the same budget, split over its phases.
+    for id in STUDENTS {
+        let manifest = json(&run.join("train").join(id).join("manifest.json"));
+        assert_eq!(manifest["steps"], 2, "{id}");
+        assert!(run.join("train").join(id).join("generator.bpk").is_file());
+    }
+    let g2g = json(&run.join("train/student-g2g-al/manifest.json"));
+    assert_eq!(g2g["schedule"]["phases"].as_array().unwrap().len(), 2);
+    assert!(g2g["teacher"].as_str().unwrap().contains("standing in"), "{}", g2g["teacher"]);
+
+    // The report's numbers are the eval outputs' numbers.
+    let report = json(&run.join("report.json"));
+    let methods = ["bicubic", "teacher-srresnet", "teacher-srgan"].into_iter().chain(STUDENTS);
+    for m in methods {
+        let scores = json(&run.join("eval/tiny").join(format!("{m}.json")));
+        assert_eq!(report["table2"]["tiny"][m]["psnr"], scores["mean_psnr"], "{m}");
+        assert_eq!(report["table2"]["tiny"][m]["ssim"], scores["mean_ssim"], "{m}");
+        assert_eq!(report["table4"]["tiny"][m]["niqe"], scores["mean_niqe"], "{m}");
+        assert!(report["table4"]["tiny"][m]["pi"].is_null());
+        assert!(run.join("eval/tiny").join(m).join("butterfly.png").is_file(), "{m} output");
+    }
+    // Bicubic and the imported SRResNet on butterfly: the published/acceptance figures.
+    let psnr = |m: &str| report["table2"]["tiny"][m]["psnr"].as_f64().unwrap();
+    assert!((psnr("bicubic") - 22.10).abs() < 0.01);
+    assert!((psnr("teacher-srresnet") - 28.29).abs() < 0.05);
+    assert!(report["table4"]["tiny"]["hr"]["niqe"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["table1"]["student_parameters"], 248_195);
+    assert_eq!(report["reduced_run"], true);
+
+    let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+    for needle in ["Reduced run", "Table 1", "Table 2", "Table 4", "PROXY", "PI: n/a (no Ma model)", "GAN2G+AL", "fig2.png", "Provenance"] {
+        assert!(md.contains(needle), "report.md lacks {needle:?}");
+    }
+    // The best PSNR of the column is in bold: the SRResNet teacher's.
+    assert!(md.contains(&format!("**{:.2}**", psnr("teacher-srresnet"))));
+    for figure in ["fig2.png", "curves-psnr.png", "curves-loss.png"] {
+        let img = image::open(run.join(figure)).unwrap_or_else(|e| panic!("{figure}: {e}"));
+        assert!(img.width() > 300 && img.height() > 200, "{figure}");
+    }
+
+    // A re-run skips every stage and leaves the weights untouched.
+    let before = std::fs::read(run.join("train/student-gan2g/generator.bpk")).unwrap();
+    let stderr = ok(&reproduce(&data, &eval, &run, &[]));
+    assert_eq!(stderr.matches("skipping").count(), STUDENTS.len(), "{stderr}");
+    assert!(!stderr.contains("evaluating"), "{stderr}");
+    assert_eq!(std::fs::read(run.join("train/student-gan2g/generator.bpk")).unwrap(), before);
+
+    // PI appears exactly where Ma scores are given.
+    let ma = dir.path().join("ma.json");
+    std::fs::write(&ma, r#"{"tiny": {"bicubic": {"butterfly.png": 4.0}}}"#).unwrap();
+    ok(&reproduce(&data, &eval, &run, &["--ma-scores", ma.to_str().unwrap()]));
+    let report = json(&run.join("report.json"));
+    let niqe = report["table4"]["tiny"]["bicubic"]["niqe"].as_f64().unwrap();
+    let pi = report["table4"]["tiny"]["bicubic"]["pi"].as_f64().unwrap();
+    assert!((pi - ((10.0 - 4.0) + niqe) / 2.0).abs() < 1e-12);
+    assert!(report["table4"]["tiny"]["student-gan2g"]["pi"].is_null());
+
+    // Other settings in the same folder are refused, and nothing is touched.
+    let report_before = std::fs::read(run.join("report.md")).unwrap();
+    let err = failed(&reproduce(&data, &eval, &run, &["--seed", "7"]));
+    assert!(err.contains("other settings"), "{err}");
+    assert_eq!(std::fs::read(run.join("report.md")).unwrap(), report_before);
+
+    // A malformed Ma file is named.
+    std::fs::write(&ma, "{not json").unwrap();
+    let err = failed(&reproduce(&data, &eval, &run, &["--ma-scores", ma.to_str().unwrap()]));
+    assert!(err.contains("ma.json") && !err.contains("skipping"), "checked before any stage: {err}");
+}
+
+#[test]
+fn trained_teachers_have_the_papers_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, eval) = fixtures(dir.path());
+    let run = dir.path().join("run");
+    ok(&reproduce(&data, &eval, &run, &["--train-teacher", "--teacher-steps", "1"]));
+    for id in ["teacher-srresnet", "teacher-srgan", "teacher-g"] {
+        assert_eq!(json(&run.join("train").join(id).join("manifest.json"))["steps"], 1, "{id}");
+    }
+    // The SRGAN teacher starts from the SRResNet trained here; students distil from these.
+    let gan2g = json(&run.join("train/student-gan2g/manifest.json"));
+    assert!(gan2g["teacher"].as_str().unwrap().ends_with("teacher-srgan/generator.bpk"), "{}", gan2g["teacher"]);
+    let g2g = json(&run.join("train/student-g2g-al/manifest.json"));
+    assert!(g2g["teacher"].as_str().unwrap().ends_with("teacher-g/generator.bpk"), "{}", g2g["teacher"]);
+    let report = json(&run.join("report.json"));
+    assert_eq!(report["table1"]["teacher_parameters"], 1_550_595);
+    assert_eq!(report["table1"]["student_parameters"], 248_195);
+    assert!(report["table2"]["tiny"]["teacher-g"]["psnr"].as_f64().is_some());
+}
+
+#[test]
+fn bad_arguments_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, eval) = fixtures(dir.path());
+    let run = dir.path().join("run");
+    let args = |extra: &[&str]| {
+        let mut a = vec!["reproduce", "--out", run.to_str().unwrap(), "--data", data.to_str().unwrap()];
+        a.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_srkd")).args(&a).current_dir(root()).output().unwrap()
+    };
+    let tiny = format!("tiny={}", eval.display());
+    for (extra, needle) in [
+        (vec!["--eval-set", "nodir"], "NAME=DIR"),
+        (vec!["--eval-set", "bad name=x"], "NAME must be"),
+        (vec!["--eval-set", &tiny, "--eval-set", &tiny], "used twice"),
+        (vec!["--eval-set", "missing=/no/such/folder"], "not a folder"),
+        (vec!["--eval-set", &tiny, "--student-steps", "0"], "must be > 0"),
+    ] {
+        let err = failed(&args(&extra));
+        assert!(err.contains(needle), "{extra:?}: {err}");
+    }
+    assert!(!run.exists(), "a refused run must not create its folder");
+}

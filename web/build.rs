@@ -1,0 +1,40 @@
+//! Lists the shipped generators (`weights/*.bpk`) for the model picker, so a newly committed
+//! student appears in the page on the next build with no code change. The files themselves are
+//! copied next to the app by trunk and fetched at run time.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Display names and order: students first (the page's purpose), in the paper's table order
+/// with the no-KD baseline last; the first listed is the default.
+const KNOWN: &[(&str, &str)] = &[
+    ("student-gan2gan", "Student · GAN2GAN (248 k)"),
+    ("student-gan2g", "Student · GAN2G (248 k)"),
+    ("student-gan2g-al", "Student · GAN2G+AL (248 k)"),
+    ("student-g2g-al", "Student · G2G+AL (248 k)"),
+    ("student-nokd", "Student · no KD (248 k)"),
+    ("teacher-srgan", "Teacher · SRGAN (1.55 M)"),
+    ("teacher-srresnet", "Teacher · SRResNet (1.55 M)"),
+];
+
+fn main() {
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("../weights");
+    println!("cargo:rerun-if-changed={}", weights.display());
+    let mut stems: Vec<String> = std::fs::read_dir(&weights)
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".bpk")).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let rank = |s: &str| KNOWN.iter().position(|(k, _)| *k == s).unwrap_or(KNOWN.len());
+    stems.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
+    let mut code = String::from("/// Shipped generators: (id, file under weights/, label).\npub const MODELS: &[(&str, &str, &str)] = &[\n");
+    for stem in &stems {
+        let label = KNOWN.iter().find(|(k, _)| k == stem).map(|(_, l)| l.to_string()).unwrap_or_else(|| stem.clone());
+        writeln!(code, "    ({stem:?}, \"weights/{stem}.bpk\", {label:?}),").unwrap();
+    }
+    code.push_str("];\n");
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("models.rs");
+    std::fs::write(out, code).unwrap();
+}

@@ -1,0 +1,85 @@
+//! Thin wrappers over the browser APIs the page needs: query parameters, timing, yielding to
+//! the event loop, fetching, files, blob URLs and downloads.
+
+use js_sys::{Array, Promise, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Response, Url, UrlSearchParams};
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("the page runs in a browser window")
+}
+
+fn js_error(context: &str, e: JsValue) -> String {
+    let detail = e.as_string().or_else(|| js_sys::Error::try_from(e).ok().map(|e| String::from(e.message()))).unwrap_or_default();
+    format!("{context}: {detail}")
+}
+
+/// A query parameter of the page's URL (`?demo=1&model=…`).
+pub fn query_param(name: &str) -> Option<String> {
+    let search = window().location().search().ok()?;
+    UrlSearchParams::new_with_str(&search).ok()?.get(name)
+}
+
+/// Milliseconds since page load (`performance.now()`; `std::time` does not exist on wasm).
+pub fn now_ms() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// Let the browser render and handle input (progress bar, cancel button) between tiles.
+pub async fn yield_now() {
+    let promise = Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Whether the browser exposes WebGPU at all (`navigator.gpu`).
+pub fn has_webgpu() -> bool {
+    js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
+}
+
+async fn array_buffer_bytes(promise: Promise, context: &str) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(promise).await.map_err(|e| js_error(context, e))?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// GET a file next to the page.
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let response = JsFuture::from(window().fetch_with_str(url)).await.map_err(|e| js_error(url, e))?;
+    let response: Response = response.dyn_into().map_err(|_| format!("{url}: not an HTTP response"))?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let promise = response.array_buffer().map_err(|e| js_error(url, e))?;
+    array_buffer_bytes(promise, url).await
+}
+
+/// The bytes of a file the user picked, dropped or pasted.
+pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    array_buffer_bytes(file.array_buffer(), &file.name()).await
+}
+
+/// An object URL for PNG bytes (revoke it with [`revoke`] when replaced).
+pub fn png_url(bytes: &[u8]) -> Result<String, String> {
+    let parts = Array::new();
+    parts.push(&Uint8Array::from(bytes));
+    let options = BlobPropertyBag::new();
+    options.set_type("image/png");
+    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| js_error("PNG blob", e))?;
+    Url::create_object_url_with_blob(&blob).map_err(|e| js_error("PNG URL", e))
+}
+
+pub fn revoke(url: &str) {
+    let _ = Url::revoke_object_url(url);
+}
+
+/// Save `url` as `file_name` (a click on a temporary download link).
+pub fn download(url: &str, file_name: &str) {
+    let Some(document) = window().document() else { return };
+    let Ok(anchor) = document.create_element("a") else { return };
+    let anchor: HtmlAnchorElement = anchor.unchecked_into();
+    anchor.set_href(url);
+    anchor.set_download(file_name);
+    anchor.click();
+}

@@ -1,0 +1,180 @@
+//! One upscale job, start to finish, with the shared crate doing all the image work so the
+//! numbers equal the CLI's: decode → (evaluate: MATLAB-bicubic ×¼ of the image as ground
+//! truth) → tiled generator on the device → stitch → PNG, bicubic baseline, metrics.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use burn::module::Module;
+use srkd_core::image::{ImageF32, bicubic_upscale, decode, degrade, encode_png};
+use srkd_core::metrics::{Quality, niqe, quality_y};
+use srkd_core::model::{Generator, GeneratorConfig};
+use srkd_core::tensor::{data_to_image, image_to_tensor};
+use srkd_core::tiling::{Stitcher, plan_tiles};
+use srkd_core::weights::generator_from_bytes;
+
+use crate::backend::Backend;
+use crate::browser::{now_ms, yield_now};
+
+/// Largest input the page upscales (the ×4 result is 16× the pixels); the CLI has no limit.
+pub const MAX_UPSCALE_SIDE: usize = 1024;
+/// Largest ground truth in evaluate mode (its LR is a quarter of it).
+pub const MAX_EVALUATE_SIDE: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The image is the low-resolution input.
+    Upscale,
+    /// The image is the ground truth: degrade it ×¼ like `srkd eval`, upscale, compare.
+    Evaluate,
+}
+
+/// A generator loaded on a device.
+pub struct LoadedModel {
+    pub id: String,
+    pub generator: Generator,
+    pub config: GeneratorConfig,
+}
+
+pub fn load_model(id: &str, bytes: Vec<u8>, backend: &Backend) -> Result<LoadedModel, String> {
+    let (generator, config) = generator_from_bytes(bytes, &backend.device).map_err(|e| format!("model {id}: {e}"))?;
+    Ok(LoadedModel { id: id.into(), generator: generator.valid(), config })
+}
+
+/// A decoded user image.
+pub struct Picture {
+    pub name: String,
+    pub rgb: ImageF32,
+    pub had_alpha: bool,
+}
+
+pub fn decode_picture(name: &str, bytes: &[u8]) -> Result<Picture, String> {
+    if bytes.is_empty() {
+        return Err(format!("{name}: the file is empty"));
+    }
+    let decoded = decode(bytes).map_err(|e| format!("{name}: {e}"))?;
+    Ok(Picture { name: name.into(), had_alpha: decoded.alpha.is_some(), rgb: decoded.rgb })
+}
+
+pub struct Metrics {
+    pub bicubic: Quality,
+    pub model: Quality,
+}
+
+pub struct Outcome {
+    pub sr_png: Vec<u8>,
+    pub bicubic_png: Vec<u8>,
+    pub width: usize,
+    pub height: usize,
+    /// Generator time (upload, inference on every tile, read-back), milliseconds.
+    pub model_ms: f64,
+    pub tile: usize,
+    pub tiles: usize,
+    /// Evaluate mode only.
+    pub metrics: Option<Metrics>,
+    /// No-reference quality of the two results; `None` for images too small or flat for NIQE.
+    pub niqe_bicubic: Option<f64>,
+    pub niqe_model: Option<f64>,
+}
+
+pub enum JobError {
+    Cancelled,
+    /// The device failed on a tile (e.g. out of memory): worth retrying smaller or on the CPU.
+    Device(String),
+    /// The input or model is unusable; retrying will not help.
+    Input(String),
+}
+
+fn check_size(picture: &Picture, mode: Mode) -> Result<(), String> {
+    let (w, h) = (picture.rgb.width, picture.rgb.height);
+    let (max, what) = match mode {
+        Mode::Upscale => (MAX_UPSCALE_SIDE, "upscales"),
+        Mode::Evaluate => (MAX_EVALUATE_SIDE, "evaluates"),
+    };
+    if w > max || h > max {
+        return Err(format!("{}: {w}×{h} is too large; the page {what} images up to {max}×{max} (the `srkd` CLI has no limit)", picture.name));
+    }
+    let min = if mode == Mode::Evaluate { 24 } else { 4 };
+    if w < min || h < min {
+        return Err(format!("{}: {w}×{h} is too small (at least {min}×{min})", picture.name));
+    }
+    Ok(())
+}
+
+/// Run the generator over `lr` tile by tile, yielding to the browser between tiles.
+async fn upscale_tiled(
+    model: &LoadedModel,
+    backend: &Backend,
+    lr: &ImageF32,
+    tile: usize,
+    cancel: &Cell<bool>,
+    progress: &dyn Fn(usize, usize),
+) -> Result<(Vec<u8>, usize), JobError> {
+    let tiles = plan_tiles(lr.width, lr.height, tile, model.config.receptive_radius());
+    let mut stitcher = Stitcher::new(lr.width, lr.height, model.config.scale);
+    progress(0, tiles.len());
+    for (i, t) in tiles.iter().enumerate() {
+        yield_now().await;
+        if cancel.get() {
+            return Err(JobError::Cancelled);
+        }
+        let window = lr.crop(t.win_x, t.win_y, t.win_w, t.win_h);
+        let sr = model.generator.forward(image_to_tensor(&window, &backend.device));
+        let data = sr.into_data_async().await.map_err(|e| JobError::Device(format!("{e:?}")))?;
+        let sr = data_to_image(data).map_err(|e| JobError::Device(e.to_string()))?;
+        stitcher.place(t, &sr);
+        progress(i + 1, tiles.len());
+    }
+    Ok((stitcher.rgb, tiles.len()))
+}
+
+pub async fn run(
+    model: &LoadedModel,
+    backend: &Backend,
+    picture: &Picture,
+    mode: Mode,
+    tile: usize,
+    cancel: Rc<Cell<bool>>,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Outcome, JobError> {
+    check_size(picture, mode).map_err(JobError::Input)?;
+    let s = model.config.scale;
+    let (truth, lr) = match mode {
+        Mode::Evaluate => {
+            let (hr, lr) = degrade(&picture.rgb, s);
+            (Some(hr), lr)
+        }
+        Mode::Upscale => (None, picture.rgb.clone()),
+    };
+    let started = now_ms();
+    let (sr_rgb, tiles) = upscale_tiled(model, backend, &lr, tile, &cancel, progress).await?;
+    let model_ms = now_ms() - started;
+    yield_now().await;
+
+    let (width, height) = (lr.width * s, lr.height * s);
+    let sr = ImageF32::from_u8(width, height, 3, &sr_rgb);
+    let bicubic = bicubic_upscale(&lr, s);
+    let metrics = match &truth {
+        Some(hr) => Some(Metrics {
+            bicubic: quality_y(&bicubic, hr, s).map_err(|e| JobError::Input(e.to_string()))?,
+            model: quality_y(&sr, hr, s).map_err(|e| JobError::Input(e.to_string()))?,
+        }),
+        None => None,
+    };
+    yield_now().await;
+    let niqe_model = niqe(&sr, s).ok();
+    let niqe_bicubic = niqe(&bicubic, s).ok();
+    let png = |rgb: Vec<u8>| encode_png(width, height, 3, rgb).map_err(|e| JobError::Input(e.to_string()));
+    Ok(Outcome {
+        sr_png: png(sr_rgb)?,
+        bicubic_png: png(bicubic.to_u8())?,
+        width,
+        height,
+        model_ms,
+        tile,
+        tiles,
+        metrics,
+        niqe_bicubic,
+        niqe_model,
+    })
+}
