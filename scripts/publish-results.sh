@@ -19,7 +19,10 @@ for f in fig2.png curves-psnr.png curves-loss.png report.json; do
   [ -f "$run/$f" ] && cp "$run/$f" "docs/results/$f"
 done
 sed -e 's|(fig2.png)|(results/fig2.png)|; s|(curves-psnr.png)|(results/curves-psnr.png)|; s|(curves-loss.png)|(results/curves-loss.png)|' \
-  "$run/report.md" > docs/results.md.part && mv docs/results.md.part docs/results.md
+  "$run/report.md" > docs/results.md.part
+# The hand-written discussion of the shipped run, if any, follows the generated report.
+[ -f docs/results-discussion.md ] && cat docs/results-discussion.md >> docs/results.md.part
+mv docs/results.md.part docs/results.md
 python3 - "$run" <<'PY'
 import hashlib, json, sys
 run = sys.argv[1]

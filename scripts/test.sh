@@ -5,6 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-assets.sh > /dev/null        # Keras teachers (import tests), HED VGG16 (training tests)
+# Debian chromium: WebGPU for the browser tests, and its SwiftShader Vulkan driver for the
+# discriminator-on-vulkan test (lavapipe crashes there).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Debian chromium (needs root)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
+fi
 cargo test --locked                        # default members: shared + train (and tests/)
 # Type-check the CUDA build. burn's cuda backend downloads an LLVM bundle in a build script;
 # DOCS_RS makes that script skip the download, which a type-check does not need.

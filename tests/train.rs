@@ -1,5 +1,5 @@
 //! End-to-end tests of `srkd train` on the cpu backend with a tiny config: every schedule,
-//! exact resume, Ctrl-C, NaN handling, and one step on wgpu.
+//! exact resume, Ctrl-C, NaN handling, one step on wgpu, and a discriminator step on vulkan.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -214,4 +214,28 @@ fn a_training_step_runs_on_wgpu() {
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["backend"], "wgpu");
     assert!(log_lines(&run)[0]["loss_g"].as_f64().unwrap().is_finite());
+}
+
+/// Discriminator training on a GPU backend. Mesa lavapipe crashes inside burn's SPIR-V path
+/// when a discriminator trains, so this runs on SwiftShader's Vulkan driver, which Debian's
+/// chromium package ships (the test scripts install it).
+#[test]
+fn generator_and_discriminator_train_on_vulkan() {
+    const SWIFTSHADER: &str = "/usr/lib/chromium/vk_swiftshader_icd.json";
+    assert!(Path::new(SWIFTSHADER).is_file(), "{SWIFTSHADER} missing: apt-get install chromium (scripts/test.sh does)");
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let data = tiny_data(dir.path());
+    let config = root().join("tests/fixtures/tiny-train.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(["train", "--config", config.to_str().unwrap(), "--data", data.to_str().unwrap()])
+        .args(["--schedule", "gan2gan", "--steps", "1", "--backend", "vulkan", "--out", run.to_str().unwrap()])
+        .env("VK_ICD_FILENAMES", SWIFTSHADER)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    ok(&out);
+    let line = &log_lines(&run)[0];
+    assert_eq!(line["phase"], "gan+kd");
+    assert!(line["loss_g"].as_f64().unwrap().is_finite() && line["loss_d"].as_f64().unwrap().is_finite(), "{line}");
 }

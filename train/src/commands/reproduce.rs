@@ -1,9 +1,7 @@
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use anyhow::{Result, anyhow, bail};
 
-use anyhow::{Context, Result, anyhow, bail};
-
+use super::train::stop_on_ctrl_c;
 use crate::backend::Backend;
 use crate::reproduce::preset::PresetName;
 use crate::reproduce::{ReproduceOptions, ReproduceOutcome, reproduce};
@@ -74,18 +72,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     if eval_sets.is_empty() {
         eval_sets.push((EMBEDDED_SET.0.to_string(), PathBuf::from(EMBEDDED_SET.1)));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                eprintln!("\nsecond interrupt: exiting without a checkpoint");
-                std::process::exit(130);
-            }
-            eprintln!("\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to abort)");
-        })
-        .context("cannot install the Ctrl-C handler")?;
-    }
+    let stop = stop_on_ctrl_c()?;
     let opts = ReproduceOptions {
         preset: args.preset,
         out: args.out.clone(),

@@ -79,6 +79,22 @@ pub fn effective_config(args: &TrainArgs) -> Result<TrainConfig> {
     Ok(config)
 }
 
+/// A flag that the first Ctrl-C sets (the run checkpoints and stops at the next step); a
+/// second Ctrl-C exits at once.
+pub fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\nsecond interrupt: exiting without a checkpoint");
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to abort)");
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    Ok(stop)
+}
+
 pub fn run(args: TrainArgs) -> Result<()> {
     let config = effective_config(&args)?;
     if args.print_config {
@@ -86,18 +102,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         return Ok(());
     }
     let out = args.out.clone().ok_or_else(|| anyhow!("--out RUN_FOLDER is required"))?;
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                eprintln!("\nsecond interrupt: exiting without a checkpoint");
-                std::process::exit(130);
-            }
-            eprintln!("\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to abort)");
-        })
-        .context("cannot install the Ctrl-C handler")?;
-    }
+    let stop = stop_on_ctrl_c()?;
     let opts = RunOptions { run_dir: &out, backend: args.backend, resume: args.resume, stop, progress: true, stop_after: args.stop_after };
     match train(&config, opts)? {
         Outcome::Finished { generator } => {
