@@ -1,5 +1,5 @@
 //! End-to-end tests of the `srkd` binary: acceptance numbers of the shipped teachers, the
-//! Keras import, tiled upscaling, and clean failures on bad input.
+//! Keras import, tiled upscaling, `srkd dmos`, and clean failures on bad input.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -267,5 +267,57 @@ fn eval_embedded_set_prints_bicubic_and_teacher_for_every_image() {
         let psnrs: Vec<f64> = line.split_whitespace().filter_map(|t| t.parse().ok()).filter(|v: &f64| *v > 1.0).collect();
         assert_eq!(psnrs.len(), 2, "{line}");
         assert!(psnrs[1] > psnrs[0], "teacher should beat bicubic: {line}");
+    }
+}
+
+/// `srkd dmos` on rating files: the table, JSON in the documented shape, and bad files named.
+#[test]
+fn dmos_from_rating_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().to_string()
+    };
+    let a = write("a.json", r#"{"rater":"a","study":"s1","ratings":[
+        {"image":"butterfly","method":"reference","score":5,"ms":900},
+        {"image":"butterfly","method":"gan2g","score":3,"ms":1200},
+        {"image":"butterfly","method":"bicubic","score":4,"ms":800}]}"#);
+    let b = write("b.json", r#"{"rater":"b","study":"s1","ratings":[
+        {"image":"butterfly","method":"reference","score":4},
+        {"image":"butterfly","method":"gan2g","score":1},
+        {"image":"butterfly","method":"bicubic","score":4}]}"#);
+    let json = dir.path().join("dmos.json");
+    let out = srkd(&["dmos", &a, &b, "--json", json.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    // Rater a: d = 0, 2, 1 → z = −1, 1, 0; rater b: d = 0, 3, 0 → z = −1/√3, 2/√3, −1/√3.
+    let z = 1.0 / 3f64.sqrt();
+    let expect = |za: f64, zb: f64| (100.0 * (za + 3.0) / 6.0 + 100.0 * (zb + 3.0) / 6.0) / 2.0;
+    let got = |m: &str| table["dmos"]["butterfly"][m]["dmos"].as_f64().unwrap();
+    assert!((got("gan2g") - expect(1.0, 2.0 * z)).abs() < 1e-9);
+    assert!((got("bicubic") - expect(0.0, -z)).abs() < 1e-9);
+    assert_eq!(table["excluded"].as_array().unwrap().len(), 0);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("gan2g") && stdout.contains("*"), "{stdout}");
+
+    // Bad inputs: each named, nothing written.
+    let c = write("c.json", r#"{"rater":"c","study":"other","ratings":[]}"#);
+    let bad_score = write("bad.json", r#"{"rater":"d","study":"s1","ratings":[{"image":"x","method":"y","score":0}]}"#);
+    let truncated = write("cut.json", r#"{"rater":"e","study":"s1","rati"#);
+    std::fs::remove_file(&json).unwrap();
+    for (files, needle) in [
+        (vec![a.as_str(), c.as_str()], "c.json"),
+        (vec![a.as_str(), bad_score.as_str()], "bad.json"),
+        (vec![a.as_str(), truncated.as_str()], "cut.json"),
+        (vec![a.as_str(), a.as_str()], "already"),
+    ] {
+        let mut args = vec!["dmos"];
+        args.extend(files);
+        args.extend(["--json", json.to_str().unwrap()]);
+        let out = srkd(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.starts_with("error: ") && err.contains(needle), "{needle}: {err}");
+        assert!(!json.exists());
     }
 }
