@@ -21,7 +21,7 @@ use super::preset::Preset;
 use super::{Method, Plan, Role, StageTimes};
 use crate::commands::eval::collect_images;
 use crate::fsio;
-use crate::training::trainer::default_perceptual_path;
+use crate::training::trainer::{default_perceptual_path, git_output};
 
 pub struct Inputs<'a> {
     pub preset: &'a Preset,
@@ -66,21 +66,9 @@ fn perceptual_index(scores: &MethodScores, ma: Option<&MaScores>) -> Option<f64>
     values.filter(|v| !v.is_empty()).map(|v| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-fn sha256_file(path: &Path) -> Result<String> {
-    Ok(Sha256::digest(fsio::read(path)?).iter().map(|b| format!("{b:02x}")).collect())
-}
-
 fn git_describe() -> String {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(commit) if git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) => {
+    match git_output(&["rev-parse", "--short", "HEAD"]) {
+        Some(commit) if git_output(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) => {
             format!("{commit} (with uncommitted changes)")
         }
         Some(commit) => commit,
@@ -188,8 +176,9 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
         let (sha256, parameters) = match &m.weights {
             Some(w) => {
                 let bytes = fsio::read(w)?;
+                let sha256 = format!("{:x}", Sha256::digest(&bytes));
                 let (g, _) = generator_from_bytes(bytes, &cpu).map_err(|e| anyhow!("{}: {e}", w.display()))?;
-                (Some(sha256_file(w)?), Some(trainable_params(&g)))
+                (Some(sha256), Some(trainable_params(&g)))
             }
             None => (None, None),
         };
@@ -254,16 +243,19 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
     writeln!(md, "| method | {} |", sets.iter().map(|s| format!("NIQE {s} | PI {s}")).collect::<Vec<_>>().join(" | "))?;
     writeln!(md, "|---|{}|", sets.iter().map(|_| "---:|---:").collect::<Vec<_>>().join("|"))?;
     let mut pi_any = false;
+    let best_niqe: BTreeMap<&str, Option<f64>> = sets
+        .iter()
+        .map(|set| (*set, best(scored.iter().map(|m| find(set, &m.id).and_then(|s| s.mean_niqe)), false)))
+        .collect();
     for m in inputs.methods {
         let cells: Vec<String> = sets
             .iter()
             .map(|set| {
-                let best_niqe = best(scored.iter().map(|m| find(set, &m.id).and_then(|s| s.mean_niqe)), false);
                 let s = find(set, &m.id);
                 let pi = s.and_then(|s| perceptual_index(s, ma.as_ref()));
                 pi_any |= pi.is_some();
                 let niqe = s.and_then(|s| s.mean_niqe);
-                let niqe = if m.role == Role::Reference { fmt(niqe, 3) } else { cell(niqe, best_niqe, 3) };
+                let niqe = if m.role == Role::Reference { fmt(niqe, 3) } else { cell(niqe, best_niqe[*set], 3) };
                 format!("{niqe} | {}", fmt(pi, 3))
             })
             .collect();

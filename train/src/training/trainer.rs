@@ -117,14 +117,18 @@ fn load_record<M: Module>(module: M, bytes: &[u8], what: &str) -> Result<M> {
     module.try_load_record(record).map_err(|e| anyhow!("checkpoint {what} does not fit this config: {e}"))
 }
 
-fn git_commit() -> String {
+/// Trimmed stdout of a successful `git ARGS`, or `None` (no git, not a checkout).
+pub(crate) fn git_output(args: &[&str]) -> Option<String> {
     std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
+        .args(args)
         .output()
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".into())
+}
+
+fn git_commit() -> String {
+    git_output(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into())
 }
 
 /// Mean PSNR-Y/SSIM-Y of the generator on the validation images (bicubic-degraded ×scale).
