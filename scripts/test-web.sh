@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the web app: builds it (scripts/build-web.sh), gets the CLI's figures for the
-# sample image and model, and drives headless Debian Chromium (WebGPU via SwiftShader) with
+# sample image and model, and drives headless Debian Chromium (upscaler: browser.mjs; rating
+# study + DMOS results against `srkd dmos`: study.mjs) (WebGPU via SwiftShader) with
 # playwright-core. Screenshots land in ${SRKD_ARTIFACTS:-target/test-artifacts}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,8 @@ model=teacher-srresnet
 artifacts=${SRKD_ARTIFACTS:-${CARGO_TARGET_DIR:-target}/test-artifacts}
 mkdir -p "$artifacts"
 cargo run --locked -q -p srkd -- eval data/eval/butterfly.png --model "weights/$model.bpk" --json "$artifacts/cli-eval.json" > /dev/null
-node web/tests/browser.mjs web/dist "$model" "$artifacts/cli-eval.json" "$artifacts"
+# Both suites run even if the first fails, so one red run shows every failure.
+status=0
+node web/tests/browser.mjs web/dist "$model" "$artifacts/cli-eval.json" "$artifacts" || status=1
+node web/tests/study.mjs web/dist "cargo run --locked -q -p srkd --" "$artifacts" || status=1
+exit $status

@@ -128,6 +128,64 @@ fn quick_reproduction_end_to_end() {
     std::fs::write(&ma, "{not json").unwrap();
     let err = failed(&reproduce(&data, &eval, &run, &["--ma-scores", ma.to_str().unwrap()]));
     assert!(err.contains("ma.json") && !err.contains("skipping"), "checked before any stage: {err}");
+
+    study_export_from_run(&run, dir.path());
+}
+
+fn srkd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_srkd")).args(args).current_dir(root()).output().unwrap()
+}
+
+/// `srkd study export` on the finished run: every item's picture is the run's own output (or
+/// the HR image for the hidden reference), cropped as asked, under an opaque name.
+fn study_export_from_run(run: &Path, dir: &Path) {
+    let out = dir.join("study");
+    let (run_s, out_s) = (run.to_str().unwrap(), out.to_str().unwrap());
+    ok(&srkd(&["study", "export", "--run", run_s, "--images", "1", "--crop", "64", "--out", out_s]));
+    let text = std::fs::read_to_string(out.join("study.json")).unwrap();
+    let study = srkd_core::study::Study::parse("study.json", &text).unwrap();
+    let methods: Vec<&str> = study.items.iter().map(|i| i.method.as_str()).collect();
+    let expected: Vec<&str> = ["reference", "teacher-srresnet", "teacher-srgan"].into_iter().chain(STUDENTS).collect();
+    assert_eq!(methods, expected, "every evaluated generator plus the hidden reference");
+    let crop = |img: image::DynamicImage| img.crop_imm(96, 96, 64, 64).to_rgb8();
+    for item in &study.items {
+        assert_eq!(item.image, "butterfly.png");
+        assert!(!item.url.contains(&item.method), "the file name must not reveal the method: {}", item.url);
+        let shown = image::open(out.join(&item.url)).unwrap().to_rgb8();
+        let source = match item.method.as_str() {
+            "reference" => root().join("data/eval/butterfly.png"),
+            m => run.join("eval/tiny").join(m).join("butterfly.png"),
+        };
+        assert_eq!(shown, crop(image::open(&source).unwrap()), "{}", item.method);
+    }
+    let training = study.training.as_ref().expect("a bicubic practice picture");
+    assert_eq!(training.method, "bicubic");
+    assert!(out.join(&training.url).is_file());
+    assert_ne!(study.trial_order("a"), study.trial_order("b"));
+
+    // Bad requests fail with a clear message and write nothing.
+    let before = std::fs::read(out.join("study.json")).unwrap();
+    let err = failed(&srkd(&["study", "export", "--run", run_s, "--images", "1", "--out", out_s]));
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(out.join("study.json")).unwrap(), before);
+    let other = dir.join("study2");
+    let other_s = other.to_str().unwrap();
+    for (extra, message) in [
+        (vec!["--images", "2"], "has only 1 images"),
+        (vec!["--methods", "student-gan2g,nosuch"], "`nosuch` was not evaluated"),
+        (vec!["--methods", "reference"], "always included"),
+        (vec!["--set", "nosuch"], "no eval set `nosuch`"),
+    ] {
+        let mut args = vec!["study", "export", "--run", run_s, "--out", other_s];
+        args.extend(extra);
+        let err = failed(&srkd(&args));
+        assert!(err.contains(message), "{message}: {err}");
+        assert!(!other.exists(), "nothing written for a refused export");
+    }
+    let err = failed(&srkd(&["study", "export", "--run", dir.to_str().unwrap(), "--out", other_s]));
+    assert!(err.contains("no report.json"), "{err}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".srkd-study-")).collect();
+    assert!(leftovers.is_empty(), "temporary folders left behind");
 }
 
 #[test]

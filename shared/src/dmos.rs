@@ -37,10 +37,13 @@ pub struct RaterSession {
 }
 
 impl RaterSession {
-    /// Parse and check one exported file; `source` names it in errors.
+    /// Parse and check one exported file, JSON or CSV; `source` names it in errors.
     pub fn parse(source: &str, text: &str) -> Result<Self, Error> {
-        let session: RaterSession = serde_json::from_str(text)
-            .map_err(|e| Error::Config(format!("{source}: not a rating file ({e})")))?;
+        let session: RaterSession = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| Error::Config(format!("{source}: not a rating file ({e})")))?
+        } else {
+            Self::from_csv(source, text)?
+        };
         if session.rater.trim().is_empty() {
             return Err(Error::Config(format!("{source}: the rater id is empty")));
         }
@@ -57,6 +60,59 @@ impl RaterSession {
             }
         }
         Ok(session)
+    }
+}
+
+const CSV_HEADER: [&str; 6] = ["rater", "study", "image", "method", "score", "ms"];
+
+#[derive(Serialize, Deserialize)]
+struct CsvRow {
+    rater: String,
+    study: String,
+    image: String,
+    method: String,
+    score: u8,
+    ms: Option<f64>,
+}
+
+impl RaterSession {
+    /// The session as CSV, one rating per row (`rater,study,image,method,score,ms`).
+    pub fn to_csv(&self) -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        for r in &self.ratings {
+            let row = CsvRow {
+                rater: self.rater.clone(),
+                study: self.study.clone(),
+                image: r.image.clone(),
+                method: r.method.clone(),
+                score: r.score,
+                ms: r.ms,
+            };
+            writer.serialize(row).expect("writing CSV to memory cannot fail");
+        }
+        if self.ratings.is_empty() {
+            writer.write_record(CSV_HEADER).expect("writing CSV to memory cannot fail");
+        }
+        String::from_utf8(writer.into_inner().expect("in-memory writer")).expect("CSV of UTF-8 strings")
+    }
+
+    fn from_csv(source: &str, text: &str) -> Result<Self, Error> {
+        let bad = |what: String| Error::Config(format!("{source}: not a rating file ({what})"));
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
+        if header.iter().collect::<Vec<_>>() != CSV_HEADER {
+            return Err(bad(format!("CSV header must be `{}`", CSV_HEADER.join(","))));
+        }
+        let mut session: Option<RaterSession> = None;
+        for (line, row) in reader.deserialize::<CsvRow>().enumerate() {
+            let row = row.map_err(|e| bad(format!("row {}: {e}", line + 1)))?;
+            let s = session.get_or_insert_with(|| RaterSession { rater: row.rater.clone(), study: row.study.clone(), ratings: Vec::new() });
+            if row.rater != s.rater || row.study != s.study {
+                return Err(bad(format!("row {} belongs to rater `{}` of study `{}`, the file starts with `{}` of `{}`", line + 1, row.rater, row.study, s.rater, s.study)));
+            }
+            s.ratings.push(Rating { image: row.image, method: row.method, score: row.score, ms: row.ms });
+        }
+        session.ok_or_else(|| bad("no ratings".into()))
     }
 }
 
@@ -326,6 +382,23 @@ mod tests {
             study: "s".into(),
             ratings: scores.iter().map(|(i, m, s)| Rating { image: (*i).into(), method: (*m).into(), score: *s, ms: None }).collect(),
         }
+    }
+
+    #[test]
+    fn csv_export_parses_back_to_the_same_session() {
+        let mut s = session("rater, \"quoted\"", &[("img 1", REFERENCE, 5), ("img 1", "A", 2)]);
+        s.ratings[1].ms = Some(1234.5);
+        let csv = s.to_csv();
+        assert!(csv.starts_with("rater,study,image,method,score,ms\n"), "{csv}");
+        assert_eq!(RaterSession::parse("r.csv", &csv).unwrap(), s);
+        let err = RaterSession::parse("r.csv", "rater,study,image,method,score,ms\na,s,i,m,9,\n").unwrap_err().to_string();
+        assert!(err.contains("r.csv") && err.contains("outside 1–5"), "{err}");
+        let err = RaterSession::parse("r.csv", "rater,study,image,method,score,ms\na,s,i,m,3,\nb,s,i,n,3,\n").unwrap_err().to_string();
+        assert!(err.contains("row 2 belongs to rater `b`"), "{err}");
+        let err = RaterSession::parse("r.csv", "a,b\n1,2\n").unwrap_err().to_string();
+        assert!(err.contains("CSV header"), "{err}");
+        let err = RaterSession::parse("r.csv", "rater,study,image,method,score,ms\n").unwrap_err().to_string();
+        assert!(err.contains("no ratings"), "{err}");
     }
 
     /// Worked by hand: rater a rates img1 ref 5, A 3, B 4 → d = 0, 2, 1 → mean 1, sd 1 →

@@ -37,6 +37,8 @@ enum Command {
     Reproduce(commands::reproduce::ReproduceArgs),
     /// DMOS table (the paper's Table 3) from the web study's rating files.
     Dmos(commands::dmos::DmosArgs),
+    /// Rating studies for the web page (`srkd study export`).
+    Study(commands::study::StudyArgs),
     /// Benchmarks (print timings; not tests).
     Bench(commands::bench::BenchArgs),
 }
@@ -50,6 +52,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Reproduce(args) => commands::reproduce::run(args),
         Command::Dmos(args) => commands::dmos::run(args),
+        Command::Study(args) => commands::study::run(args),
         Command::Bench(args) => commands::bench::run(args),
     };
     match result {

@@ -7,8 +7,9 @@ use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use gloo_events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
+
 use web_sys::{ClipboardEvent, DragEvent, File, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -101,7 +102,7 @@ pub struct App {
     /// First and latest generator time per (model, backend), milliseconds.
     timings: HashMap<(String, Kind), (f64, f64)>,
     demo: bool,
-    _paste_listener: Option<Closure<dyn FnMut(ClipboardEvent)>>,
+    _paste_listener: Option<EventListener>,
 }
 
 impl App {
@@ -234,19 +235,18 @@ impl Component for App {
         if !first_render {
             return;
         }
-        // Paste an image anywhere on the page.
+        // Paste an image anywhere on the page (removed again when the view changes).
         let link = ctx.link().clone();
-        let listener = Closure::<dyn FnMut(ClipboardEvent)>::new(move |e: ClipboardEvent| {
-            let file = e.clipboard_data().and_then(|d| d.files()).and_then(|f| f.get(0));
-            if let Some(file) = file {
-                e.prevent_default();
-                link.send_message(Msg::OpenFile(file));
-            }
+        self._paste_listener = web_sys::window().and_then(|w| w.document()).map(|document| {
+            EventListener::new_with_options(&document, "paste", EventListenerOptions::enable_prevent_default(), move |event| {
+                let Some(e) = event.dyn_ref::<ClipboardEvent>() else { return };
+                let file = e.clipboard_data().and_then(|d| d.files()).and_then(|f| f.get(0));
+                if let Some(file) = file {
+                    e.prevent_default();
+                    link.send_message(Msg::OpenFile(file));
+                }
+            })
         });
-        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-            let _ = document.add_event_listener_with_callback("paste", listener.as_ref().unchecked_ref());
-        }
-        self._paste_listener = Some(listener);
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {

@@ -83,3 +83,16 @@ pub fn download(url: &str, file_name: &str) {
     anchor.set_download(file_name);
     anchor.click();
 }
+
+/// Save `text` as a file (a blob URL, released once the download has started).
+pub fn download_text(text: &str, mime: &str, file_name: &str) {
+    let parts = Array::new();
+    parts.push(&JsValue::from_str(text));
+    let options = BlobPropertyBag::new();
+    options.set_type(mime);
+    let Ok(blob) = Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
+    let Ok(url) = Url::create_object_url_with_blob(&blob) else { return };
+    download(&url, file_name);
+    // The download reads the blob asynchronously: release it a little later, not now.
+    gloo_timers::callback::Timeout::new(10_000, move || revoke(&url)).forget();
+}

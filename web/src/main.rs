@@ -1,5 +1,6 @@
 //! srkd in the browser: the same `srkd-core` generator the CLI runs, on WebGPU (burn `wgpu`)
-//! with a CPU fallback (burn `flex`), in a yew page. See the "Web page" section of the top-level README.
+//! with a CPU fallback (burn `flex`), in a yew page; plus the rating study that produces DMOS.
+//! See the "Web page" section of the top-level README.
 
 mod app;
 mod backend;
@@ -7,9 +8,11 @@ mod browser;
 mod compare;
 mod models;
 mod pipeline;
+mod root;
+mod study;
 
 fn main() {
     // A panic (e.g. a lost GPU device inside burn) then reaches the console with its message.
     console_error_panic_hook::set_once();
-    yew::Renderer::<app::App>::new().render();
+    yew::Renderer::<root::Root>::new().render();
 }

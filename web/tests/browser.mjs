@@ -9,61 +9,19 @@
 // the CPU fallback (?backend=cpu) gives the same numbers. Saves screenshots as artifacts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { check, finish, launchChromium, openPage as open, serveDist } from './harness.mjs';
 
 const [distArg, model, cliJson, artifacts] = process.argv.slice(2);
-const dist = path.resolve(distArg ?? '.');
 if (!artifacts) {
   console.error('usage: node browser.mjs DIST MODEL_ID CLI_EVAL_JSON ARTIFACT_DIR');
   process.exit(2);
 }
 fs.mkdirSync(artifacts, { recursive: true });
 const cli = JSON.parse(fs.readFileSync(cliJson, 'utf8')).images[0];
-
-// A static file server for dist/ (the page is a static site).
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.png': 'image/png', '.json': 'application/json' };
-const server = http.createServer((req, res) => {
-  const url = new URL(req.url, 'http://localhost');
-  const file = path.join(dist, decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname));
-  if (!file.startsWith(dist) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream' });
-  fs.createReadStream(file).pipe(res);
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const base = `http://127.0.0.1:${server.address().port}`;
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
-    '--use-webgpu-adapter=swiftshader', '--disable-background-networking', '--no-first-run',
-  ],
-});
-const failures = [];
-async function check(name, body) {
-  const started = Date.now();
-  try {
-    await body();
-    console.log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  } catch (e) {
-    failures.push(name);
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
-
-async function openPage(query) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1100 } });
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.log(`  [page ${m.type()}] ${m.text()}`); });
-  page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
-  await page.goto(`${base}/${query}`);
-  return page;
-}
+const server = await serveDist(distArg ?? '.');
+const browser = await launchChromium();
+const openPage = (query) => open(browser, `${server.base}/${query}`);
 
 async function finished(page, timeout = 480_000) {
   await page.waitForFunction(
@@ -118,8 +76,4 @@ await check('CPU fallback gives the same numbers', async () => {
 
 await browser.close();
 server.close();
-if (failures.length) {
-  console.log(`${failures.length} browser test(s) failed: ${failures.join('; ')}`);
-  process.exit(1);
-}
-console.log('all browser tests passed');
+finish('browser tests');

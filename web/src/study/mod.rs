@@ -1,0 +1,6 @@
+//! The in-browser rating study (`#study`) and its DMOS results view (`#results`).
+
+pub mod rating;
+pub mod results;
+mod storage;
+mod viewer;
