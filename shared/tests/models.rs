@@ -86,3 +86,13 @@ fn tiled_inference_equals_whole_image() {
     let worst = whole.iter().zip(&tiled).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
     assert!(worst <= 1, "tiled differs by {worst}/255");
 }
+
+/// Convolution FLOPs per output pixel, counted by hand for the teacher (64 filters, 16 blocks):
+/// MACs per LR pixel = head 3·64·81 + blocks 2·16·64·64·9 + trunk 64·64·9
+/// + upsampling 64·256·9·(1 + 4) + tail 64·3·81·16 = 2,218,176; ×2 FLOPs, ÷16 output pixels.
+#[test]
+fn generator_flops_per_output_pixel() {
+    assert_eq!(GeneratorConfig::teacher().flops_per_output_pixel(), 2.0 * 2_218_176.0 / 16.0);
+    // Student: 3·32·81 + 2·8·32·32·9 + 32·32·9 + 32·128·9·5 + 32·3·81·16 = 473,184.
+    assert_eq!(GeneratorConfig::student().flops_per_output_pixel(), 2.0 * 473_184.0 / 16.0);
+}

@@ -30,6 +30,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Convert Keras SRResNet/SRGAN generator weights (.h5) into a burnpack file.
     ImportKeras(commands::import::ImportKerasArgs),
+    /// Export a generator as safetensors with PyTorch names (architecture in the metadata).
+    Export(commands::export::ExportArgs),
     /// Train a teacher or a student with one of the distillation schedules.
     Train(commands::train::TrainArgs),
     /// The paper's whole experiment: teachers, the no-KD student and the four distilled
@@ -49,6 +51,7 @@ fn main() -> std::process::ExitCode {
         Command::Upscale(args) => commands::upscale::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::ImportKeras(args) => commands::import::run(args),
+        Command::Export(args) => commands::export::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Reproduce(args) => commands::reproduce::run(args),
         Command::Dmos(args) => commands::dmos::run(args),

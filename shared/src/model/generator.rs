@@ -6,6 +6,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::pixel_range::{OutputActivation, PixelRange};
+use super::shifted_conv;
 
 /// Whether the PReLUs after the pixel-shuffle stages have a parameter set each or share one.
 ///
@@ -82,6 +83,22 @@ impl GeneratorConfig {
         }
         radius += 4.0 / self.scale as f64;
         radius.ceil() as usize
+    }
+
+    /// Floating-point operations (multiply and add counted separately) of the convolutions per
+    /// output pixel; BatchNorm, PReLU, the skips and the pixel shuffle add well under 1%.
+    pub fn flops_per_output_pixel(&self) -> f64 {
+        let stages = self.upsample_stages().unwrap_or(0);
+        let f = self.filters as f64;
+        // Multiply-accumulates per LR pixel: head, residual blocks, trunk at LR resolution …
+        let mut macs = 3.0 * f * 81.0 + 2.0 * self.blocks as f64 * f * f * 9.0 + f * f * 9.0;
+        // … each upsampling conv at its input resolution (×4 pixels per stage), the tail at HR.
+        for stage in 0..stages {
+            macs += f * 4.0 * f * 9.0 * 4f64.powi(stage as i32);
+        }
+        let hr_pixels = (self.scale * self.scale) as f64;
+        macs += f * 3.0 * 81.0 * hr_pixels;
+        2.0 * macs / hr_pixels
     }
 
     /// Panics on an invalid config; call [`GeneratorConfig::validate`] first for a clean error.
@@ -175,22 +192,35 @@ impl Generator {
     /// `[N, 3, H, W]` pixels in 0–255 → `[N, 3, s·H, s·W]` pixels in 0–255 (not clamped, so
     /// that losses see the raw output).
     pub fn forward(&self, pixels: Tensor<4>) -> Tensor<4> {
+        self.forward_staged(pixels, |_, y| y)
+    }
+
+    /// [`Generator::forward`] with `after(stage, activations)` called at the end of each stage
+    /// (`head`, `blocks`, `trunk`, `upsample`, `tail`) — where `srkd bench infer --stages`
+    /// reads the clock to show where the time goes.
+    pub fn forward_staged(&self, pixels: Tensor<4>, mut after: impl FnMut(&'static str, Tensor<4>) -> Tensor<4>) -> Tensor<4> {
         let x = pixels.mul_scalar(self.in_scale).add_scalar(self.in_offset);
-        let x = self.head_act.forward(self.head.forward(x));
+        let x = after("head", self.head_act.forward(self.head.forward(x)));
         let skip = x.clone();
         let mut y = x;
         for block in &self.blocks {
             y = block.forward(y);
         }
-        let mut y = skip + self.trunk_bn.forward(self.trunk_conv.forward(y));
+        let y = after("blocks", y);
+        let mut y = after("trunk", skip + self.trunk_bn.forward(self.trunk_conv.forward(y)));
         for (stage, conv) in self.upsample_convs.iter().enumerate() {
             let act = &self.upsample_acts[stage.min(self.upsample_acts.len() - 1)];
             y = act.forward(self.shuffle.forward(conv.forward(y)));
         }
-        let mut y = self.tail.forward(y);
+        let y = after("upsample", y);
+        let mut y = if shifted_conv::fits(&self.tail) && shifted_conv::pays_off(&y) {
+            shifted_conv::shifted_sum_conv2d(&self.tail, y)
+        } else {
+            self.tail.forward(y)
+        };
         if self.tanh {
             y = y.tanh();
         }
-        y.mul_scalar(self.out_scale).add_scalar(self.out_offset)
+        after("tail", y.mul_scalar(self.out_scale).add_scalar(self.out_offset))
     }
 }

@@ -1,10 +1,18 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use burn::optim::AdamConfig;
+use burn::tensor::Tensor;
+use srkd_core::model::Generator;
+use srkd_core::image::decode;
+use srkd_core::tensor::{image_to_tensor, tensor_to_image};
 
 use crate::backend::Backend;
+use crate::fsio;
+use crate::model_file::load_generator;
 use crate::training::config::TrainConfig;
 use crate::training::data::{TrainingImages, make_batch};
 use crate::training::schedule::{LossWeights, Network, Phase, Schedule, TeacherRole, DEFAULT_KD_WEIGHT};
@@ -32,12 +40,140 @@ pub enum BenchWhat {
         steps: usize,
         /// HR images the crops come from.
         #[arg(long, default_value = "data/eval")]
-        data: std::path::PathBuf,
+        data: PathBuf,
+        /// Write the per-step times as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Time of one whole-image ×4 forward pass (P1 of docs/performance.md): the generator on
+    /// a SIZE×SIZE crop of a real photo, read back to the host, median of RUNS after a warm-up.
+    Infer {
+        /// Generators to time.
+        #[arg(long, value_delimiter = ',', default_values = ["weights/student-gan2gan.bpk", "weights/teacher-srresnet.bpk"])]
+        models: Vec<PathBuf>,
+        /// LR input side (the output is 4× that).
+        #[arg(long, default_value_t = 256)]
+        size: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+        /// The photo the input is cropped from (centre crop).
+        #[arg(long, default_value = "data/eval/baboon.png")]
+        image: PathBuf,
+        /// Write the timings as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write the input and each model's output as raw little-endian f32 ([3, H, W],
+        /// 0–255) so another framework's output can be compared with srkd's.
+        #[arg(long)]
+        save: Option<PathBuf>,
+        /// Also print where the time goes: median seconds per generator stage (each stage is
+        /// synchronised, so the total is slightly above the plain run's).
+        #[arg(long)]
+        stages: bool,
     },
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
-    let BenchWhat::Train { backends, batch_size, hr_crop, steps, data } = args.what;
+    match args.what {
+        BenchWhat::Train { backends, batch_size, hr_crop, steps, data, json } => train(backends, batch_size, hr_crop, steps, data, json),
+        BenchWhat::Infer { models, size, runs, backend, image, json, save, stages } => {
+            infer(&models, size, runs, backend, &image, json, save, stages)
+        }
+    }
+}
+
+/// Raw little-endian f32 samples.
+fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
+}
+
+/// Median seconds per stage of `generator` on `input` over `runs` runs.
+fn stage_times(generator: &Generator, input: &Tensor<4>, runs: usize) -> Vec<(&'static str, f64)> {
+    let mut samples: Vec<(&'static str, Vec<f64>)> = Vec::new();
+    for _ in 0..runs {
+        let mut last = Instant::now();
+        let mut stage = 0;
+        let _ = generator.forward_staged(input.clone(), |name, y| {
+            // Reading one value back waits for the stage on asynchronous backends.
+            let _ = y.clone().slice([0..1, 0..1, 0..1, 0..1]).into_data();
+            let now = Instant::now();
+            if samples.len() <= stage {
+                samples.push((name, Vec::new()));
+            }
+            samples[stage].1.push((now - last).as_secs_f64());
+            last = now;
+            stage += 1;
+            y
+        });
+    }
+    samples.into_iter().map(|(name, mut t)| (name, median(&mut t))).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn infer(models: &[PathBuf], size: usize, runs: usize, backend: Backend, image: &Path, json: Option<PathBuf>, save: Option<PathBuf>, stages: bool) -> Result<()> {
+    if runs == 0 || size < 16 {
+        bail!("--runs must be ≥ 1 and --size ≥ 16");
+    }
+    let photo = decode(&fsio::read(image)?).map_err(|e| anyhow!("{}: {e}", image.display()))?.rgb;
+    if photo.width < size || photo.height < size {
+        bail!("{}: {}×{} is smaller than --size {size}", image.display(), photo.width, photo.height);
+    }
+    let input = photo.crop((photo.width - size) / 2, (photo.height - size) / 2, size, size).quantized();
+    let device = backend.device()?;
+    if let Some(dir) = &save {
+        fsio::write_atomic(&dir.join("input.f32"), &f32_bytes(&input.to_planar()))?;
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("×4 forward pass on a {size}×{size} crop of {} ({}×{} out), {} backend, {runs} timed runs after 1 warm-up, {threads} threads available", image.display(), 4 * size, 4 * size, backend.name());
+    println!("{:<28} {:>10} {:>10} {:>14} {:>10}", "model", "median s", "min s", "GFLOP/run", "GFLOP/s");
+    let mut results = Vec::new();
+    for path in models {
+        let (generator, config) = load_generator(path, &device)?;
+        let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+        let flops = config.flops_per_output_pixel() * (size * config.scale * size * config.scale) as f64;
+        let mut times = Vec::with_capacity(runs);
+        let mut output = None;
+        for run in 0..=runs {
+            let start = Instant::now();
+            // Reading the result back synchronises the device, so the time covers the whole pass.
+            let sr = tensor_to_image(generator.forward(image_to_tensor(&input, &device))).map_err(|e| anyhow!("{e}"))?;
+            if run > 0 {
+                times.push(start.elapsed().as_secs_f64());
+            }
+            output = Some(sr);
+        }
+        if let (Some(dir), Some(sr)) = (&save, &output) {
+            fsio::write_atomic(&dir.join(format!("{name}.f32")), &f32_bytes(&sr.to_planar()))?;
+        }
+        let min = times.iter().copied().fold(f64::INFINITY, f64::min);
+        let med = median(&mut times.clone());
+        println!("{name:<28} {med:>10.3} {min:>10.3} {:>14.1} {:>10.1}", flops / 1e9, flops / 1e9 / med);
+        let stage_seconds = if stages { stage_times(&generator, &image_to_tensor(&input, &device), runs) } else { Vec::new() };
+        for (stage, seconds) in &stage_seconds {
+            println!("    {stage:<24} {seconds:>10.3}");
+        }
+        results.push(serde_json::json!({
+            "model": name, "weights": path.display().to_string(), "filters": config.filters, "blocks": config.blocks,
+            "seconds": times, "median_seconds": med, "flops": flops, "flops_per_output_pixel": config.flops_per_output_pixel(),
+            "stage_median_seconds": stage_seconds.iter().map(|(s, t)| (s.to_string(), *t)).collect::<BTreeMap<_, _>>(),
+        }));
+    }
+    if let Some(path) = json {
+        let report = serde_json::json!({"framework": "srkd", "backend": backend.name(), "size": size, "threads": threads, "results": results});
+        fsio::write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
+    }
+    Ok(())
+}
+
+fn train(backends: Vec<Backend>, batch_size: usize, hr_crop: usize, steps: usize, data: PathBuf, json: Option<PathBuf>) -> Result<()> {
     let config = TrainConfig { batch_size, hr_crop, data, ..TrainConfig::default() };
     let losses = LossWeights { pixel: 0.0, content: 1.0, kd: DEFAULT_KD_WEIGHT, adversarial: 1e-3 };
     let phase = Phase { name: "g2g+al step".into(), discriminator: true, losses, steps, lr: 1e-4, lr_decay_every: 0, lr_decay: 0.5 };
@@ -45,6 +181,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let images = Arc::new(TrainingImages::load(&config.data, config.student.scale, hr_crop)?);
     println!("student G2G+AL training step, batch {batch_size}, {hr_crop}² HR crops, {steps} timed steps after 1 warm-up");
     println!("{:<8} {:>10} {:>10} {:>12}", "backend", "s/step", "steps/s", "images/s");
+    let mut results = Vec::new();
     for backend in backends {
         let device = match backend.device() {
             Ok(d) => d,
@@ -60,7 +197,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let mut g = config.student.init(&ad);
         let mut d = Some(discriminator.init(&ad));
         let (mut og, mut od) = (AdamConfig::new().init(), AdamConfig::new().init());
-        let mut elapsed = 0.0;
+        let mut times = Vec::with_capacity(steps);
         for i in 0..=steps {
             let batch = make_batch(&images, 0, i, batch_size, hr_crop);
             let start = Instant::now();
@@ -71,11 +208,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
             g = g_next;
             d = d_next;
             if i > 0 {
-                elapsed += start.elapsed().as_secs_f64();
+                times.push(start.elapsed().as_secs_f64());
             }
         }
-        let per_step = elapsed / steps.max(1) as f64;
+        let per_step = times.iter().sum::<f64>() / steps.max(1) as f64;
         println!("{:<8} {:>10.3} {:>10.3} {:>12.2}", backend.name(), per_step, 1.0 / per_step, batch_size as f64 / per_step);
+        results.push(serde_json::json!({"backend": backend.name(), "seconds": times}));
+    }
+    if let Some(path) = json {
+        let report = serde_json::json!({"framework": "srkd", "step": "student g2g+al", "batch": batch_size, "crop": hr_crop, "results": results});
+        fsio::write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod dmos;
 pub mod eval;
+pub mod export;
 pub mod import;
 pub mod reproduce;
 pub mod study;

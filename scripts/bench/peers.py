@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""The frameworks srkd is measured against (docs/performance.md), on the very weights srkd runs.
+
+  peers.py infer --weights DIR --models a,b --size 256 --runs 1 --threads N --json OUT [--check DIR]
+      Loads DIR/<model>.safetensors (from `srkd export`: PyTorch names, architecture in the
+      metadata) into a PyTorch SRResNet, exports it to ONNX, and times one whole-image ×4
+      forward pass in PyTorch CPU and ONNX Runtime CPU (after a warm-up) with N threads.
+      --check DIR compares both outputs with srkd's (DIR/input.f32, DIR/<model>.f32 from
+      `srkd bench infer --save`) and fails if they differ by more than 0.05 on 0-255.
+  peers.py report --dir DIR --out docs/performance.md [--dist web/dist]
+      Medians over the alternated rounds DIR/srkd-*.json / DIR/peers-*.json, ratios, FLOPs,
+      the share of this CPU's peak, the browser payload, and the machine/versions.
+Run by scripts/bench.sh, which installs the pinned peers into a venv.
+"""
+import argparse
+import warnings
+import gzip
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def build_generator(config, tensors, strict=True):
+    import torch
+    from torch import nn
+
+    f, blocks, scale = config["filters"], config["blocks"], config["scale"]
+    eps = config["bn_epsilon"]
+    stages = scale.bit_length() - 1
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(f, f, 3, padding=1)
+            self.bn1 = nn.BatchNorm2d(f, eps=eps)
+            self.act = nn.PReLU(f)
+            self.conv2 = nn.Conv2d(f, f, 3, padding=1)
+            self.bn2 = nn.BatchNorm2d(f, eps=eps)
+
+        def forward(self, x):
+            return x + self.bn2(self.conv2(self.act(self.bn1(self.conv1(x)))))
+
+    pixels = config["pixels"]
+    in_scale = (pixels["input"][1] - pixels["input"][0]) / 255.0
+    in_offset = pixels["input"][0]
+    out_scale = 255.0 / (pixels["output"][1] - pixels["output"][0])
+    out_offset = -pixels["output"][0] * out_scale
+    tanh = pixels["output_activation"] == "tanh"
+    shared_act = config["upsample_prelu"] == "shared"
+
+    class Generator(nn.Module):
+        """SRResNet exactly as srkd-core's Generator::forward (0-255 in, 0-255 out)."""
+
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Conv2d(3, f, 9, padding=4)
+            self.head_act = nn.PReLU(f)
+            self.blocks = nn.ModuleList(Block() for _ in range(blocks))
+            self.trunk_conv = nn.Conv2d(f, f, 3, padding=1)
+            self.trunk_bn = nn.BatchNorm2d(f, eps=eps)
+            self.upsample_convs = nn.ModuleList(nn.Conv2d(f, 4 * f, 3, padding=1) for _ in range(stages))
+            self.upsample_acts = nn.ModuleList(nn.PReLU(f) for _ in range(1 if shared_act else stages))
+            self.shuffle = nn.PixelShuffle(2)
+            self.tail = nn.Conv2d(f, 3, 9, padding=4)
+
+        def forward(self, pixels):
+            x = self.head_act(self.head(pixels * in_scale + in_offset))
+            y = x
+            for block in self.blocks:
+                y = block(y)
+            y = x + self.trunk_bn(self.trunk_conv(y))
+            for i, conv in enumerate(self.upsample_convs):
+                y = self.upsample_acts[min(i, len(self.upsample_acts) - 1)](self.shuffle(conv(y)))
+            y = self.tail(y)
+            if tanh:
+                y = torch.tanh(y)
+            return y * out_scale + out_offset
+
+    model = Generator().eval()
+    if not strict:
+        return model
+    state = {re.sub(r"\.alpha$", ".weight", k): torch.from_numpy(v) for k, v in tensors.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [m for m in missing if not m.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        sys.exit(f"weights do not fit the architecture: missing {missing}, unexpected {unexpected}")
+    return model
+
+
+def load(path):
+    from safetensors import safe_open
+
+    with safe_open(path, "np") as f:
+        meta = f.metadata() or {}
+        if "srkd.config" not in meta:
+            sys.exit(f"{path}: no srkd.config metadata (export it with `srkd export`)")
+        return json.loads(meta["srkd.config"]), {k: f.get_tensor(k) for k in f.keys()}
+
+
+def timed(fn, runs):
+    fn()  # warm-up: allocations, ONNX Runtime graph optimisation, oneDNN primitive caches
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return times, out
+
+
+def infer(args):
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    torch.set_num_threads(args.threads)
+    weights = Path(args.weights)
+    results = []
+    for name in args.models.split(","):
+        config, tensors = load(weights / f"{name}.safetensors")
+        model = build_generator(config, tensors)
+        rng = np.random.default_rng(0)
+        if args.check:
+            x = np.fromfile(Path(args.check) / "input.f32", dtype="<f4").reshape(1, 3, args.size, args.size)
+        else:
+            x = rng.uniform(0, 255, (1, 3, args.size, args.size)).astype(np.float32)
+        xt = torch.from_numpy(x)
+        onnx_path = weights / f"{name}.onnx"
+        if not onnx_path.exists():
+            # The TorchScript exporter handles this static graph without onnxscript.
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            with torch.no_grad():
+                torch.onnx.export(model, (xt,), str(onnx_path), input_names=["pixels"], output_names=["sr"],
+                                  dynamic_axes={"pixels": {2: "h", 3: "w"}, "sr": {2: "H", 3: "W"}}, dynamo=False)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = args.threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+        def run_torch():
+            with torch.inference_mode():
+                return model(xt).numpy()
+
+        torch_times, torch_out = timed(run_torch, args.runs)
+        ort_times, ort_out = timed(lambda: session.run(None, {"pixels": x})[0], args.runs)
+        entry = {"model": name, "pytorch_seconds": torch_times, "onnxruntime_seconds": ort_times}
+        if args.check:
+            srkd_out = np.fromfile(Path(args.check) / f"{name}.f32", dtype="<f4").reshape(torch_out.shape)
+            entry["max_abs_diff_vs_srkd"] = {"pytorch": float(np.abs(torch_out - srkd_out).max()),
+                                             "onnxruntime": float(np.abs(ort_out - srkd_out).max())}
+            for peer, diff in entry["max_abs_diff_vs_srkd"].items():
+                if diff > 0.05:
+                    sys.exit(f"{name}: {peer} output differs from srkd's by {diff:.4f} (0-255 scale): not the same model")
+        results.append(entry)
+        print(f"{name}: pytorch {torch_times[0]:.3f} s, onnxruntime {ort_times[0]:.3f} s", file=sys.stderr)
+    versions = {"torch": torch.__version__, "onnxruntime": ort.__version__, "numpy": np.__version__, "python": platform.python_version()}
+    Path(args.json).write_text(json.dumps({"threads": args.threads, "size": args.size, "versions": versions, "results": results}, indent=1))
+
+
+def train(args):
+    """One student G2G+AL step as `srkd bench train` runs it: D step on real/detached fake, then
+    G on content (VGG16 conv5_3 features / 12.75) + 1e-3·KD (teacher SR) + 1e-3·adversarial."""
+    import numpy as np
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    config, tensors = load(Path(args.weights) / f"{args.teacher}.safetensors")
+    teacher = build_generator(config, tensors).requires_grad_(False)
+    student_config = dict(config, filters=32, blocks=8)
+    student = build_generator(student_config, {}, strict=False).train()
+
+    layers, c_in = [], 3
+    for block, n in enumerate([2, 2, 3, 3, 3]):
+        if block:
+            layers.append(nn.MaxPool2d(2))
+        for _ in range(n):
+            c_out = [64, 128, 256, 512, 512][block]
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU()]
+            c_in = c_out
+    vgg = nn.Sequential(*layers).eval().requires_grad_(False)
+    bgr_mean = torch.tensor([104.00699, 116.66877, 122.67892]).view(1, 3, 1, 1)
+
+    def features(pixels):
+        return vgg(pixels.flip(1) - bgr_mean)
+
+    blocks, c_in = [], 3
+    for i in range(8):
+        c_out = 64 << (i // 2)
+        blocks += [nn.Conv2d(c_in, c_out, 3, stride=2 if i % 2 else 1, padding=1)]
+        if i:
+            blocks.append(nn.BatchNorm2d(c_out, eps=1e-3))
+        blocks.append(nn.LeakyReLU(0.2))
+        c_in = c_out
+    side = args.crop // 16
+    disc = nn.Sequential(*blocks, nn.Flatten(), nn.Linear(c_in * side * side, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 1))
+
+    def d(pixels):
+        return disc(pixels / 127.5 - 1.0)
+
+    opt_g = torch.optim.Adam(student.parameters(), lr=1e-4, betas=(0.9, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=1e-4, betas=(0.9, 0.999))
+    rng = np.random.default_rng(0)
+    hr = torch.from_numpy(rng.uniform(0, 255, (args.batch, 3, args.crop, args.crop)).astype(np.float32))
+    lr = F.avg_pool2d(hr, 4)
+    bce = F.binary_cross_entropy_with_logits
+
+    def step():
+        sr = student(lr)
+        real, fake = d(hr), d(sr.detach())
+        loss_d = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        with torch.no_grad():
+            hr_features = features(hr) / 12.75
+            teacher_sr = teacher(lr)
+        adv = d(sr)
+        loss = F.mse_loss(features(sr) / 12.75, hr_features) + 1e-3 * F.mse_loss(sr, teacher_sr) + 1e-3 * bce(adv, torch.ones_like(adv))
+        opt_g.zero_grad()
+        loss.backward()
+        opt_g.step()
+        return loss.item()
+
+    times, _ = timed(step, args.runs)
+    print(f"g2g+al step: pytorch {times[0]:.3f} s", file=sys.stderr)
+    versions = {"torch": torch.__version__, "python": platform.python_version()}
+    Path(args.json).write_text(json.dumps({"threads": args.threads, "batch": args.batch, "crop": args.crop, "versions": versions, "pytorch_seconds": times}, indent=1))
+
+
+def cpu_facts():
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = re.search(r"model name\s*:\s*(.*)", info)
+    mhz = re.search(r"cpu MHz\s*:\s*([\d.]+)", info)
+    flags = set((re.search(r"flags\s*:\s*(.*)", info) or re.search("", "")).group(1 if "flags" in info else 0).split())
+    # FP32 FLOPs per cycle per core: two FMA units × lanes × 2 (multiply + add).
+    per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 16 if "avx" in flags else 8
+    cores = os.cpu_count() or 1
+    ghz = float(mhz.group(1)) / 1000 if mhz else None
+    peak = cores * ghz * 1e9 * per_cycle if ghz else None
+    return {"model": model.group(1).strip() if model else platform.processor(), "cores": cores, "ghz": ghz,
+            "flops_per_cycle": per_cycle, "peak_flops": peak}
+
+
+def payload(dist):
+    """Bytes before the first upscale: page, JS glue, wasm, CSS and the default model, gzip -9."""
+    dist = Path(dist)
+    files = [dist / "index.html"] + sorted(dist.glob("*.js")) + sorted(dist.glob("*.wasm")) + sorted(dist.glob("*.css"))
+    files.append(dist / "weights" / "student-gan2gan.bpk")
+    rows = []
+    for f in files:
+        if f.exists():
+            raw = f.read_bytes()
+            rows.append((f.relative_to(dist).as_posix(), len(raw), len(gzip.compress(raw, 9))))
+    return rows
+
+
+def report(args):
+    d = Path(args.dir)
+    srkd_runs = [json.loads(p.read_text()) for p in sorted(d.glob("srkd-*.json"))]
+    peer_runs = [json.loads(p.read_text()) for p in sorted(d.glob("peers-*.json"))]
+    if not srkd_runs or len(srkd_runs) != len(peer_runs):
+        sys.exit(f"{d}: need the same number of srkd-*.json and peers-*.json rounds")
+    cpu = cpu_facts()
+    lines = ["# Performance", "",
+             f"Generated by `scripts/bench.sh` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; do not edit by hand.", "",
+             "## P1 — native inference, ×4 on a 256×256 input (1024×1024 out)", "",
+             f"Whole-image forward pass of the same weights (`srkd export` → safetensors → PyTorch → ONNX), "
+             f"outputs checked equal to srkd's within 0.05 on 0–255. {len(srkd_runs)} rounds, srkd and the peers "
+             f"alternated in one process tree; medians. Threads: {peer_runs[0]['threads']} everywhere.", "",
+             "| model | FLOPs / output px | srkd cpu (s) | PyTorch CPU (s) | ONNX Runtime CPU (s) | srkd / PyTorch | srkd / ORT | srkd GFLOP/s | share of peak | target |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    verdicts = []
+    for i, r in enumerate(srkd_runs[0]["results"]):
+        name = r["model"]
+        s = statistics.median(x for run in srkd_runs for x in run["results"][i]["seconds"])
+        pt = statistics.median(x for run in peer_runs for x in run["results"][i]["pytorch_seconds"])
+        ox = statistics.median(x for run in peer_runs for x in run["results"][i]["onnxruntime_seconds"])
+        gflops = r["flops"] / s / 1e9
+        share = f"{r['flops'] / s / cpu['peak_flops']:.1%}" if cpu["peak_flops"] else "n/a"
+        ok = s <= 0.8 * pt and s <= ox
+        verdicts.append((name, s / pt, s / ox, ok))
+        lines.append(f"| {name} | {r['flops_per_output_pixel'] / 1e3:.1f} k | {s:.3f} | {pt:.3f} | {ox:.3f} | "
+                     f"{s / pt:.2f}× | {s / ox:.2f}× | {gflops:.1f} | {share} | {'met' if ok else 'missed'} |")
+    srkd_train = [json.loads(p.read_text()) for p in sorted(d.glob("train-srkd-*.json"))]
+    peer_train = [json.loads(p.read_text()) for p in sorted(d.glob("train-peers-*.json"))]
+    train_lines = []
+    if srkd_train and len(srkd_train) == len(peer_train):
+        st = statistics.median(x for run in srkd_train for x in run["results"][0]["seconds"])
+        pt = statistics.median(x for run in peer_train for x in run["pytorch_seconds"])
+        b, c = srkd_train[0]["batch"], srkd_train[0]["crop"]
+        train_lines = ["", f"## P2 — one student G2G+AL training step (batch {b}, {c}² HR crops)", "",
+                       "Generator forward/backward, teacher (SRResNet) forward, VGG16 conv5_3 content loss on SR and HR, "
+                       "KD and adversarial terms, Adam on G; discriminator step on real and detached fake. "
+                       f"{len(srkd_train)} rounds alternated; medians.", "",
+                       "| srkd cpu (s/step) | PyTorch CPU (s/step) | srkd / PyTorch | target ≤ 1.0× |", "|---|---|---|---|",
+                       f"| {st:.2f} | {pt:.2f} | {st / pt:.2f}× | {'met' if st <= pt else 'missed'} |"]
+    diffs = [r.get("max_abs_diff_vs_srkd") for run in peer_runs for r in run["results"] if r.get("max_abs_diff_vs_srkd")]
+    if diffs:
+        lines += ["", f"Largest output difference to srkd (0–255): PyTorch {max(x['pytorch'] for x in diffs):.4f}, "
+                  f"ONNX Runtime {max(x['onnxruntime'] for x in diffs):.4f}."]
+    lines += ["", "Target: srkd ≤ 0.8× PyTorch and ≤ 1.0× ONNX Runtime. " + "; ".join(
+        f"{n}: {'met' if ok else f'missed — {a:.2f}× PyTorch, {b:.2f}× ONNX Runtime'}" for n, a, b, ok in verdicts) + "."]
+    stages_file = d / "stages.json"
+    if stages_file.exists():
+        lines += ["", "### Where srkd's inference time goes", "",
+                  "`srkd bench infer --stages`: each generator stage synchronised and timed (median of 3). "
+                  "Conv FLOPs per stage are counted as in `GeneratorConfig::flops_per_output_pixel`.", "",
+                  "| model | stage | seconds | share | conv GFLOP | GFLOP/s |", "|---|---|---|---|---|---|"]
+        profile = json.loads(stages_file.read_text())
+        for r in profile["results"]:
+            f, b, px = r["filters"], r["blocks"], profile["size"] ** 2
+            macs = {"head": 3 * f * 81 * px, "blocks": 2 * b * f * f * 9 * px, "trunk": f * f * 9 * px,
+                    "upsample": f * 4 * f * 9 * 5 * px, "tail": f * 3 * 81 * 16 * px}
+            total = sum(r["stage_median_seconds"].values())
+            for stage in ["head", "blocks", "trunk", "upsample", "tail"]:
+                t = r["stage_median_seconds"].get(stage)
+                if t:
+                    g = 2 * macs[stage] / 1e9
+                    lines.append(f"| {r['model']} | {stage} | {t:.3f} | {t / total:.0%} | {g:.1f} | {g / t:.1f} |")
+    lines += train_lines
+    if args.dist and Path(args.dist).exists():
+        rows = payload(args.dist)
+        total = sum(g for _, _, g in rows)
+        lines += ["", "## P5 — browser payload before the first upscale", "",
+                  "| file | raw bytes | gzip -9 bytes |", "|---|---|---|"]
+        lines += [f"| {n} | {r:,} | {g:,} |" for n, r, g in rows]
+        lines += [f"| **total** | {sum(r for _, r, _ in rows):,} | **{total:,}** |", "",
+                  f"Target ≤ 3 MB (3,000,000 bytes): {'met' if total <= 3_000_000 else f'missed by {total - 3_000_000:,} bytes'}."]
+    versions = peer_runs[0]["versions"]
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    lines += ["", "## Not measured yet", "",
+              "- P3 (the page vs UpscalerJS esrgan-slim in the same Chromium) "
+              "and P4 (CUDA/Vulkan vs PyTorch CUDA; needs a GPU) — see issue #7.", "",
+              "## Machine and versions", "",
+              f"- CPU: {cpu['model']}, {cpu['cores']} logical cores available"
+              + (f", {cpu['ghz']:.2f} GHz nominal; peak estimate {cpu['peak_flops'] / 1e9:.0f} GFLOP/s FP32 "
+                 f"({cpu['flops_per_cycle']} FLOPs/cycle/core from the CPU flags — a theoretical bound)" if cpu["peak_flops"] else ""),
+              f"- srkd {commit} (burn 0.22.1, `flex` cpu backend with rayon + simd; dev profile, dependencies at opt-level 3)",
+              f"- PyTorch {versions['torch']}, ONNX Runtime {versions['onnxruntime']}, NumPy {versions['numpy']}, Python {versions['python']}",
+              f"- input: centre crop of data/eval/baboon.png; weights: weights/*.bpk (sha256 in weights/manifest.json)"]
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    i = sub.add_parser("infer")
+    i.add_argument("--weights", required=True)
+    i.add_argument("--models", required=True)
+    i.add_argument("--size", type=int, default=256)
+    i.add_argument("--runs", type=int, default=1)
+    i.add_argument("--threads", type=int, default=os.cpu_count())
+    i.add_argument("--json", required=True)
+    i.add_argument("--check")
+    t = sub.add_parser("train")
+    t.add_argument("--weights", required=True)
+    t.add_argument("--teacher", default="teacher-srresnet")
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--crop", type=int, default=96)
+    t.add_argument("--runs", type=int, default=1)
+    t.add_argument("--threads", type=int, default=os.cpu_count())
+    t.add_argument("--json", required=True)
+    r = sub.add_parser("report")
+    r.add_argument("--dir", required=True)
+    r.add_argument("--out", required=True)
+    r.add_argument("--dist")
+    args = p.parse_args()
+    {"infer": infer, "train": train, "report": report}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
