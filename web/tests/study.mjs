@@ -3,7 +3,8 @@
 //   node web/tests/study.mjs DIST SRKD_COMMAND ARTIFACT_DIR
 //
 // Three scripted raters complete the study shipped in DIST/study (keys and buttons, one undo);
-// the page is reloaded mid-way and must resume at the same trial with no rating lost; each
+// the page is reloaded mid-way and must resume at the same trial with no rating lost; stored
+// ratings that do not fit the study are never overwritten; each
 // export must hold exactly the ratings given; the exports (JSON and CSV) are re-imported in the
 // results view, bad files are refused by name without losing what was imported, and the page's
 // DMOS table and its JSON/CSV exports must equal `srkd dmos` on the same files.
@@ -141,6 +142,20 @@ await check('two more raters get their own order', async () => {
   files['rater-3.csv'] = await download(page, '#export-csv', path.join(out, 'rater-3.csv'));
   assert.notDeepEqual(orders['rater-1'], orders['rater-2'], 'order randomized per rater');
   assert.notDeepEqual(orders['rater-2'], orders['rater-3'], 'order randomized per rater');
+});
+
+await check('stored ratings that do not fit the study are never overwritten', async () => {
+  const key = `srkd.study.${study.id}.rater.clash`;
+  const foreign = JSON.stringify({ rater: 'clash', study: study.id, ratings: [{ image: 'nope.png', method: 'x', score: 3 }] });
+  await page.evaluate(([k, v]) => localStorage.setItem(k, v), [key, foreign]);
+  await page.click('#new-rater');
+  await stageIs(page, 'welcome');
+  await page.fill('#rater-id', 'clash');
+  await page.click('#start');
+  await page.waitForSelector('#study-error');
+  assert.match(await page.textContent('#study-error'), /do not match this study/);
+  assert.equal((await state(page)).stage, 'welcome');
+  assert.equal(await page.evaluate((k) => localStorage.getItem(k), key), foreign, 'the stored session is untouched');
 });
 
 await check('the results view equals srkd dmos and refuses bad files by name', async () => {

@@ -97,12 +97,28 @@ impl RatingPage {
     /// Open (or resume) `rater`'s session and go to the stage where they left off.
     fn open_session(&mut self, rater: &str) -> Result<(), String> {
         let study = self.study.clone().ok_or("the study is not loaded")?;
-        let session = storage::load(&study.id, rater)
-            .filter(|s| s.ratings.len() <= study.items.len())
-            .unwrap_or_else(|| RaterSession { rater: rater.to_string(), study: study.id.clone(), ratings: Vec::new() });
-        storage::save(&session)?;
+        let order = study.trial_order(rater);
+        let session = match storage::load(&study.id, rater) {
+            Some(stored) => {
+                // Stored ratings must be this study's trials in this rater's order; anything
+                // else is kept untouched (exportable from the results view), never overwritten.
+                let fits = stored.ratings.len() <= study.items.len()
+                    && stored.ratings.iter().zip(&order).all(|(r, &i)| r.image == study.items[i].image && r.method == study.items[i].method);
+                if !fits {
+                    return Err(format!(
+                        "The ratings stored for “{rater}” do not match this study, so they were left as they are. Use another rater id, or export them from DMOS results first."
+                    ));
+                }
+                stored
+            }
+            None => {
+                let fresh = RaterSession { rater: rater.to_string(), study: study.id.clone(), ratings: Vec::new() };
+                storage::save(&fresh)?;
+                fresh
+            }
+        };
         storage::set_active(&study.id, Some(rater))?;
-        self.order = study.trial_order(rater);
+        self.order = order;
         let done = session.ratings.len();
         self.stage = if done == study.items.len() {
             Stage::Finished
