@@ -111,9 +111,14 @@ struct Picture {
 
 fn picture(image: &ImageF32, what: &str) -> Result<Picture> {
     let png = encode_png(image.width, image.height, 3, image.to_u8()).map_err(|e| anyhow!("{what}: {e}"))?;
-    let hash = Sha256::digest(&png);
-    let name = format!("{}.png", hash[..8].iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let name = format!("{}.png", &format!("{:x}", Sha256::digest(&png))[..16]);
     Ok(Picture { name, png })
+}
+
+/// An eval image's name and its HR picture as the run scored it (cropped to a multiple of the scale).
+fn eval_hr(path: &Path, scale: usize) -> Result<(String, ImageF32)> {
+    let image = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+    Ok((image, degrade(&load_hr(path, scale)?, scale).0))
 }
 
 /// A method's saved result for `image`, checked to be the HR image's size.
@@ -197,8 +202,7 @@ fn export(args: ExportArgs) -> Result<()> {
         Ok(picture.name)
     };
     for path in &files[..args.images] {
-        let image = path.file_name().unwrap_or_default().to_string_lossy().to_string();
-        let (hr, _) = degrade(&load_hr(path, scale)?, scale);
+        let (image, hr) = eval_hr(path, scale)?;
         let url = write(picture(&centre_crop(&hr, args.crop), &image)?)?;
         items.push(StudyItem { image: image.clone(), method: REFERENCE.into(), url });
         for method in &methods {
@@ -212,8 +216,7 @@ fn export(args: ExportArgs) -> Result<()> {
     let training = match evaluated.iter().any(|m| m == "bicubic") {
         true => {
             let path = files.get(args.images).unwrap_or(&files[0]);
-            let image = path.file_name().unwrap_or_default().to_string_lossy().to_string();
-            let (hr, _) = degrade(&load_hr(path, scale)?, scale);
+            let (image, hr) = eval_hr(path, scale)?;
             let sr = saved_result(&args.run, &set, "bicubic", path, &hr)?;
             let url = write(picture(&centre_crop(&sr, args.crop), &format!("{image} / bicubic"))?)?;
             Some(StudyItem { image, method: "bicubic".into(), url })
@@ -225,8 +228,7 @@ fn export(args: ExportArgs) -> Result<()> {
     for item in items.iter().chain(&training) {
         hasher.update(format!("{}\0{}\0{}\n", item.image, item.method, item.url));
     }
-    let digest = hasher.finalize();
-    let id = format!("srkd-{}", digest[..6].iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let id = format!("srkd-{}", &format!("{:x}", hasher.finalize())[..12]);
     let p = &info.report["provenance"];
     let weights: serde_json::Map<String, Value> = info.report["methods"]
         .as_array()
