@@ -5,9 +5,13 @@
 #       outputs checked equal; ROUNDS rounds (default 5) alternating srkd and the peers; medians.
 #   P2  one student G2G+AL training step (batch 16, 96² crops, teacher + VGG forward, KD +
 #       content + adversarial, D step): srkd `cpu` vs the same step in PyTorch CPU.
-#   P5  bytes the browser downloads before the first upscale (gzip -9), if web/dist is built.
-# Installs the pinned peers (scripts/bench/requirements.txt) from PyPI into ~/.cache/srkd-bench-venv.
-# Usage: scripts/bench.sh            (≈ 10 min on 2 cores after the first build and install)
+#   P3  the web page's default student vs UpscalerJS (esrgan-slim ×4, TF.js WebGPU and WebGL) in
+#       the same headless Chromium (WebGPU on SwiftShader): time to first result in fresh
+#       browsers, steady-state time per picture, PSNR-Y/SSIM-Y on data/eval (scripts/bench/browser).
+#   P5  bytes the browser downloads before the first upscale (gzip -9 and brotli).
+# Installs the pinned peers (scripts/bench/requirements.txt) from PyPI into ~/.cache/srkd-bench-venv
+# and UpscalerJS from npm; builds the page (scripts/build-web.sh) unless web/dist is there.
+# Usage: scripts/bench.sh            (≈ 25 min on 2 cores after the first build and install)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/srkd-target}"
@@ -42,7 +46,20 @@ for r in $(seq 1 "$rounds"); do
 done
 # Where srkd's time goes (stages synchronised one by one; not part of the ratios).
 "$srkd" bench infer --models "$model_files" --runs 3 --stages --json "$out/stages.json" >&2
-dist=()
-[ -f web/dist/index.html ] && dist=(--dist web/dist)
+# P3: the page's default model against UpscalerJS, on the same MATLAB-bicubic inputs.
+[ -f web/dist/index.html ] || scripts/build-web.sh
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
+fi
+[ -d web/tests/node_modules/playwright-core ] || (cd web/tests && npm ci --no-audit --no-fund --loglevel=error)
+(cd scripts/bench/browser && npm ci --no-audit --no-fund --loglevel=error)
+# (Any generator will do here: only the degraded inputs are kept.)
+"$srkd" eval data/eval --model "$(ls weights/student-*.bpk | head -1)" --save-lr "$out/lr" > /dev/null
+# SwiftShader runs WebGPU on this CPU: 3 rounds keep P3 near 10 minutes on 2 cores.
+node scripts/bench/browser/p3.mjs --dist web/dist --hr data/eval --lr "$out/lr" --rounds "${P3_ROUNDS:-3}" --out "$out"
+for b in webgpu webgl; do
+  "$srkd" eval data/eval --results "$out/upscalerjs-$b" --json "$out/p3-upscalerjs-$b.json" > /dev/null
+done
+dist=(--dist web/dist)
 "$venv/bin/python" scripts/bench/peers.py report --dir "$out" --out docs/performance.md "${dist[@]}"
 echo "raw timings: $out" >&2

@@ -252,15 +252,34 @@ fn bad_inputs_fail_cleanly_and_leave_nothing_behind() {
 }
 
 #[test]
-fn eval_embedded_set_prints_bicubic_and_teacher_for_every_image() {
+fn eval_embedded_set_prints_bicubic_and_teacher_for_every_image_and_scores_other_results() {
     let dir = tempfile::tempdir().unwrap();
     let sr_dir = dir.path().join("sr");
-    let run = srkd(&["eval", "data/eval", "--model", "weights/teacher-srresnet.bpk", "--save-sr", path_str(&sr_dir)]);
+    let (lr_dir, json) = (dir.path().join("lr"), dir.path().join("model.json"));
+    let run = srkd(&[
+        "eval", "data/eval", "--model", "weights/teacher-srresnet.bpk", "--save-sr", path_str(&sr_dir),
+        "--save-lr", path_str(&lr_dir), "--json", path_str(&json),
+    ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    // The inputs another upscaler gets: the MATLAB-bicubic quarter of the ×4-cropped image.
+    let lr = image::open(lr_dir.join("chelsea.png")).unwrap();
+    assert_eq!((lr.width(), lr.height()), (112, 75));
+    // Scoring those results as another upscaler's gives the model's own figures.
+    let scored = dir.path().join("scored.json");
+    let rerun = srkd(&["eval", "data/eval", "--results", path_str(&sr_dir), "--json", path_str(&scored)]);
+    assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
+    let read = |p: &Path| serde_json::from_slice::<serde_json::Value>(&std::fs::read(p).unwrap()).unwrap();
+    assert_eq!(read(&json), read(&scored));
+    // A result of the wrong size is named, not scored.
+    image::RgbImage::new(10, 10).save(sr_dir.join("butterfly_x4.png")).unwrap();
+    let bad = srkd(&["eval", "data/eval", "--results", path_str(&sr_dir)]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && stderr.contains("butterfly_x4.png: 10×10") && !stderr.contains("panicked"), "{stderr}");
     // Every SR output is saved at the size of the ×4-cropped ground truth.
     let sr = image::open(sr_dir.join("chelsea_x4.png")).unwrap();
     assert_eq!((sr.width(), sr.height()), (448, 300));
     assert_eq!(std::fs::read_dir(&sr_dir).unwrap().count(), 7);
+    assert_eq!(std::fs::read_dir(&lr_dir).unwrap().count(), 7);
     let stdout = String::from_utf8_lossy(&run.stdout);
     for name in ["astronaut.png", "baboon.png", "butterfly.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg", "mean"] {
         let line = stdout.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"));

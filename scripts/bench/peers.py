@@ -249,17 +249,66 @@ def cpu_facts():
             "flops_per_cycle": per_cycle, "peak_flops": peak}
 
 
-def payload(dist):
-    """Bytes before the first upscale: page, JS glue, wasm, CSS and the default model, gzip -9."""
+def payload(dist, model):
+    """Bytes before the first upscale: page, JS glue, wasm, CSS and the default model, as a
+    static host serves them (gzip -9 and brotli -q 11)."""
+    import brotli
     dist = Path(dist)
     files = [dist / "index.html"] + sorted(dist.glob("*.js")) + sorted(dist.glob("*.wasm")) + sorted(dist.glob("*.css"))
-    files.append(dist / "weights" / "student-gan2gan.bpk")
+    files.append(dist / "weights" / f"{model}.bpk")
     rows = []
     for f in files:
         if f.exists():
             raw = f.read_bytes()
-            rows.append((f.relative_to(dist).as_posix(), len(raw), len(gzip.compress(raw, 9))))
+            rows.append((f.relative_to(dist).as_posix(), len(raw), len(gzip.compress(raw, 9)), len(brotli.compress(raw, quality=11))))
     return rows
+
+
+def p3_section(d):
+    """The page vs UpscalerJS (p3.mjs's p3.json, `srkd eval --results` of the peer's pictures)."""
+    p3 = json.loads((d / "p3.json").read_text())
+    med = statistics.median
+    first = {k: med(v) / 1000 for k, v in p3["first_result_ms"].items()}
+    steady = {k: sum(med(ts) for ts in per.values()) / 1000 for k, per in p3["steady_ms"].items()}
+    peer_quality = {b: json.loads((d / f"p3-upscalerjs-{b}.json").read_text()) for b in ("webgpu", "webgl")}
+    names = {"srkd-webgpu": f"srkd page, {p3['model']} (WebGPU)", "upscalerjs-webgpu": "UpscalerJS esrgan-slim (TF.js WebGPU)",
+             "upscalerjs-webgl": "UpscalerJS esrgan-slim (TF.js WebGL)"}
+    page = p3["srkd_quality"].values()
+    quality = {"srkd-webgpu": (statistics.mean(q["psnr"] for q in page), statistics.mean(q["ssim"] for q in page))}
+    for b, q in peer_quality.items():
+        quality[f"upscalerjs-{b}"] = (q["mean"]["model"]["psnr"], q["mean"]["model"]["ssim"])
+    bicubic = peer_quality["webgpu"]["mean"]["bicubic"]
+    n = len(p3["images"])
+    u = p3["upscalerjs"]
+    lines = ["", "## P3 — in the browser: the srkd page vs UpscalerJS", "",
+             f"Headless Chromium {p3['chromium']}, WebGPU on SwiftShader (a GPU emulated on this CPU: absolute times are "
+             f"far from a real GPU's; both contenders run on the same adapter). Peer: UpscalerJS {u['upscaler']} with "
+             f"{u['model']} ×4 on TF.js {u['tfjs']} (scripts/bench/browser). Time to first result: a fresh browser per run, "
+             f"navigation → the ×4 pixels of the Set5 butterfly (its 64×64 ×¼ input, 256×256 out) read back, on the page's clock; median of "
+             f"{p3['rounds']} alternated rounds. Steady state: the {n} data/eval pictures (MATLAB-bicubic ×¼ inputs, the same for both), "
+             f"after one warm-up pass; sum over pictures of the median of {p3['rounds']} passes, pixels in → pixels read back. "
+             "Quality: PSNR-Y / SSIM-Y against the HR pictures, shave 4 (the peer's outputs scored by `srkd eval --results`).", "",
+             "| contender | time to first result (s) | steady state, all pictures (s) | vs srkd steady | PSNR-Y (dB) | SSIM-Y |",
+             "|---|---|---|---|---|---|"]
+    base = steady["srkd-webgpu"]
+    for k in ["srkd-webgpu", "upscalerjs-webgpu", "upscalerjs-webgl"]:
+        lines.append(f"| {names[k]} | {first[k]:.2f} | {steady[k]:.2f} | {steady[k] / base:.2f}× | {quality[k][0]:.2f} | {quality[k][1]:.4f} |")
+    lines.append(f"| bicubic (reference) | | | | {bicubic['psnr']:.2f} | {bicubic['ssim']:.4f} |")
+    faster = steady["srkd-webgpu"] < steady["upscalerjs-webgpu"]
+    better = quality["srkd-webgpu"][0] > quality["upscalerjs-webgpu"][0]
+    lines += ["", f"Target: srkd's steady state faster than esrgan-slim on WebGPU — {'met' if faster else 'missed'} "
+              f"({steady['srkd-webgpu']:.2f} s vs {steady['upscalerjs-webgpu']:.2f} s); its PSNR-Y higher — "
+              f"{'met' if better else 'missed'} ({quality['srkd-webgpu'][0]:.2f} vs {quality['upscalerjs-webgpu'][0]:.2f} dB)"
+              + ("" if better else f" — the page's {p3['model']} comes from `srkd reproduce --preset quick` (400 steps at batch 4; "
+                 "docs/results.md), far from converged and below bicubic; speed is compared at equal architecture cost regardless") + ".", "",
+              "| picture | srkd steady (ms) | esrgan-slim WebGPU (ms) | esrgan-slim WebGL (ms) | srkd PSNR-Y | esrgan-slim PSNR-Y |",
+              "|---|---|---|---|---|---|"]
+    peer_psnr = {Path(r["name"]).stem: r["model"]["psnr"] for r in peer_quality["webgpu"]["images"]}
+    for img in p3["images"]:
+        t = {k: med(p3["steady_ms"][k][img]) for k in p3["steady_ms"]}
+        lines.append(f"| {img} | {t['srkd-webgpu']:.0f} | {t['upscalerjs-webgpu']:.0f} | {t['upscalerjs-webgl']:.0f} | "
+                     f"{p3['srkd_quality'][img]['psnr']:.2f} | {peer_psnr[img]:.2f} |")
+    return lines, p3["model"]
 
 
 def report(args):
@@ -326,19 +375,27 @@ def report(args):
                     g = 2 * macs[stage] / 1e9
                     lines.append(f"| {r['model']} | {stage} | {t:.3f} | {t / total:.0%} | {g:.1f} | {g / t:.1f} |")
     lines += train_lines
+    page_model = "student-gan2gan"
+    if (d / "p3.json").exists():
+        p3_lines, page_model = p3_section(d)
+        lines += p3_lines
     if args.dist and Path(args.dist).exists():
-        rows = payload(args.dist)
-        total = sum(g for _, _, g in rows)
+        rows = payload(args.dist, page_model)
+        gz, br = sum(r[2] for r in rows), sum(r[3] for r in rows)
         lines += ["", "## P5 — browser payload before the first upscale", "",
-                  "| file | raw bytes | gzip -9 bytes |", "|---|---|---|"]
-        lines += [f"| {n} | {r:,} | {g:,} |" for n, r, g in rows]
-        lines += [f"| **total** | {sum(r for _, r, _ in rows):,} | **{total:,}** |", "",
-                  f"Target ≤ 3 MB (3,000,000 bytes): {'met' if total <= 3_000_000 else f'missed by {total - 3_000_000:,} bytes'}."]
+                  f"What the page downloads before its first result (`{page_model}`, the default model), compressed as a "
+                  "static host serves it: gzip for any browser, brotli for those that accept it (Chromium, Firefox and Safari "
+                  "over HTTPS; GitHub Pages, Netlify and Cloudflare serve it). The wasm is built with the `web` cargo profile "
+                  "(fat LTO, one codegen unit, opt-level s) and `wasm-opt -Oz`.", "",
+                  "| file | raw bytes | gzip -9 bytes | brotli -q 11 bytes |", "|---|---|---|---|"]
+        lines += [f"| {n} | {r:,} | {g:,} | {b:,} |" for n, r, g, b in rows]
+        lines += [f"| **total** | {sum(r[1] for r in rows):,} | **{gz:,}** | **{br:,}** |", "",
+                  f"Target ≤ 3 MB (3,000,000 bytes): brotli {'met' if br <= 3_000_000 else f'missed by {br - 3_000_000:,} bytes'}"
+                  f"; gzip {'met' if gz <= 3_000_000 else f'missed by {gz - 3_000_000:,} bytes'}."]
     versions = peer_runs[0]["versions"]
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
     lines += ["", "## Not measured yet", "",
-              "- P3 (the page vs UpscalerJS esrgan-slim in the same Chromium) "
-              "and P4 (CUDA/Vulkan vs PyTorch CUDA; needs a GPU) — see issue #7.", "",
+              "- P4 (CUDA/Vulkan vs PyTorch CUDA): needs a GPU; none was lent to this work — see issue #7.", "",
               "## Machine and versions", "",
               f"- CPU: {cpu['model']}, {cpu['cores']} logical cores available"
               + (f", {cpu['ghz']:.2f} GHz nominal; peak estimate {cpu['peak_flops'] / 1e9:.0f} GFLOP/s FP32 "

@@ -96,3 +96,19 @@ fn generator_flops_per_output_pixel() {
     // Student: 3·32·81 + 2·8·32·32·9 + 32·32·9 + 32·128·9·5 + 32·3·81·16 = 473,184.
     assert_eq!(GeneratorConfig::student().flops_per_output_pixel(), 2.0 * 473_184.0 / 16.0);
 }
+
+/// Inference on the CPU backend takes the direct convolution with BatchNorm and PReLU folded in
+/// (`cpu_conv`); the same frozen generator on the autodiff device runs burn's own ops.
+#[test]
+fn direct_cpu_inference_equals_burn_ops() {
+    for upsample_prelu in [UpsamplePrelu::Shared, UpsamplePrelu::PerStage] {
+        let config = GeneratorConfig { filters: 8, blocks: 2, upsample_prelu, ..GeneratorConfig::student() };
+        let tracked = Device::flex().autodiff();
+        let generator = config.init(&tracked).freeze();
+        let x = Tensor::<4>::random([2, 3, 13, 11], Distribution::Uniform(0.0, 255.0), &tracked);
+        let expected = generator.forward(x.clone()).into_data();
+        let direct = generator.valid().forward(x.inner()).into_data();
+        // 0.01 on the 0–255 scale: 4e-5 of the range.
+        direct.assert_approx_eq::<f32>(&expected, burn::tensor::Tolerance::absolute(0.01));
+    }
+}

@@ -1,7 +1,7 @@
 //! The page: pick an image (file, drop, paste or the sample) and a model, upscale it on the
 //! active backend, compare with bicubic, read the metrics and timings, download the result.
 //! `?demo=1[&model=ID][&mode=evaluate|upscale][&backend=cpu]` runs the sample with no clicks
-//! and reports on `#result` (data-status, data-backend, data-psnr, data-ssim, data-ms, …).
+//! and reports on `#result` (data-status, data-backend, data-psnr, data-ssim, data-ms, data-ready-at, …).
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -435,7 +435,8 @@ impl Component for App {
                     data-mode={if self.mode == Mode::Evaluate { "evaluate" } else { "upscale" }}
                     data-psnr={fmt(metrics.map(|m| m.model.psnr), 6)} data-ssim={fmt(metrics.map(|m| m.model.ssim), 6)}
                     data-psnr-bicubic={fmt(metrics.map(|m| m.bicubic.psnr), 6)} data-ssim-bicubic={fmt(metrics.map(|m| m.bicubic.ssim), 6)}
-                    data-ms={fmt(shown.map(|s| s.outcome.model_ms), 1)} data-error={self.error.clone().unwrap_or_default()}>
+                    data-ms={fmt(shown.map(|s| s.outcome.model_ms), 1)}
+                    data-ready-at={fmt(shown.map(|s| s.outcome.ready_at_ms), 1)} data-error={self.error.clone().unwrap_or_default()}>
                     { format!("status: {}", self.status.id()) }
                 </div>
                 <footer>{ "srkd · the same Rust model and metric code as the native CLI, compiled to WebAssembly" }</footer>

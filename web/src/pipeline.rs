@@ -68,6 +68,9 @@ pub struct Outcome {
     pub height: usize,
     /// Generator time (upload, inference on every tile, read-back), milliseconds.
     pub model_ms: f64,
+    /// When the result was read back, in ms since the page began loading: for the first run,
+    /// the time to first result including download, model load and shader compilation.
+    pub ready_at_ms: f64,
     pub tile: usize,
     pub tiles: usize,
     /// Evaluate mode only.
@@ -148,7 +151,8 @@ pub async fn run(
     };
     let started = now_ms();
     let (sr_rgb, tiles) = upscale_tiled(model, backend, &lr, tile, &cancel, progress).await?;
-    let model_ms = now_ms() - started;
+    let ready_at_ms = now_ms();
+    let model_ms = ready_at_ms - started;
     yield_now().await;
 
     let (width, height) = (lr.width * s, lr.height * s);
@@ -171,6 +175,7 @@ pub async fn run(
         width,
         height,
         model_ms,
+        ready_at_ms,
         tile,
         tiles,
         metrics,

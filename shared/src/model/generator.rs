@@ -6,6 +6,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::pixel_range::{OutputActivation, PixelRange};
+use super::cpu_conv::{self, Epilogue};
 use super::shifted_conv;
 
 /// Whether the PReLUs after the pixel-shuffle stages have a parameter set each or share one.
@@ -164,6 +165,10 @@ pub struct ResidualBlock {
 
 impl ResidualBlock {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        if cpu_conv::applies(&x) && cpu_conv::fits(&self.conv1) && cpu_conv::fits(&self.conv2) {
+            let y = cpu_conv::conv2d(&self.conv1, Epilogue { batch_norm: Some(&self.bn1), prelu: Some(&self.act), shuffle: 1 }, x.clone());
+            return x + cpu_conv::conv2d(&self.conv2, Epilogue { batch_norm: Some(&self.bn2), ..Default::default() }, y);
+        }
         let y = self.act.forward(self.bn1.forward(self.conv1.forward(x.clone())));
         x + self.bn2.forward(self.conv2.forward(y))
     }
@@ -195,28 +200,54 @@ impl Generator {
         self.forward_staged(pixels, |_, y| y)
     }
 
+    fn convolutions(&self) -> impl Iterator<Item = &Conv2d> {
+        let blocks = self.blocks.iter().flat_map(|b| [&b.conv1, &b.conv2]);
+        [&self.head, &self.trunk_conv, &self.tail].into_iter().chain(blocks).chain(&self.upsample_convs)
+    }
+
     /// [`Generator::forward`] with `after(stage, activations)` called at the end of each stage
     /// (`head`, `blocks`, `trunk`, `upsample`, `tail`) — where `srkd bench infer --stages`
     /// reads the clock to show where the time goes.
     pub fn forward_staged(&self, pixels: Tensor<4>, mut after: impl FnMut(&'static str, Tensor<4>) -> Tensor<4>) -> Tensor<4> {
         let x = pixels.mul_scalar(self.in_scale).add_scalar(self.in_offset);
-        let x = after("head", self.head_act.forward(self.head.forward(x)));
+        // Inference on the CPU backend: every convolution direct, BatchNorm and PReLU folded in.
+        let direct = cpu_conv::applies(&x) && self.convolutions().all(cpu_conv::fits);
+        let conv = |conv: &Conv2d, epilogue: Epilogue, x: Tensor<4>| -> Tensor<4> {
+            if direct {
+                return cpu_conv::conv2d(conv, epilogue, x);
+            }
+            let mut y = conv.forward(x);
+            if let Some(bn) = epilogue.batch_norm {
+                y = bn.forward(y);
+            }
+            y
+        };
+        let head = Epilogue { prelu: Some(&self.head_act), shuffle: 1, ..Default::default() };
+        let x = conv(&self.head, head, x);
+        let x = after("head", if direct { x } else { self.head_act.forward(x) });
         let skip = x.clone();
         let mut y = x;
         for block in &self.blocks {
             y = block.forward(y);
         }
         let y = after("blocks", y);
-        let mut y = after("trunk", skip + self.trunk_bn.forward(self.trunk_conv.forward(y)));
-        for (stage, conv) in self.upsample_convs.iter().enumerate() {
+        let trunk = Epilogue { batch_norm: Some(&self.trunk_bn), ..Default::default() };
+        let mut y = after("trunk", skip + conv(&self.trunk_conv, trunk, y));
+        for (stage, upsample) in self.upsample_convs.iter().enumerate() {
             let act = &self.upsample_acts[stage.min(self.upsample_acts.len() - 1)];
-            y = act.forward(self.shuffle.forward(conv.forward(y)));
+            let shuffle = self.shuffle.upscale_factor;
+            y = conv(upsample, Epilogue { prelu: Some(act), shuffle, ..Default::default() }, y);
+            y = self.shuffle.forward(y);
+            if !direct {
+                y = act.forward(y);
+            }
         }
         let y = after("upsample", y);
-        let mut y = if shifted_conv::fits(&self.tail) && shifted_conv::pays_off(&y) {
-            shifted_conv::shifted_sum_conv2d(&self.tail, y)
+        let mut y = if direct || !shifted_conv::fits(&self.tail) || !shifted_conv::pays_off(&y) {
+            conv(&self.tail, Epilogue::default(), y)
         } else {
-            self.tail.forward(y)
+            // Training on the CPU: differentiable, and faster than flex's im2col.
+            shifted_conv::shifted_sum_conv2d(&self.tail, y)
         };
         if self.tanh {
             y = y.tanh();

@@ -1,5 +1,6 @@
 //! The paper's networks: SRResNet generator (teacher and student sizes) and SRGAN discriminator.
 
+mod cpu_conv;
 mod discriminator;
 mod generator;
 mod param_count;

@@ -1,0 +1,168 @@
+// P3 of scripts/bench.sh: the srkd page vs UpscalerJS (esrgan-slim ×4, TF.js) in the same
+// headless Chromium (WebGPU on SwiftShader), on the same pictures.
+//
+//   node p3.mjs --dist web/dist --hr data/eval --lr LR_DIR --rounds N --out DIR [--model ID]
+//
+// The srkd page runs its default model unless --model names another.
+//
+// LR_DIR holds the MATLAB-bicubic ×¼ inputs (`srkd eval --save-lr`); the srkd page evaluates
+// the HR pictures itself (same degradation, PSNR/SSIM shown), UpscalerJS is given the LR ones
+// and its ×4 results are saved as DIR/upscalerjs-BACKEND/STEM_x4.png for `srkd eval --results`.
+//
+// Time to first result: a fresh browser per run (no HTTP, code or shader cache), navigation →
+// the first ×4 pixels of the Set5 butterfly (its 64×64 ×¼ input, 256×256 out) read back, on
+// the page's own clock; rounds alternate srkd and the peers. Steady state: in one page per
+// contender, every picture once to warm up, then `rounds` passes; the time from pixels in to
+// pixels read back (srkd: the page's generator time; UpscalerJS: execute() + data()).
+// Writes DIR/p3.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium, openPage, serveDist } from '../../../web/tests/harness.mjs';
+
+const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean)
+  .map((a) => a.trim().split(/\s+/)).map(([k, v]) => [k, v]));
+for (const k of ['dist', 'hr', 'lr', 'rounds', 'out']) {
+  if (!args[k]) {
+    console.error('usage: node p3.mjs --dist DIST --hr HR_DIR --lr LR_DIR --rounds N --out DIR [--model ID]');
+    process.exit(2);
+  }
+}
+const rounds = Number(args.rounds);
+const modelQuery = args.model ? `&model=${args.model}` : '';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const modules = path.join(here, 'node_modules');
+const stems = fs.readdirSync(args.lr).filter((f) => f.endsWith('.png')).map((f) => f.slice(0, -4)).sort();
+const hrFiles = Object.fromEntries(fs.readdirSync(args.hr).map((f) => [f.replace(/\.[^.]+$/, ''), path.join(args.hr, f)]));
+const peerBackends = ['webgpu', 'webgl'];
+
+// The peer's site: its page, the npm files it loads, the model, the pictures.
+const site = path.join(args.out, 'upscalerjs-site');
+fs.rmSync(site, { recursive: true, force: true });
+fs.mkdirSync(path.join(site, 'models/x4'), { recursive: true });
+fs.mkdirSync(path.join(site, 'lr'));
+const copy = (from, to) => fs.copyFileSync(from, path.join(site, to));
+copy(path.join(here, 'upscalerjs.html'), 'index.html');
+copy(path.join(modules, '@tensorflow/tfjs/dist/tf.min.js'), 'tf.min.js');
+copy(path.join(modules, '@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js'), 'tf-backend-webgpu.min.js');
+copy(path.join(modules, 'upscaler/dist/browser/umd/upscaler.min.js'), 'upscaler.min.js');
+copy(path.join(modules, '@upscalerjs/esrgan-slim/dist/umd/models/esrgan-slim/src/x4/index.min.js'), 'esrgan-slim-x4.min.js');
+for (const f of ['model.json', 'group1-shard1of1.bin']) copy(path.join(modules, '@upscalerjs/esrgan-slim/models/x4', f), `models/x4/${f}`);
+if (!stems.includes('butterfly')) throw new Error(`${args.lr}: butterfly.png (the first-result picture) is missing`);
+for (const s of stems) copy(path.join(args.lr, `${s}.png`), `lr/${s}.png`);
+
+const srkdServer = await serveDist(args.dist);
+const peerServer = await serveDist(site);
+const version = (pkg) => JSON.parse(fs.readFileSync(path.join(modules, pkg, 'package.json'), 'utf8')).version;
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+/** srkd: wait until `#result` reports a run newer than `after` (by its ready-at time). */
+async function srkdResult(page, after) {
+  await page.waitForFunction((after) => {
+    const r = document.querySelector('#result')?.dataset;
+    return r && (r.status === 'error' || (r.status === 'done' && r.readyAt !== after));
+  }, after, { timeout: 900_000, polling: 100 });
+  const r = await page.$eval('#result', (e) => ({ ...e.dataset }));
+  if (r.status !== 'done') throw new Error(`srkd page: ${r.error}`);
+  return r;
+}
+
+async function coldSrkd() {
+  const browser = await launchChromium();
+  try {
+    const page = await openPage(browser, `${srkdServer.base}/?demo=1&mode=evaluate${modelQuery}`);
+    const r = await srkdResult(page, undefined);
+    if (r.backend !== 'webgpu') throw new Error(`srkd page ran on ${r.backend}, not WebGPU`);
+    result.model = r.model;
+    return Number(r.readyAt);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function peerPage(browser, backend) {
+  const page = await openPage(browser, `${peerServer.base}/`);
+  await page.waitForFunction(() => window.bench);
+  const used = await page.evaluate((b) => window.bench.init(b), backend);
+  if (used !== backend) throw new Error(`TF.js runs on ${used}, not ${backend}`);
+  return page;
+}
+
+async function coldPeer(backend) {
+  const browser = await launchChromium();
+  try {
+    const page = await peerPage(browser, backend);
+    const r = await page.evaluate(() => window.bench.upscale('lr/butterfly.png', false));
+    return r.readyAt;
+  } finally {
+    await browser.close();
+  }
+}
+
+const result = {
+  chromium: null,
+  model: args.model ?? null,
+  rounds,
+  images: stems,
+  upscalerjs: { upscaler: version('upscaler'), model: `@upscalerjs/esrgan-slim@${version('@upscalerjs/esrgan-slim')}`, tfjs: version('@tensorflow/tfjs') },
+  first_result_ms: { 'srkd-webgpu': [], ...Object.fromEntries(peerBackends.map((b) => [`upscalerjs-${b}`, []])) },
+  steady_ms: {},
+  srkd_quality: {},
+};
+
+for (let r = 1; r <= rounds; r++) {
+  console.error(`P3 time to first result, round ${r}/${rounds}`);
+  result.first_result_ms['srkd-webgpu'].push(await coldSrkd());
+  for (const b of peerBackends) result.first_result_ms[`upscalerjs-${b}`].push(await coldPeer(b));
+}
+
+const browser = await launchChromium();
+result.chromium = browser.version();
+
+// srkd: evaluate mode, so the page degrades each HR picture like `srkd eval` and scores it.
+{
+  console.error('P3 steady state: srkd page');
+  const page = await openPage(browser, `${srkdServer.base}/?mode=evaluate${modelQuery}`);
+  await page.waitForFunction(() => document.querySelector('#result')?.dataset.status === 'idle', null, { timeout: 300_000 });
+  let last;
+  const times = Object.fromEntries(stems.map((s) => [s, []]));
+  for (let pass = 0; pass <= rounds; pass++) {
+    for (const s of stems) {
+      await page.setInputFiles('#file', hrFiles[s]);
+      const r = await srkdResult(page, last);
+      last = r.readyAt;
+      if (r.backend !== 'webgpu') throw new Error(`srkd page ran on ${r.backend}, not WebGPU`);
+      if (r.model !== result.model) throw new Error(`srkd page ran ${r.model}, not ${result.model}`);
+      if (pass > 0) times[s].push(Number(r.ms));
+      result.srkd_quality[s] = { psnr: Number(r.psnr), ssim: Number(r.ssim) };
+    }
+  }
+  result.steady_ms['srkd-webgpu'] = times;
+  await page.close();
+}
+
+for (const b of peerBackends) {
+  console.error(`P3 steady state: UpscalerJS on ${b}`);
+  const page = await peerPage(browser, b);
+  const times = Object.fromEntries(stems.map((s) => [s, []]));
+  const saved = path.join(args.out, `upscalerjs-${b}`);
+  fs.mkdirSync(saved, { recursive: true });
+  for (let pass = 0; pass <= rounds; pass++) {
+    for (const s of stems) {
+      const r = await page.evaluate(([url, keep]) => window.bench.upscale(url, keep), [`lr/${s}.png`, pass === 0]);
+      if (pass > 0) times[s].push(r.ms);
+      if (r.png) fs.writeFileSync(path.join(saved, `${s}_x4.png`), Buffer.from(r.png.split(',')[1], 'base64'));
+    }
+  }
+  result.steady_ms[`upscalerjs-${b}`] = times;
+  await page.close();
+}
+await browser.close();
+srkdServer.close();
+peerServer.close();
+
+fs.writeFileSync(path.join(args.out, 'p3.json'), JSON.stringify(result, null, 1));
+for (const [who, xs] of Object.entries(result.first_result_ms)) console.error(`  first result ${who}: ${(median(xs) / 1000).toFixed(2)} s`);
+for (const [who, per] of Object.entries(result.steady_ms)) {
+  console.error(`  steady ${who}: ${(Object.values(per).map(median).reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s for ${stems.length} pictures`);
+}
