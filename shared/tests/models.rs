@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use srkd_core::image::ImageF32;
-use srkd_core::model::{DiscriminatorConfig, GeneratorConfig, UpsamplePrelu, trainable_params};
+use srkd_core::model::{CpuGenerator, DiscriminatorConfig, GeneratorConfig, Isa, UpsamplePrelu, trainable_params};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
 use srkd_core::tiling::{Stitcher, plan_tiles};
 use srkd_core::weights::{generator_from_bytes, generator_to_bytes, read_generator_metadata};
@@ -97,8 +97,8 @@ fn generator_flops_per_output_pixel() {
     assert_eq!(GeneratorConfig::student().flops_per_output_pixel(), 2.0 * 473_184.0 / 16.0);
 }
 
-/// Inference on the CPU backend takes the direct convolution with BatchNorm and PReLU folded in
-/// (`cpu_conv`); the same frozen generator on the autodiff device runs burn's own ops.
+/// Inference on the CPU backend takes the direct path (`CpuGenerator`: BatchNorm and PReLU
+/// folded in); the same frozen generator on the autodiff device runs burn's own ops.
 #[test]
 fn direct_cpu_inference_equals_burn_ops() {
     for upsample_prelu in [UpsamplePrelu::Shared, UpsamplePrelu::PerStage] {
@@ -107,6 +107,8 @@ fn direct_cpu_inference_equals_burn_ops() {
         let generator = config.init(&tracked).freeze();
         let x = Tensor::<4>::random([2, 3, 13, 11], Distribution::Uniform(0.0, 255.0), &tracked);
         let expected = generator.forward(x.clone()).into_data();
+        // 8 filters are whole AVX2 vectors: any x86-64 CPU with AVX2 takes the direct path.
+        assert_eq!(CpuGenerator::new(&generator.valid()).is_some(), Isa::for_channels(&[8]).is_some());
         let direct = generator.valid().forward(x.inner()).into_data();
         // 0.01 on the 0–255 scale: 4e-5 of the range.
         direct.assert_approx_eq::<f32>(&expected, burn::tensor::Tolerance::absolute(0.01));

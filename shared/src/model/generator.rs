@@ -2,11 +2,11 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PRelu, PReluConfig, PaddingConfig2d, PixelShuffle, PixelShuffleConfig};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::pixel_range::{OutputActivation, PixelRange};
-use super::cpu_conv::{self, Epilogue};
+use super::cpu_inference::{self, CpuGenerator};
 use super::shifted_conv;
 
 /// Whether the PReLUs after the pixel-shuffle stages have a parameter set each or share one.
@@ -165,10 +165,6 @@ pub struct ResidualBlock {
 
 impl ResidualBlock {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        if cpu_conv::applies(&x) && cpu_conv::fits(&self.conv1) && cpu_conv::fits(&self.conv2) {
-            let y = cpu_conv::conv2d(&self.conv1, Epilogue { batch_norm: Some(&self.bn1), prelu: Some(&self.act), shuffle: 1 }, x.clone());
-            return x + cpu_conv::conv2d(&self.conv2, Epilogue { batch_norm: Some(&self.bn2), ..Default::default() }, y);
-        }
         let y = self.act.forward(self.bn1.forward(self.conv1.forward(x.clone())));
         x + self.bn2.forward(self.conv2.forward(y))
     }
@@ -197,57 +193,47 @@ impl Generator {
     /// `[N, 3, H, W]` pixels in 0–255 → `[N, 3, s·H, s·W]` pixels in 0–255 (not clamped, so
     /// that losses see the raw output).
     pub fn forward(&self, pixels: Tensor<4>) -> Tensor<4> {
-        self.forward_staged(pixels, |_, y| y)
-    }
-
-    fn convolutions(&self) -> impl Iterator<Item = &Conv2d> {
-        let blocks = self.blocks.iter().flat_map(|b| [&b.conv1, &b.conv2]);
-        [&self.head, &self.trunk_conv, &self.tail].into_iter().chain(blocks).chain(&self.upsample_convs)
+        self.forward_staged(pixels, |_, _| {})
     }
 
     /// [`Generator::forward`] with `after(stage, activations)` called at the end of each stage
     /// (`head`, `blocks`, `trunk`, `upsample`, `tail`) — where `srkd bench infer --stages`
-    /// reads the clock to show where the time goes.
-    pub fn forward_staged(&self, pixels: Tensor<4>, mut after: impl FnMut(&'static str, Tensor<4>) -> Tensor<4>) -> Tensor<4> {
-        let x = pixels.mul_scalar(self.in_scale).add_scalar(self.in_offset);
-        // Inference on the CPU backend: every convolution direct, BatchNorm and PReLU folded in.
-        let direct = cpu_conv::applies(&x) && self.convolutions().all(cpu_conv::fits);
-        let conv = |conv: &Conv2d, epilogue: Epilogue, x: Tensor<4>| -> Tensor<4> {
-            if direct {
-                return cpu_conv::conv2d(conv, epilogue, x);
-            }
-            let mut y = conv.forward(x);
-            if let Some(bn) = epilogue.batch_norm {
-                y = bn.forward(y);
-            }
+    /// reads the clock to show where the time goes. The activations are `None` where the stage
+    /// has already finished on the host (the direct CPU path).
+    pub fn forward_staged(&self, pixels: Tensor<4>, mut after: impl FnMut(&'static str, Option<&Tensor<4>>)) -> Tensor<4> {
+        // Inference on the CPU backend: packed weights and direct convolutions.
+        if let Some(direct) = cpu_inference::applies(&pixels).then(|| CpuGenerator::new(self)).flatten() {
+            let device = pixels.device();
+            let [n, _, h, w] = pixels.dims();
+            let input = pixels.into_data().convert::<f32>().try_into_vec::<f32>().expect("converted to f32");
+            let s = direct.scale();
+            let out = direct.forward(&input, n, h, w, &mut |stage| after(stage, None));
+            return Tensor::from_data(TensorData::new(out, [n, 3, s * h, s * w]), &device);
+        }
+        let mut after = |stage, y: Tensor<4>| {
+            after(stage, Some(&y));
             y
         };
-        let head = Epilogue { prelu: Some(&self.head_act), shuffle: 1, ..Default::default() };
-        let x = conv(&self.head, head, x);
-        let x = after("head", if direct { x } else { self.head_act.forward(x) });
+        let x = pixels.mul_scalar(self.in_scale).add_scalar(self.in_offset);
+        let x = after("head", self.head_act.forward(self.head.forward(x)));
         let skip = x.clone();
         let mut y = x;
         for block in &self.blocks {
             y = block.forward(y);
         }
         let y = after("blocks", y);
-        let trunk = Epilogue { batch_norm: Some(&self.trunk_bn), ..Default::default() };
-        let mut y = after("trunk", skip + conv(&self.trunk_conv, trunk, y));
+        let y = after("trunk", skip + self.trunk_bn.forward(self.trunk_conv.forward(y)));
+        let mut y = y;
         for (stage, upsample) in self.upsample_convs.iter().enumerate() {
             let act = &self.upsample_acts[stage.min(self.upsample_acts.len() - 1)];
-            let shuffle = self.shuffle.upscale_factor;
-            y = conv(upsample, Epilogue { prelu: Some(act), shuffle, ..Default::default() }, y);
-            y = self.shuffle.forward(y);
-            if !direct {
-                y = act.forward(y);
-            }
+            y = act.forward(self.shuffle.forward(upsample.forward(y)));
         }
         let y = after("upsample", y);
-        let mut y = if direct || !shifted_conv::fits(&self.tail) || !shifted_conv::pays_off(&y) {
-            conv(&self.tail, Epilogue::default(), y)
-        } else {
+        let mut y = if shifted_conv::fits(&self.tail) && shifted_conv::pays_off(&y) {
             // Training on the CPU: differentiable, and faster than flex's im2col.
             shifted_conv::shifted_sum_conv2d(&self.tail, y)
+        } else {
+            self.tail.forward(y)
         };
         if self.tanh {
             y = y.tanh();

@@ -1,0 +1,147 @@
+//! The vector instructions the kernels are written against, once for AVX-512 and once for
+//! AVX2 + FMA. The kernels are generic over [`Simd`] and `#[inline(always)]`; each is entered
+//! through a `#[target_feature]` function (see `conv.rs`, `tail.rs`), so the intrinsics inline
+//! into code compiled for that instruction set.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// The instruction set a network runs with, picked once per forward pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// 16 f32 lanes, 32 registers.
+    Avx512,
+    /// 8 f32 lanes, 16 registers (x86-64 CPUs since 2013–15).
+    Avx2,
+}
+
+impl Isa {
+    /// The instruction sets this CPU runs, widest first.
+    pub fn available() -> Vec<Isa> {
+        let mut found = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") {
+                found.push(Isa::Avx512);
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                found.push(Isa::Avx2);
+            }
+        }
+        found
+    }
+
+    pub fn lanes(self) -> usize {
+        match self {
+            Isa::Avx512 => 16,
+            Isa::Avx2 => 8,
+        }
+    }
+
+    /// The widest instruction set of this CPU whose vectors evenly divide every channel count
+    /// in `channels` (the kernels hold whole vectors of channels), if any.
+    pub fn for_channels(channels: &[usize]) -> Option<Isa> {
+        Isa::available().into_iter().find(|isa| channels.iter().all(|c| c % isa.lanes() == 0))
+    }
+}
+
+/// One f32 vector type and the operations the kernels use. Every function is `unsafe`: it may
+/// only run on a CPU with the instruction set, and pointers must be valid for `LANES` floats.
+pub(super) trait Simd {
+    type V: Copy;
+    const LANES: usize;
+    unsafe fn splat(v: f32) -> Self::V;
+    unsafe fn load(p: *const f32) -> Self::V;
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// `a · b + c`.
+    unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    /// PReLU: `v` where `v ≥ 0`, else `v · slope`.
+    unsafe fn prelu(v: Self::V, slope: Self::V) -> Self::V;
+    /// Sum of the lanes.
+    unsafe fn sum(v: Self::V) -> f32;
+}
+
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub(super) struct Avx512;
+
+#[cfg(target_arch = "x86_64")]
+impl Simd for Avx512 {
+    type V = __m512;
+    const LANES: usize = 16;
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> __m512 {
+        unsafe { _mm512_set1_ps(v) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m512 {
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m512) {
+        unsafe { _mm512_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn fmadd(a: __m512, b: __m512, c: __m512) -> __m512 {
+        unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_add_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn prelu(v: __m512, slope: __m512) -> __m512 {
+        unsafe {
+            let negative = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(v, _mm512_setzero_ps());
+            _mm512_mask_mul_ps(v, negative, v, slope)
+        }
+    }
+    #[inline(always)]
+    unsafe fn sum(v: __m512) -> f32 {
+        unsafe { _mm512_reduce_add_ps(v) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub(super) struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl Simd for Avx2 {
+    type V = __m256;
+    const LANES: usize = 8;
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> __m256 {
+        unsafe { _mm256_set1_ps(v) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m256 {
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m256) {
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn fmadd(a: __m256, b: __m256, c: __m256) -> __m256 {
+        unsafe { _mm256_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_add_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn prelu(v: __m256, slope: __m256) -> __m256 {
+        // blendv picks by the sign bit: negative values take the scaled lane.
+        unsafe { _mm256_blendv_ps(v, _mm256_mul_ps(v, slope), v) }
+    }
+    #[inline(always)]
+    unsafe fn sum(v: __m256) -> f32 {
+        unsafe {
+            let halves = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+            let pairs = _mm_add_ps(halves, _mm_movehl_ps(halves, halves));
+            _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)))
+        }
+    }
+}
