@@ -84,7 +84,7 @@ impl Discriminator {
         // Same input mapping as the Keras SRGAN discriminator: x / 127.5 − 1.
         let mut x = pixels.div_scalar(127.5).sub_scalar(1.0);
         for block in &self.blocks {
-            x = block.conv.forward(x);
+            x = crate::cpu::conv2d(&block.conv, x);
             if let Some(bn) = &block.bn {
                 x = bn.forward(x);
             }

@@ -6,7 +6,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::pixel_range::{OutputActivation, PixelRange};
-use super::cpu_inference::{self, CpuGenerator};
+use crate::cpu::{self, CpuGenerator};
 use super::shifted_conv;
 
 /// Whether the PReLUs after the pixel-shuffle stages have a parameter set each or share one.
@@ -165,8 +165,8 @@ pub struct ResidualBlock {
 
 impl ResidualBlock {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.act.forward(self.bn1.forward(self.conv1.forward(x.clone())));
-        x + self.bn2.forward(self.conv2.forward(y))
+        let y = self.act.forward(self.bn1.forward(cpu::conv2d(&self.conv1, x.clone())));
+        x + self.bn2.forward(cpu::conv2d(&self.conv2, y))
     }
 }
 
@@ -202,7 +202,7 @@ impl Generator {
     /// has already finished on the host (the direct CPU path).
     pub fn forward_staged(&self, pixels: Tensor<4>, mut after: impl FnMut(&'static str, Option<&Tensor<4>>)) -> Tensor<4> {
         // Inference on the CPU backend: packed weights and direct convolutions.
-        if let Some(direct) = cpu_inference::applies(&pixels).then(|| CpuGenerator::new(self)).flatten() {
+        if let Some(direct) = cpu::applies(&pixels).then(|| CpuGenerator::new(self)).flatten() {
             let device = pixels.device();
             let [n, _, h, w] = pixels.dims();
             let input = pixels.into_data().convert::<f32>().try_into_vec::<f32>().expect("converted to f32");
@@ -215,25 +215,25 @@ impl Generator {
             y
         };
         let x = pixels.mul_scalar(self.in_scale).add_scalar(self.in_offset);
-        let x = after("head", self.head_act.forward(self.head.forward(x)));
+        let x = after("head", self.head_act.forward(cpu::conv2d(&self.head, x)));
         let skip = x.clone();
         let mut y = x;
         for block in &self.blocks {
             y = block.forward(y);
         }
         let y = after("blocks", y);
-        let y = after("trunk", skip + self.trunk_bn.forward(self.trunk_conv.forward(y)));
+        let y = after("trunk", skip + self.trunk_bn.forward(cpu::conv2d(&self.trunk_conv, y)));
         let mut y = y;
         for (stage, upsample) in self.upsample_convs.iter().enumerate() {
             let act = &self.upsample_acts[stage.min(self.upsample_acts.len() - 1)];
-            y = act.forward(self.shuffle.forward(upsample.forward(y)));
+            y = act.forward(self.shuffle.forward(cpu::conv2d(upsample, y)));
         }
         let y = after("upsample", y);
-        let mut y = if shifted_conv::fits(&self.tail) && shifted_conv::pays_off(&y) {
-            // Training on the CPU: differentiable, and faster than flex's im2col.
+        let mut y = if !cpu::computes(&self.tail, &y) && shifted_conv::fits(&self.tail) && shifted_conv::pays_off(&y) {
+            // On the CPU without the direct kernels (ARM, wasm): faster than flex's im2col.
             shifted_conv::shifted_sum_conv2d(&self.tail, y)
         } else {
-            self.tail.forward(y)
+            cpu::conv2d(&self.tail, y)
         };
         if self.tanh {
             y = y.tanh();

@@ -1,13 +1,11 @@
 //! The paper's networks: SRResNet generator (teacher and student sizes) and SRGAN discriminator.
 
-mod cpu_inference;
 mod discriminator;
 mod generator;
 mod param_count;
 mod pixel_range;
 mod shifted_conv;
 
-pub use cpu_inference::{CpuGenerator, Isa};
 pub use discriminator::{Discriminator, DiscriminatorBlock, DiscriminatorConfig};
 pub use generator::{Generator, GeneratorConfig, ResidualBlock, UpsamplePrelu};
 pub use param_count::trainable_params;

@@ -107,7 +107,7 @@ impl Vgg {
                 x = self.pool.forward(x);
             }
             for conv in convs.by_ref().take(n) {
-                x = burn::tensor::activation::relu(conv.forward(x));
+                x = srkd_core::cpu::conv2d_relu(conv, x);
             }
         }
         x

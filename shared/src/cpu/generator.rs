@@ -4,26 +4,22 @@
 //! flex computes a convolution through an im2col matrix (each input value repeated k² times),
 //! then a GEMM, with BatchNorm, PReLU, the residual adds and the pixel shuffle as separate passes
 //! over memory. Here all weights are packed once per forward pass with the BatchNorm folded in,
-//! every convolution reads its input in place (`conv.rs`, `tail.rs`), and everything that
-//! follows a convolution happens as its result is stored. Inference only: training keeps burn's
-//! differentiable ops, and CPUs without these instruction sets (ARM, wasm) keep flex's own.
+//! every convolution reads its input in place (`conv.rs`, `reduce.rs`), and everything that
+//! follows a convolution happens as its result is stored.
 
-mod activations;
-mod conv;
-mod simd;
-mod tail;
-
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
 
-use self::activations::Activations;
-use self::conv::{Epilogue, PackedConv, Skip};
-pub use self::simd::Isa;
-use self::tail::{OutputMap, PackedTail};
-use super::Generator;
+use super::activations::Activations;
+use super::conv::{ConvSpec, Grid, Skip, Tap, TapConv};
+use super::reduce::{OutputMap, ReduceConv};
+use super::simd::Isa;
+use crate::model::Generator;
 
 /// Floats of slack after each buffer: a partial tile may read up to a register tile (≤ 16
 /// pixels) past the last row.
-fn slack(channels: usize) -> usize {
+pub(super) fn slack(channels: usize) -> usize {
     16 * channels
 }
 
@@ -35,13 +31,69 @@ pub fn applies(x: &Tensor<4>) -> bool {
     !device.is_autodiff() && device == Device::flex()
 }
 
+/// Whether the kernels compute `conv` as a generator layer: stride 1, "same" padding, odd square
+/// kernel, no groups or dilation.
+fn fits(conv: &Conv2d) -> bool {
+    let [_, _, kh, kw] = conv.weight.dims();
+    conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1 && kh == kw && kh % 2 == 1 && matches!(conv.padding, PaddingConfig2d::Same)
+}
+
+pub(crate) fn values(t: Tensor<1>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().expect("converted to f32")
+}
+
+/// Weights `[c_out][c_in][k][k]` and bias of `conv`, with the BatchNorm `bn` (running
+/// statistics) folded in: bn(z) = (z − mean)·γ/√(var+ε) + β scales each output channel's
+/// weights and shifts its bias.
+fn folded(conv: &Conv2d, bn: Option<&BatchNorm>) -> (Vec<f32>, Vec<f32>) {
+    let [c_out, c_in, k, _] = conv.weight.dims();
+    let mut weights = values(conv.weight.val().reshape([c_out * c_in * k * k]));
+    let mut bias = conv.bias.as_ref().map(|b| values(b.val())).unwrap_or_else(|| vec![0.0; c_out]);
+    if let Some(bn) = bn {
+        let (gamma, beta) = (values(bn.gamma.val()), values(bn.beta.val()));
+        let (mean, var) = (values(bn.running_mean.value()), values(bn.running_var.value()));
+        for o in 0..c_out {
+            let scale = gamma[o] / (var[o] + bn.epsilon as f32).sqrt();
+            bias[o] = (bias[o] - mean[o]) * scale + beta[o];
+            weights[o * c_in * k * k..(o + 1) * c_in * k * k].iter_mut().for_each(|w| *w *= scale);
+        }
+    }
+    (weights, bias)
+}
+
+/// A generator layer: `conv`, then the BatchNorm, PReLU and pixel shuffle given (folded in).
+struct Layer {
+    conv: TapConv,
+    k: usize,
+}
+
+impl Layer {
+    fn new(isa: Isa, conv: &Conv2d, bn: Option<&BatchNorm>, prelu: Option<&PRelu>, shuffle: usize) -> Option<Self> {
+        if !fits(conv) {
+            return None;
+        }
+        let [c_out, c_in, k, _] = conv.weight.dims();
+        let (weights, bias) = folded(conv, bn);
+        let slope = prelu.map(|p| values(p.alpha.val()));
+        let spec = ConvSpec { weights: &weights, c_out, c_in, k, bias: Some(&bias), slope: slope.as_deref(), shuffle };
+        Some(Layer { conv: TapConv::new(isa, spec, Tap::window(k, k / 2))?, k })
+    }
+
+    fn run(&self, input: &Activations, output: &mut Activations, skip: Skip) {
+        let r = self.conv.shuffle();
+        let grid = Grid { rows: input.h, cols: input.w, in_step: 1, out_step: r, out_offset: [0, 0] };
+        self.conv.run(input, output, grid, skip);
+    }
+}
+
 /// A generator packed for the direct CPU path.
 pub struct CpuGenerator {
-    head: PackedConv,
-    blocks: Vec<(PackedConv, PackedConv)>,
-    trunk: PackedConv,
-    upsample: Vec<PackedConv>,
-    tail: PackedTail,
+    head: Layer,
+    blocks: Vec<(Layer, Layer)>,
+    trunk: Layer,
+    upsample: Vec<Layer>,
+    tail: ReduceConv,
+    tail_k: usize,
     in_scale: f32,
     in_offset: f32,
 }
@@ -57,45 +109,46 @@ impl CpuGenerator {
     /// Packs `g` for `isa`, which must be one of [`Isa::available`].
     pub fn with_isa(g: &Generator, isa: Isa) -> Option<Self> {
         assert!(Isa::available().contains(&isa), "{isa:?} is not available on this CPU");
-        let head = PackedConv::new(isa, &g.head, Epilogue { prelu: Some(&g.head_act), ..Default::default() })?;
+        let head = Layer::new(isa, &g.head, None, Some(&g.head_act), 1)?;
         let blocks = g
             .blocks
             .iter()
-            .map(|b| {
-                let first = Epilogue { batch_norm: Some(&b.bn1), prelu: Some(&b.act), shuffle: 1 };
-                let second = Epilogue { batch_norm: Some(&b.bn2), ..Default::default() };
-                Some((PackedConv::new(isa, &b.conv1, first)?, PackedConv::new(isa, &b.conv2, second)?))
-            })
+            .map(|b| Some((Layer::new(isa, &b.conv1, Some(&b.bn1), Some(&b.act), 1)?, Layer::new(isa, &b.conv2, Some(&b.bn2), None, 1)?)))
             .collect::<Option<Vec<_>>>()?;
-        let trunk = PackedConv::new(isa, &g.trunk_conv, Epilogue { batch_norm: Some(&g.trunk_bn), ..Default::default() })?;
+        let trunk = Layer::new(isa, &g.trunk_conv, Some(&g.trunk_bn), None, 1)?;
         let upsample = g
             .upsample_convs
             .iter()
             .enumerate()
             .map(|(stage, conv)| {
                 let act = &g.upsample_acts[stage.min(g.upsample_acts.len() - 1)];
-                PackedConv::new(isa, conv, Epilogue { prelu: Some(act), shuffle: g.shuffle.upscale_factor, ..Default::default() })
+                Layer::new(isa, conv, None, Some(act), g.shuffle.upscale_factor)
             })
             .collect::<Option<Vec<_>>>()?;
+        let [tail_out, tail_in, tail_k, _] = g.tail.weight.dims();
+        if !fits(&g.tail) || tail_out != 3 {
+            return None;
+        }
+        let (weights, bias) = folded(&g.tail, None);
         let map = OutputMap { tanh: g.tanh, scale: g.out_scale as f32, offset: g.out_offset as f32 };
-        let tail = PackedTail::new(isa, &g.tail, map)?;
-        Some(CpuGenerator { head, blocks, trunk, upsample, tail, in_scale: g.in_scale as f32, in_offset: g.in_offset as f32 })
+        let tail = ReduceConv::new(isa, &weights, tail_in, tail_k, Some(&bias), Tap::window(tail_k, tail_k / 2), map)?;
+        Some(CpuGenerator { head, blocks, trunk, upsample, tail, tail_k, in_scale: g.in_scale as f32, in_offset: g.in_offset as f32 })
     }
 
     /// Output size over input size.
     pub fn scale(&self) -> usize {
-        self.upsample.iter().map(PackedConv::shuffle).product()
+        self.upsample.iter().map(|u| u.conv.shuffle()).product()
     }
 
     /// Planar `[n][3][h][w]` pixels (0–255) → planar `[n][3][s·h][s·w]` pixels, as
     /// [`Generator::forward`]; `after(stage)` is called as each stage ends (`head`, `blocks`,
     /// `trunk`, `upsample`, `tail`).
     pub fn forward(&self, pixels: &[f32], n: usize, h: usize, w: usize, after: &mut dyn FnMut(&'static str)) -> Vec<f32> {
-        let f = self.head.c_out();
+        let f = self.head.conv.c_out();
         // A buffer's border is the widest "same" padding of the convolutions that read it.
         let trunk_readers = self.blocks.iter().flat_map(|(a, b)| [a, b]).chain([&self.trunk]).chain(self.upsample.first());
-        let trunk_pad = trunk_readers.map(PackedConv::kernel).max().unwrap_or(1) / 2;
-        let input = Activations::from_planar(pixels, n, 3, h, w, self.head.kernel() / 2, slack(3), self.in_scale, self.in_offset);
+        let trunk_pad = trunk_readers.map(|l| l.k).max().unwrap_or(1) / 2;
+        let input = Activations::from_planar(pixels, n, 3, h, w, self.head.k / 2, slack(3), self.in_scale, self.in_offset);
         let lr = || Activations::zeros(n, h, w, f, trunk_pad, slack(f));
         let mut head = lr();
         self.head.run(&input, &mut head, Skip::None);
@@ -112,11 +165,11 @@ impl CpuGenerator {
         drop((head, x));
         after("trunk");
         let mut features = y;
-        for (stage, conv) in self.upsample.iter().enumerate() {
-            let next_kernel = self.upsample.get(stage + 1).map_or(self.tail.kernel(), |c| c.kernel());
-            let r = conv.shuffle();
-            let mut up = Activations::zeros(n, features.h * r, features.w * r, f, next_kernel / 2, slack(f));
-            conv.run(&features, &mut up, Skip::None);
+        for (stage, layer) in self.upsample.iter().enumerate() {
+            let next_k = self.upsample.get(stage + 1).map_or(self.tail_k, |l| l.k);
+            let r = layer.conv.shuffle();
+            let mut up = Activations::zeros(n, features.h * r, features.w * r, f, next_k / 2, slack(f));
+            layer.run(&features, &mut up, Skip::None);
             features = up;
         }
         after("upsample");

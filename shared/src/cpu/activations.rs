@@ -1,0 +1,134 @@
+//! Activation buffers of the direct CPU path: channels last, with a zero border.
+
+/// `[n][pad + h + pad][pad + w + pad][c]` floats, the border zero, plus zero slack after the
+/// last image so that a kernel may read a whole register block past a row's end.
+///
+/// Channels last puts the `c` inputs a pixel contributes next to each other and makes every
+/// tap of a convolution a fixed offset from the output pixel; the border is the convolution's
+/// "same" zero padding, so no kernel tests a coordinate.
+pub(super) struct Activations {
+    pub n: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+    pub pad: usize,
+    pub data: Vec<f32>,
+}
+
+impl Activations {
+    /// Zeroed (the allocator hands out zero pages, so the border costs nothing to clear).
+    pub fn zeros(n: usize, h: usize, w: usize, c: usize, pad: usize, slack: usize) -> Self {
+        let len = n * (h + 2 * pad) * (w + 2 * pad) * c + slack;
+        Activations { n, h, w, c, pad, data: vec![0.0; len] }
+    }
+
+    /// Floats from one padded row to the next.
+    pub fn row_stride(&self) -> usize {
+        (self.w + 2 * self.pad) * self.c
+    }
+
+    /// Index of channel 0 of pixel (`y`, `x`) of image `img`, in image coordinates (the border
+    /// lies at −pad..0 and h..h + pad).
+    pub fn index(&self, img: usize, y: usize, x: usize) -> usize {
+        ((img * (self.h + 2 * self.pad) + y + self.pad) * (self.w + 2 * self.pad) + x + self.pad) * self.c
+    }
+
+    /// Planar `[n][c][h][w]` values, scaled by `scale` and shifted by `offset`, into a buffer
+    /// with this border.
+    pub fn from_planar(planar: &[f32], n: usize, c: usize, h: usize, w: usize, pad: usize, slack: usize, scale: f32, offset: f32) -> Self {
+        assert_eq!(planar.len(), n * c * h * w, "planar input size");
+        let mut out = Activations::zeros(n, h, w, c, pad, slack);
+        let (origin, row_stride, image) = (out.index(0, 0, 0), out.row_stride(), (h + 2 * pad) * out.row_stride());
+        let dst = SharedMut(out.data.as_mut_ptr());
+        for_each_row(n * h, |row| {
+            let (img, y) = (row / h, row % h);
+            // SAFETY: row task (img, y) writes the interior of its own row only.
+            let out = unsafe { std::slice::from_raw_parts_mut(dst.get().add(origin + img * image + y * row_stride), w * c) };
+            for ch in 0..c {
+                let src = &planar[((img * c + ch) * h + y) * w..][..w];
+                for (x, &v) in src.iter().enumerate() {
+                    out[x * c + ch] = v * scale + offset;
+                }
+            }
+        });
+        out
+    }
+
+    /// Planar `[n][c][h][w]` values of the interior.
+    pub fn to_planar(&self) -> Vec<f32> {
+        let (n, c, h, w) = (self.n, self.c, self.h, self.w);
+        let mut planar = vec![0.0f32; n * c * h * w];
+        let dst = SharedMut(planar.as_mut_ptr());
+        for_each_row(n * h, |row| {
+            let (img, y) = (row / h, row % h);
+            let src = &self.data[self.index(img, y, 0)..][..w * c];
+            for ch in 0..c {
+                // SAFETY: row task (img, y) writes row y of each of its image's planes only.
+                let out = unsafe { std::slice::from_raw_parts_mut(dst.get().add(((img * c + ch) * h + y) * w), w) };
+                for (x, d) in out.iter_mut().enumerate() {
+                    *d = src[x * c + ch];
+                }
+            }
+        });
+        planar
+    }
+}
+
+impl std::fmt::Debug for Activations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Activations {{ n: {}, h: {}, w: {}, c: {}, pad: {} }}", self.n, self.h, self.w, self.c, self.pad)
+    }
+}
+
+/// A pointer that rayon tasks may share; each task writes only the rows it owns.
+#[derive(Clone, Copy)]
+pub(super) struct SharedMut(pub *mut f32);
+
+// SAFETY: used only to write disjoint rows of one buffer from several threads (see its users).
+unsafe impl Send for SharedMut {}
+unsafe impl Sync for SharedMut {}
+
+impl SharedMut {
+    /// The pointer (a method, so that closures capture the whole `Sync` wrapper).
+    pub fn get(&self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// `f(row)` for `row` in `0..rows`, on every core where rayon is enabled.
+pub(super) fn for_each_row(rows: usize, f: impl Fn(usize) + Sync + Send) {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        (0..rows).into_par_iter().for_each(f);
+    }
+    #[cfg(not(feature = "parallel"))]
+    (0..rows).for_each(f);
+}
+
+/// `f(index, chunk)` over `data.chunks_mut(size)`, on every core where rayon is enabled.
+pub(super) fn for_each_chunk(data: &mut [f32], size: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        data.par_chunks_mut(size).enumerate().for_each(|(i, c)| f(i, c));
+    }
+    #[cfg(not(feature = "parallel"))]
+    data.chunks_mut(size).enumerate().for_each(|(i, c)| f(i, c));
+}
+
+/// `f(range)` over `0..total` cut into one contiguous range per core, the results in order.
+pub(super) fn map_ranges<R: Send>(total: usize, f: impl Fn(std::ops::Range<usize>) -> R + Sync + Send) -> Vec<R> {
+    #[cfg(feature = "parallel")]
+    let parts = rayon::current_num_threads().clamp(1, total.max(1));
+    #[cfg(not(feature = "parallel"))]
+    let parts = 1;
+    let bounds: Vec<_> = (0..parts).map(|p| p * total / parts..(p + 1) * total / parts).collect();
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        bounds.into_par_iter().map(f).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    bounds.into_iter().map(f).collect()
+}

@@ -1,0 +1,46 @@
+//! Direct convolution kernels for the CPU backend (`flex`) on x86-64 CPUs with AVX-512 or
+//! AVX2: the generator's whole inference pass (`CpuGenerator`) and, for training, a convolution
+//! with its gradients that burn's autodiff records like its own (`conv2d`).
+//!
+//! flex computes a convolution through an im2col matrix and a GEMM, and its gradients through
+//! further convolutions with the batch as channels (the weight gradient as a convolution whose
+//! kernel is the whole output-gradient image). Here activations are laid out channels last
+//! with a zero border (`activations.rs`), each convolution is a list of taps read in place
+//! (`conv.rs`, `reduce.rs`, `weight_grad.rs`), and all of them run one register-tiled inner
+//! loop (`microkernel.rs`). On other CPUs (ARM, wasm) burn's own ops run.
+
+mod activations;
+#[cfg(feature = "training")]
+mod autodiff_conv;
+mod conv;
+mod generator;
+mod microkernel;
+mod reduce;
+mod simd;
+#[cfg(feature = "training")]
+mod train_conv;
+#[cfg(feature = "training")]
+mod weight_grad;
+
+#[cfg(feature = "training")]
+pub use autodiff_conv::{DirectConvBackend, computes, conv2d, conv2d_relu};
+pub use generator::{CpuGenerator, applies};
+pub use simd::Isa;
+
+/// `conv.forward(x)` (this build has no training kernels).
+#[cfg(not(feature = "training"))]
+pub fn conv2d(conv: &burn::nn::conv::Conv2d, x: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<4> {
+    conv.forward(x)
+}
+
+/// `relu(conv.forward(x))` (this build has no training kernels).
+#[cfg(not(feature = "training"))]
+pub fn conv2d_relu(conv: &burn::nn::conv::Conv2d, x: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<4> {
+    burn::tensor::activation::relu(conv.forward(x))
+}
+
+/// Whether [`conv2d`] runs the direct kernels for this call (never, in this build).
+#[cfg(not(feature = "training"))]
+pub fn computes(_conv: &burn::nn::conv::Conv2d, _x: &burn::tensor::Tensor<4>) -> bool {
+    false
+}
