@@ -85,7 +85,7 @@ fn direct_shape(conv: &Conv2d, x: &Tensor<4>) -> Option<ConvShape> {
 }
 
 /// The f32 values of a flex tensor, contiguous.
-fn host(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+pub(super) fn host(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
         Some(values) => values.into(),
         None => t.to_contiguous().as_slice::<f32>().expect("f32 tensor").to_vec().into(),

@@ -12,6 +12,10 @@
 mod activations;
 #[cfg(feature = "training")]
 mod autodiff_conv;
+#[cfg(feature = "training")]
+mod autodiff_norm;
+#[cfg(feature = "training")]
+mod batch_norm;
 mod conv;
 mod generator;
 mod microkernel;
@@ -24,6 +28,8 @@ mod weight_grad;
 
 #[cfg(feature = "training")]
 pub use autodiff_conv::{DirectConvBackend, computes, conv2d, conv2d_relu};
+#[cfg(feature = "training")]
+pub use autodiff_norm::{DirectNormBackend, batch_norm, batch_norm_leaky_relu};
 pub use generator::{CpuGenerator, applies};
 pub use simd::Isa;
 
@@ -37,6 +43,18 @@ pub fn conv2d(conv: &burn::nn::conv::Conv2d, x: burn::tensor::Tensor<4>) -> burn
 #[cfg(not(feature = "training"))]
 pub fn conv2d_relu(conv: &burn::nn::conv::Conv2d, x: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<4> {
     burn::tensor::activation::relu(conv.forward(x))
+}
+
+/// `bn.forward(x)` (this build has no training kernels).
+#[cfg(not(feature = "training"))]
+pub fn batch_norm(bn: &burn::nn::BatchNorm, x: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<4> {
+    bn.forward(x)
+}
+
+/// `leaky_relu(bn.forward(x), slope)` (this build has no training kernels).
+#[cfg(not(feature = "training"))]
+pub fn batch_norm_leaky_relu(bn: &burn::nn::BatchNorm, x: burn::tensor::Tensor<4>, slope: f64) -> burn::tensor::Tensor<4> {
+    burn::tensor::activation::leaky_relu(bn.forward(x), slope)
 }
 
 /// Whether [`conv2d`] runs the direct kernels for this call (never, in this build).

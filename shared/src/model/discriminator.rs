@@ -85,10 +85,11 @@ impl Discriminator {
         let mut x = pixels.div_scalar(127.5).sub_scalar(1.0);
         for block in &self.blocks {
             x = crate::cpu::conv2d(&block.conv, x);
-            if let Some(bn) = &block.bn {
-                x = bn.forward(x);
-            }
-            x = self.act.forward(x);
+            x = match &block.bn {
+                // While training on the CPU: normalisation and activation in one pass.
+                Some(bn) => crate::cpu::batch_norm_leaky_relu(bn, x, self.act.negative_slope),
+                None => self.act.forward(x),
+            };
         }
         let x = x.flatten::<2>(1, 3);
         self.logit.forward(self.act.forward(self.dense.forward(x)))

@@ -165,8 +165,8 @@ pub struct ResidualBlock {
 
 impl ResidualBlock {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.act.forward(self.bn1.forward(cpu::conv2d(&self.conv1, x.clone())));
-        x + self.bn2.forward(cpu::conv2d(&self.conv2, y))
+        let y = self.act.forward(cpu::batch_norm(&self.bn1, cpu::conv2d(&self.conv1, x.clone())));
+        x + cpu::batch_norm(&self.bn2, cpu::conv2d(&self.conv2, y))
     }
 }
 
@@ -222,7 +222,7 @@ impl Generator {
             y = block.forward(y);
         }
         let y = after("blocks", y);
-        let y = after("trunk", skip + self.trunk_bn.forward(cpu::conv2d(&self.trunk_conv, y)));
+        let y = after("trunk", skip + cpu::batch_norm(&self.trunk_bn, cpu::conv2d(&self.trunk_conv, y)));
         let mut y = y;
         for (stage, upsample) in self.upsample_convs.iter().enumerate() {
             let act = &self.upsample_acts[stage.min(self.upsample_acts.len() - 1)];
