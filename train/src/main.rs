@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod allocator;
 mod backend;
 mod commands;
 mod fsio;
@@ -46,6 +47,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Upscale(args) => commands::upscale::run(args),
