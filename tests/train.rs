@@ -1,5 +1,6 @@
-//! End-to-end tests of `srkd train` on the cpu backend with a tiny config: every schedule,
-//! exact resume, Ctrl-C, NaN handling, one step on wgpu, and a discriminator step on vulkan.
+//! End-to-end tests of `srkd train` with a tiny config: every schedule on cpu and on wgpu,
+//! exact resume, Ctrl-C, NaN handling, a step on wgpu (lavapipe), and a discriminator step on
+//! vulkan.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -24,6 +25,11 @@ fn tiny_data(dir: &Path) -> PathBuf {
 }
 
 fn train(dir: &Path, extra: &[&str]) -> Output {
+    train_env(dir, extra, None)
+}
+
+/// `srkd train` with the tiny config, `extra` arguments and an optional environment variable.
+fn train_env(dir: &Path, extra: &[&str], env: Option<(&str, &str)>) -> Output {
     let data = tiny_data(dir);
     let mut args = vec![
         "train".to_string(),
@@ -33,7 +39,12 @@ fn train(dir: &Path, extra: &[&str]) -> Output {
         data.to_string_lossy().into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    Command::new(env!("CARGO_BIN_EXE_srkd")).args(&args).current_dir(root()).output().unwrap()
+    let mut command = Command::new(env!("CARGO_BIN_EXE_srkd"));
+    command.args(&args).current_dir(root());
+    if let Some((key, value)) = env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
 }
 
 fn ok(out: &Output) {
@@ -57,8 +68,18 @@ fn fingerprint(weights: &Path) -> Vec<f32> {
     g.valid().forward(x).into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }
 
-#[test]
-fn every_schedule_trains_and_writes_its_outputs() {
+/// SwiftShader's Vulkan driver, which Debian's chromium package ships (the test scripts
+/// install it). Mesa lavapipe crashes inside burn's SPIR-V path when a discriminator trains.
+const SWIFTSHADER: &str = "/usr/lib/chromium/vk_swiftshader_icd.json";
+
+fn swiftshader() -> (&'static str, &'static str) {
+    assert!(Path::new(SWIFTSHADER).is_file(), "{SWIFTSHADER} missing: apt-get install chromium (scripts/test.sh does)");
+    ("VK_ICD_FILENAMES", SWIFTSHADER)
+}
+
+/// Every built-in schedule runs one step per phase on `backend` (with the imported teachers)
+/// and writes its log, manifest and generator.
+fn every_schedule_trains(backend: &str, env: Option<(&str, &str)>) {
     let expected_phases: &[(&str, &[&str])] = &[
         ("teacher-srresnet", &["mse"]),
         ("teacher-srgan", &["gan"]),
@@ -72,17 +93,18 @@ fn every_schedule_trains_and_writes_its_outputs() {
     for (schedule, phases) in expected_phases {
         let dir = tempfile::tempdir().unwrap();
         let run = dir.path().join("run");
-        let out = train(dir.path(), &["--schedule", schedule, "--steps", "1", "--out", run.to_str().unwrap()]);
+        let out = train_env(dir.path(), &["--schedule", schedule, "--steps", "1", "--backend", backend, "--out", run.to_str().unwrap()], env);
         ok(&out);
         let lines = log_lines(&run);
         let seen: Vec<&str> = lines.iter().map(|l| l["phase"].as_str().unwrap()).collect();
-        assert_eq!(&seen, phases, "{schedule}");
+        assert_eq!(&seen, phases, "{schedule} on {backend}");
+        assert!(lines.iter().all(|l| l["loss_g"].as_f64().unwrap().is_finite()), "{schedule} on {backend}");
         assert!(lines.last().unwrap()["validation"]["psnr"].as_f64().unwrap() > 5.0);
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
         assert_eq!(manifest["schedule"]["name"], *schedule);
         assert_eq!(manifest["steps"], phases.len());
-        assert_eq!(manifest["backend"], "cpu");
+        assert_eq!(manifest["backend"], backend);
         if manifest["perceptual"].is_string() {
             assert!(manifest["perceptual"].as_str().unwrap().contains("proxy"), "the HED VGG16 must be labelled a proxy");
         }
@@ -90,6 +112,29 @@ fn every_schedule_trains_and_writes_its_outputs() {
         assert_eq!(kd, manifest["teacher"].is_string(), "{schedule}: KD iff a teacher");
         assert_eq!(fingerprint(&run.join("generator.bpk")).len(), 3 * 48 * 48);
     }
+}
+
+#[test]
+fn every_schedule_trains_and_writes_its_outputs() {
+    every_schedule_trains("cpu", None);
+}
+
+/// The same on a GPU backend: wgpu on SwiftShader's Vulkan (a CPU-emulated GPU, so one step
+/// per phase; discriminators included).
+#[test]
+fn every_schedule_trains_on_wgpu() {
+    every_schedule_trains("wgpu", Some(swiftshader()));
+    // Stopped after the first phase and resumed, a run finishes on wgpu too.
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let args = ["--schedule", "gan2g+al", "--steps", "1", "--backend", "wgpu", "--out", run.to_str().unwrap()];
+    let stopped = train_env(dir.path(), &[&args[..], &["--stop-after", "1"]].concat(), Some(swiftshader()));
+    assert_eq!(stopped.status.code(), Some(130), "{}", String::from_utf8_lossy(&stopped.stderr));
+    assert!(!run.join("generator.bpk").exists());
+    ok(&train_env(dir.path(), &[&args[..], &["--resume"]].concat(), Some(swiftshader())));
+    let phases: Vec<String> = log_lines(&run).iter().map(|l| l["phase"].as_str().unwrap().to_string()).collect();
+    assert_eq!(phases, ["content+kd", "adversarial"]);
+    assert!(run.join("generator.bpk").exists());
 }
 
 #[test]
@@ -216,25 +261,12 @@ fn a_training_step_runs_on_wgpu() {
     assert!(log_lines(&run)[0]["loss_g"].as_f64().unwrap().is_finite());
 }
 
-/// Discriminator training on a GPU backend. Mesa lavapipe crashes inside burn's SPIR-V path
-/// when a discriminator trains, so this runs on SwiftShader's Vulkan driver, which Debian's
-/// chromium package ships (the test scripts install it).
+/// Discriminator training on the `vulkan` backend (SwiftShader, see [`SWIFTSHADER`]).
 #[test]
 fn generator_and_discriminator_train_on_vulkan() {
-    const SWIFTSHADER: &str = "/usr/lib/chromium/vk_swiftshader_icd.json";
-    assert!(Path::new(SWIFTSHADER).is_file(), "{SWIFTSHADER} missing: apt-get install chromium (scripts/test.sh does)");
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let data = tiny_data(dir.path());
-    let config = root().join("tests/fixtures/tiny-train.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
-        .args(["train", "--config", config.to_str().unwrap(), "--data", data.to_str().unwrap()])
-        .args(["--schedule", "gan2gan", "--steps", "1", "--backend", "vulkan", "--out", run.to_str().unwrap()])
-        .env("VK_ICD_FILENAMES", SWIFTSHADER)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    ok(&out);
+    ok(&train_env(dir.path(), &["--schedule", "gan2gan", "--steps", "1", "--backend", "vulkan", "--out", run.to_str().unwrap()], Some(swiftshader())));
     let line = &log_lines(&run)[0];
     assert_eq!(line["phase"], "gan+kd");
     assert!(line["loss_g"].as_f64().unwrap().is_finite() && line["loss_d"].as_f64().unwrap().is_finite(), "{line}");
