@@ -168,6 +168,37 @@ fn resume_after_interruption_reproduces_the_uninterrupted_run() {
 }
 
 #[test]
+fn resume_needs_only_the_run_folder_and_refuses_another_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = train(dir.path(), &["--schedule", "teacher-srresnet", "--steps", "3", "--stop-after", "2", "--out", run.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let saved = std::fs::read(run.join("config.toml")).unwrap();
+
+    // A schedule the checkpoint does not fit (2 steps done, 1 asked) is refused, and the run's
+    // config is left as it was.
+    let refused = Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(["train", "--out", run.to_str().unwrap(), "--resume", "--steps", "1"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("does not fit"), "{stderr}");
+    assert_eq!(std::fs::read(run.join("config.toml")).unwrap(), saved);
+
+    // No --config, --schedule or --data: the run's own config.toml carries them.
+    let resumed = Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(["train", "--out", run.to_str().unwrap(), "--resume"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    ok(&resumed);
+    let lines = log_lines(&run);
+    assert_eq!(lines.last().unwrap()["step"].as_u64(), Some(3));
+    assert!(run.join("generator.bpk").is_file());
+}
+
+#[test]
 fn ctrl_c_saves_a_checkpoint_and_resume_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");

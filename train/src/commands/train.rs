@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -37,7 +37,8 @@ pub struct TrainArgs {
     /// Run folder: config, log.jsonl, checkpoint/, generator.bpk, manifest.json.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue the run in --out from its last checkpoint.
+    /// Continue the run in --out from its last checkpoint, with the run's saved config unless
+    /// --config is given (other flags still override it).
     #[arg(long)]
     pub resume: bool,
     /// Stop with a checkpoint once this many steps of the run are done (continue later with
@@ -49,13 +50,20 @@ pub struct TrainArgs {
     pub print_config: bool,
 }
 
+fn read_config(path: &Path) -> Result<TrainConfig> {
+    let text = String::from_utf8(fsio::read(path)?).with_context(|| format!("{}: not UTF-8", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// The config file, else (when resuming) the run's own `config.toml`, else the defaults; then
+/// the command-line overrides. Resuming from the run's own config is what lets
+/// `srkd train --out RUN --resume` continue a run started with any `--config`.
 pub fn effective_config(args: &TrainArgs) -> Result<TrainConfig> {
-    let mut config = match &args.config {
-        Some(path) => {
-            let text = String::from_utf8(fsio::read(path)?).with_context(|| format!("{}: not UTF-8", path.display()))?;
-            toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
-        }
-        None => TrainConfig::default(),
+    let saved = args.out.as_ref().map(|out| out.join("config.toml")).filter(|p| args.resume && p.is_file());
+    let mut config = match (&args.config, saved) {
+        (Some(path), _) => read_config(path)?,
+        (None, Some(saved)) => read_config(&saved)?,
+        (None, None) => TrainConfig::default(),
     };
     if let Some(s) = &args.schedule {
         config.schedule = s.clone();

@@ -157,6 +157,14 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
     if opts.resume && !checkpoint::exists(run) {
         bail!("{}: no checkpoint to resume", run.display());
     }
+    // Checked before config.toml is rewritten, so a refused resume leaves the run as it was.
+    let mut resumed = if opts.resume {
+        let ckpt = Checkpoint::load(run)?;
+        check_position(&ckpt.position, &schedule, run)?;
+        Some(ckpt)
+    } else {
+        None
+    };
     std::fs::create_dir_all(run).with_context(|| format!("{}: cannot create", run.display()))?;
     fsio::write_atomic(&run.join("config.toml"), toml::to_string_pretty(config)?.as_bytes())?;
 
@@ -181,12 +189,9 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
     let validation = validation_images(&collect_images(&config.validation)?, g_config.scale)?;
 
     let mut position = Position { phase: 0, step_in_phase: 0, global_step: 0, seed: config.seed, last_psnr: None };
-    let mut resumed: Option<Checkpoint> = None;
-    if opts.resume {
-        let ckpt = Checkpoint::load(run)?;
+    if let Some(ckpt) = &resumed {
         g = load_record(g, &ckpt.generator, "generator")?;
         position = ckpt.position.clone();
-        resumed = Some(ckpt);
     }
 
     let total = schedule.total_steps();
@@ -300,6 +305,31 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
     bar.finish_and_clear();
     let generator = finish(config, &schedule, &frozen, &g_config, g, run, opts.backend, &position, &images)?;
     Ok(Outcome::Finished { generator })
+}
+
+/// A checkpoint resumes only under the schedule that wrote it: its phase and step must lie
+/// inside this schedule (a different `--schedule`/`--steps`/`--config` would otherwise skip or
+/// repeat phases).
+fn check_position(position: &Position, schedule: &Schedule, run: &Path) -> Result<()> {
+    let fits = schedule.phases.get(position.phase).is_some_and(|phase| {
+        let phase_start = schedule.phases[..position.phase].iter().map(|p| p.steps).sum::<usize>();
+        position.step_in_phase <= phase.steps && position.global_step == phase_start + position.step_in_phase
+    });
+    if !fits {
+        bail!(
+            "{}: its checkpoint (phase {}, step {} of the run) does not fit schedule `{}` ({} phases, {} steps); \
+             resume with the run's own config (`srkd train --out {} --resume`, no --config/--schedule/--steps) \
+             or start a new --out",
+            run.display(),
+            position.phase + 1,
+            position.global_step,
+            schedule.name,
+            schedule.phases.len(),
+            schedule.total_steps(),
+            run.display()
+        );
+    }
+    Ok(())
 }
 
 fn save_checkpoint(
