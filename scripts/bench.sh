@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/srkd-target}"
 rounds=${ROUNDS:-5}
 threads=${THREADS:-$(nproc)}
-models=student-gan2gan,teacher-srresnet
+models=${MODELS:-student-srresnet-kd,teacher-srresnet}   # the page's default student first
 venv=${SRKD_BENCH_VENV:-$HOME/.cache/srkd-bench-venv}
 if [ ! -x "$venv/bin/python" ] || ! cmp -s scripts/bench/requirements.txt "$venv/requirements.txt"; then
   python3 -m venv "$venv"
@@ -47,7 +47,7 @@ done
 # Where srkd's time goes (stages synchronised one by one; not part of the ratios).
 "$srkd" bench infer --models "$model_files" --runs 3 --stages --json "$out/stages.json" >&2
 # P3: the page's default model against UpscalerJS, on the same MATLAB-bicubic inputs.
-[ -f web/dist/index.html ] || scripts/build-web.sh
+scripts/build-web.sh > /dev/null   # incremental; keeps web/dist in step with weights/ and the code
 if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
 fi

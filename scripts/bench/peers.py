@@ -103,6 +103,10 @@ def load(path):
         return json.loads(meta["srkd.config"]), {k: f.get_tensor(k) for k in f.keys()}
 
 
+# The parts of a training step, as srkd names them (train/src/training/step_clock.rs).
+TRAIN_PARTS = ["G forward", "D step", "frozen nets (teacher, VGG on HR)", "G losses (VGG on SR, D on SR)", "G backward", "G Adam"]
+
+
 def timed(fn, runs):
     fn()  # warm-up: allocations, ONNX Runtime graph optimisation, oneDNN primitive caches
     times = []
@@ -212,27 +216,51 @@ def train(args):
     lr = F.avg_pool2d(hr, 4)
     bce = F.binary_cross_entropy_with_logits
 
+    # The same parts as srkd's step (train/src/training/step_clock.rs), timed the same way.
+    parts = {name: [] for name in TRAIN_PARTS}
+
     def step():
+        laps, last = [], time.perf_counter()
+
+        def lap():
+            nonlocal last
+            now = time.perf_counter()
+            laps.append(now - last)
+            last = now
+
         sr = student(lr)
+        lap()
         real, fake = d(hr), d(sr.detach())
         loss_d = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
+        lap()
         with torch.no_grad():
             hr_features = features(hr) / 12.75
             teacher_sr = teacher(lr)
+        lap()
         adv = d(sr)
         loss = F.mse_loss(features(sr) / 12.75, hr_features) + 1e-3 * F.mse_loss(sr, teacher_sr) + 1e-3 * bce(adv, torch.ones_like(adv))
+        value = loss.item()
+        lap()
         opt_g.zero_grad()
         loss.backward()
+        lap()
         opt_g.step()
-        return loss.item()
+        lap()
+        return laps
 
+    laps = []
+    times, _ = timed(lambda: laps.append(step()), args.runs)
+    for run in laps[1:]:  # the first is the warm-up
+        for name, seconds in zip(TRAIN_PARTS, run):
+            parts[name].append(seconds)
     times, _ = timed(step, args.runs)
     print(f"g2g+al step: pytorch {times[0]:.3f} s", file=sys.stderr)
     versions = {"torch": torch.__version__, "python": platform.python_version()}
-    Path(args.json).write_text(json.dumps({"threads": args.threads, "batch": args.batch, "crop": args.crop, "versions": versions, "pytorch_seconds": times}, indent=1))
+    Path(args.json).write_text(json.dumps({"threads": args.threads, "batch": args.batch, "crop": args.crop, "versions": versions,
+                                           "pytorch_seconds": times, "pytorch_parts": parts}, indent=1))
 
 
 def cpu_facts():
@@ -299,8 +327,8 @@ def p3_section(d):
     lines += ["", f"Target: srkd's steady state faster than esrgan-slim on WebGPU — {'met' if faster else 'missed'} "
               f"({steady['srkd-webgpu']:.2f} s vs {steady['upscalerjs-webgpu']:.2f} s); its PSNR-Y higher — "
               f"{'met' if better else 'missed'} ({quality['srkd-webgpu'][0]:.2f} vs {quality['upscalerjs-webgpu'][0]:.2f} dB)"
-              + ("" if better else f" — the page's {p3['model']} comes from `srkd reproduce --preset quick` (400 steps at batch 4; "
-                 "docs/results.md), far from converged and below bicubic; speed is compared at equal architecture cost regardless") + ".", "",
+              + ("" if better else f" — the page's {p3['model']} is not trained far enough (its training: weights/{p3['model']}.manifest.json); "
+                 "speed is compared at equal architecture cost regardless") + ".", "",
               "| picture | srkd steady (ms) | esrgan-slim WebGPU (ms) | esrgan-slim WebGL (ms) | srkd PSNR-Y | esrgan-slim PSNR-Y |",
               "|---|---|---|---|---|---|"]
     peer_psnr = {Path(r["name"]).stem: r["model"]["psnr"] for r in peer_quality["webgpu"]["images"]}
@@ -351,6 +379,16 @@ def report(args):
                        f"{len(srkd_train)} rounds alternated; medians.", "",
                        "| srkd cpu (s/step) | PyTorch CPU (s/step) | srkd / PyTorch | target ≤ 1.0× |", "|---|---|---|---|",
                        f"| {st:.2f} | {pt:.2f} | {st / pt:.2f}× | {'met' if st <= pt else 'missed'} |"]
+        srkd_parts = srkd_train[0]["results"][0].get("parts")
+        if srkd_parts and all("pytorch_parts" in run for run in peer_train):
+            train_lines += ["", "### Where the training step's time goes", "",
+                            "Both steps timed in the same six parts (srkd: `train/src/training/step_clock.rs`, waiting for the "
+                            "device after each; PyTorch: the same cut points in `scripts/bench/peers.py`); medians over the rounds.", "",
+                            "| part | srkd cpu (s) | PyTorch CPU (s) | srkd / PyTorch |", "|---|---|---|---|"]
+            for name in TRAIN_PARTS:
+                a = statistics.median(x for run in srkd_train for x in run["results"][0]["parts"][name])
+                b = statistics.median(x for run in peer_train for x in run["pytorch_parts"][name])
+                train_lines.append(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.2f}× |")
     diffs = [r.get("max_abs_diff_vs_srkd") for run in peer_runs for r in run["results"] if r.get("max_abs_diff_vs_srkd")]
     if diffs:
         lines += ["", f"Largest output difference to srkd (0–255): PyTorch {max(x['pytorch'] for x in diffs):.4f}, "
@@ -375,7 +413,7 @@ def report(args):
                     g = 2 * macs[stage] / 1e9
                     lines.append(f"| {r['model']} | {stage} | {t:.3f} | {t / total:.0%} | {g:.1f} | {g / t:.1f} |")
     lines += train_lines
-    page_model = "student-gan2gan"
+    page_model = srkd_runs[0]["results"][0]["model"]
     if (d / "p3.json").exists():
         p3_lines, page_model = p3_section(d)
         lines += p3_lines
@@ -400,7 +438,8 @@ def report(args):
               f"- CPU: {cpu['model']}, {cpu['cores']} logical cores available"
               + (f", {cpu['ghz']:.2f} GHz nominal; peak estimate {cpu['peak_flops'] / 1e9:.0f} GFLOP/s FP32 "
                  f"({cpu['flops_per_cycle']} FLOPs/cycle/core from the CPU flags — a theoretical bound)" if cpu["peak_flops"] else ""),
-              f"- srkd {commit} (burn 0.22.1, `flex` cpu backend with rayon + simd; dev profile, dependencies at opt-level 3)",
+              f"- srkd {commit} (burn 0.22.1, `flex` cpu backend with rayon + simd, srkd's direct AVX-512/AVX2 convolutions "
+              "(`shared/src/cpu/`) for inference and training; dev profile, dependencies at opt-level 3)",
               f"- PyTorch {versions['torch']}, ONNX Runtime {versions['onnxruntime']}, NumPy {versions['numpy']}, Python {versions['python']}",
               f"- input: centre crop of data/eval/baboon.png; weights: weights/*.bpk (sha256 in weights/manifest.json)"]
     Path(args.out).write_text("\n".join(lines) + "\n")

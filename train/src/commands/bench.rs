@@ -15,6 +15,7 @@ use crate::fsio;
 use crate::model_file::load_generator;
 use crate::training::config::TrainConfig;
 use crate::training::data::{TrainingImages, make_batch};
+use crate::training::step_clock::PARTS;
 use crate::training::schedule::{LossWeights, Network, Phase, Schedule, TeacherRole, DEFAULT_KD_WEIGHT};
 use crate::training::trainer::{batch_tensors, load_frozen, step};
 
@@ -199,22 +200,30 @@ fn train(backends: Vec<Backend>, batch_size: usize, hr_crop: usize, steps: usize
         let mut d = Some(discriminator.init(&ad));
         let (mut og, mut od) = (AdamConfig::new().init(), AdamConfig::new().init());
         let mut times = Vec::with_capacity(steps);
+        let mut parts: Vec<Vec<f64>> = vec![Vec::with_capacity(steps); PARTS.len()];
         for i in 0..=steps {
             let batch = make_batch(&images, 0, i, batch_size, hr_crop);
             let start = Instant::now();
             let (hr, lr) = batch_tensors(&batch, &device);
-            // Reading the losses back (inside `step`) synchronises the device, so the time
-            // covers the whole step.
-            let (_, g_next, d_next) = step(&phase, &frozen, g, d, &mut og, Some(&mut od), phase.lr, hr, lr)?;
+            // `step` waits for the device after each part, so the time covers the whole step.
+            let (stats, g_next, d_next) = step(&phase, &frozen, g, d, &mut og, Some(&mut od), phase.lr, hr, lr)?;
             g = g_next;
             d = d_next;
             if i > 0 {
                 times.push(start.elapsed().as_secs_f64());
+                for (k, (_, seconds)) in stats.timings.iter().enumerate() {
+                    parts[k].push(*seconds);
+                }
             }
         }
         let per_step = times.iter().sum::<f64>() / steps.max(1) as f64;
         println!("{:<8} {:>10.3} {:>10.3} {:>12.2}", backend.name(), per_step, 1.0 / per_step, batch_size as f64 / per_step);
-        results.push(serde_json::json!({"backend": backend.name(), "seconds": times}));
+        for (name, seconds) in PARTS.iter().zip(&parts) {
+            println!("  {name:<36} {:>8.3} s", seconds.iter().sum::<f64>() / seconds.len().max(1) as f64);
+        }
+        let parts: serde_json::Map<String, serde_json::Value> =
+            PARTS.iter().zip(parts).map(|(name, seconds)| (name.to_string(), serde_json::json!(seconds))).collect();
+        results.push(serde_json::json!({"backend": backend.name(), "seconds": times, "parts": parts}));
     }
     if let Some(path) = json {
         let report = serde_json::json!({"framework": "srkd", "step": "student g2g+al", "batch": batch_size, "crop": hr_crop, "results": results});

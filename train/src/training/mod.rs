@@ -6,5 +6,6 @@ pub mod data;
 pub mod losses;
 pub mod perceptual;
 pub mod schedule;
+pub mod step_clock;
 pub mod trainer;
 pub mod vgg;

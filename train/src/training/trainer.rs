@@ -23,6 +23,7 @@ use super::data::{Batch, BatchLoader, TrainingImages, validation_images};
 use super::losses::{bce_with_logits, content, mse};
 use super::perceptual::{PerceptualSource, load_vgg};
 use super::schedule::{Network, Phase, Schedule, TeacherRole};
+use super::step_clock::{PARTS, StepClock};
 use super::vgg::Vgg;
 use crate::backend::Backend;
 use crate::commands::eval::collect_images;
@@ -400,6 +401,8 @@ pub(crate) struct StepStats {
     loss_d: Option<f64>,
     d_real: Option<f64>,
     d_fake: Option<f64>,
+    /// Seconds of each part of the step (`step_clock::PARTS`), for `srkd bench train`.
+    pub timings: Vec<(&'static str, f64)>,
 }
 
 /// One training step: a discriminator update (if the phase trains D) on the detached
@@ -418,10 +421,12 @@ pub(crate) fn step(
 ) -> Result<(StepStats, Generator, Option<Discriminator>)> {
     let w = phase.losses;
     let mut stats = StepStats::default();
+    let mut clock = StepClock::start(&hr_plain.device());
     // The batch is uploaded once; the frozen nets read it as is, the trained ones through the
     // autodiff graph.
     let hr = hr_plain.clone().autodiff();
     let sr = g.forward(lr_plain.clone().autodiff());
+    clock.lap(PARTS[0])?;
 
     let d = match (d, optim_d) {
         (Some(d), Some(optim_d)) => {
@@ -437,6 +442,20 @@ pub(crate) fn step(
         }
         (d, _) => d,
     };
+    clock.lap(PARTS[1])?;
+
+    // The frozen networks' outputs are constants of the generator's loss.
+    let hr_features = match (w.content > 0.0, frozen.vgg.as_ref()) {
+        (false, _) => None,
+        (true, Some((_, vgg_plain, _))) => Some(vgg_plain.forward(hr_plain).autodiff()),
+        (true, None) => bail!("content loss without a perceptual network"),
+    };
+    let teacher_sr = match (w.kd > 0.0, frozen.teacher.as_ref()) {
+        (false, _) => None,
+        (true, Some((teacher, _))) => Some(teacher.forward(lr_plain).autodiff()),
+        (true, None) => bail!("KD loss without a teacher"),
+    };
+    clock.lap(PARTS[2])?;
 
     let mut loss = Tensor::<1>::zeros([1], &sr.device());
     let mut add = |weight: f64, term: Tensor<1>, slot: &mut Option<f64>| {
@@ -446,14 +465,10 @@ pub(crate) fn step(
     if w.pixel > 0.0 {
         add(w.pixel, mse(sr.clone(), hr.clone()), &mut stats.pixel);
     }
-    if w.content > 0.0 {
-        let (vgg, vgg_plain, _) = frozen.vgg.as_ref().context("content loss without a perceptual network")?;
-        let hr_features = vgg_plain.forward(hr_plain).autodiff();
+    if let (Some(hr_features), Some((vgg, _, _))) = (hr_features, frozen.vgg.as_ref()) {
         add(w.content, content(vgg, sr.clone(), hr_features), &mut stats.content);
     }
-    if w.kd > 0.0 {
-        let (teacher, _) = frozen.teacher.as_ref().context("KD loss without a teacher")?;
-        let teacher_sr = teacher.forward(lr_plain).autodiff();
+    if let Some(teacher_sr) = teacher_sr {
         add(w.kd, mse(sr.clone(), teacher_sr), &mut stats.kd);
     }
     if w.adversarial > 0.0 {
@@ -463,8 +478,12 @@ pub(crate) fn step(
         add(w.adversarial, bce_with_logits(critic.forward(sr.clone()), 1.0), &mut stats.adversarial);
     }
     stats.loss_g = scalar(&loss);
+    clock.lap(PARTS[3])?;
     let grads = GradientsParams::from_grads(loss.backward(), &g);
+    clock.lap(PARTS[4])?;
     let g = optim_g.step(lr_rate, g, grads);
+    clock.lap(PARTS[5])?;
+    stats.timings = clock.laps;
     Ok((stats, g, d))
 }
 
