@@ -1,13 +1,15 @@
 //! Direct convolution kernels for the CPU backend (`flex`) on x86-64 CPUs with AVX-512 or
 //! AVX2: the generator's whole inference pass (`CpuGenerator`) and, for training, a convolution
-//! with its gradients that burn's autodiff records like its own (`conv2d`).
+//! and a training-mode BatchNorm with their gradients that burn's autodiff records like its own
+//! ops (`conv2d`, `conv2d_relu`, `batch_norm`, `batch_norm_leaky_relu`).
 //!
 //! flex computes a convolution through an im2col matrix and a GEMM, and its gradients through
 //! further convolutions with the batch as channels (the weight gradient as a convolution whose
 //! kernel is the whole output-gradient image). Here activations are laid out channels last
 //! with a zero border (`activations.rs`), each convolution is a list of taps read in place
 //! (`conv.rs`, `reduce.rs`, `weight_grad.rs`), and all of them run one register-tiled inner
-//! loop (`microkernel.rs`). On other CPUs (ARM, wasm) burn's own ops run.
+//! loop (`microkernel.rs`). On other CPUs (ARM, wasm) and on the GPU backends, the same
+//! functions run burn's own ops.
 
 mod activations;
 #[cfg(feature = "training")]
