@@ -13,6 +13,7 @@ scripts/build-web.sh
 # The model the test drives: the default page model when students are shipped.
 model=teacher-srresnet
 [ -f weights/student-gan2gan.bpk ] && model=student-gan2gan
+[ -f weights/student-srresnet-kd.bpk ] && model=student-srresnet-kd
 artifacts=${SRKD_ARTIFACTS:-${CARGO_TARGET_DIR:-target}/test-artifacts}
 mkdir -p "$artifacts"
 cargo run --locked -q -p srkd -- eval data/eval/butterfly.png --model "weights/$model.bpk" --json "$artifacts/cli-eval.json" > /dev/null

@@ -5,9 +5,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Display names and order: students first (the page's purpose), in the paper's table order
-/// with the no-KD baseline last; the first listed is the default.
+/// Display names and order: students first (the page's purpose) — the PSNR-oriented student
+/// (configs/student-srresnet-kd.toml) as the default, then the paper's in its table order with
+/// the no-KD baseline last; the first listed is the default.
 const KNOWN: &[(&str, &str)] = &[
+    ("student-srresnet-kd", "Student · SRResNet KD, PSNR (248 k)"),
     ("student-gan2gan", "Student · GAN2GAN (248 k)"),
     ("student-gan2g", "Student · GAN2G (248 k)"),
     ("student-gan2g-al", "Student · GAN2G+AL (248 k)"),
