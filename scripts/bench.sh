@@ -30,6 +30,7 @@ cargo build --locked -q -p srkd
 srkd="$CARGO_TARGET_DIR/debug/srkd"
 out="$CARGO_TARGET_DIR/bench/$(date -u +%Y%m%dT%H%M%S)"
 mkdir -p "$out/weights"
+git describe --always --dirty > "$out/commit"   # what the timings were measured on
 for m in ${models//,/ }; do "$srkd" export "weights/$m.bpk" --out "$out/weights/$m.safetensors" 2> /dev/null; done
 export RAYON_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 model_files=$(printf 'weights/%s.bpk,' ${models//,/ }); model_files=${model_files%,}

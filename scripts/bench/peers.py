@@ -352,7 +352,7 @@ def report(args):
              f"Whole-image forward pass of the same weights (`srkd export` → safetensors → PyTorch → ONNX), "
              f"outputs checked equal to srkd's within 0.05 on 0–255. {len(srkd_runs)} rounds, srkd and the peers "
              f"alternated in one process tree; medians. Threads: {peer_runs[0]['threads']} everywhere.", "",
-             "| model | FLOPs / output px | srkd cpu (s) | PyTorch CPU (s) | ONNX Runtime CPU (s) | srkd / PyTorch | srkd / ORT | srkd GFLOP/s | share of peak | target |",
+             "| model | FLOPs / output px | srkd cpu (s) | PyTorch CPU (s) | ONNX Runtime CPU (s) | srkd / PyTorch | srkd / ORT | srkd GFLOP/s | share of nominal peak | target |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     verdicts = []
     for i, r in enumerate(srkd_runs[0]["results"]):
@@ -385,10 +385,16 @@ def report(args):
                             "Both steps timed in the same six parts (srkd: `train/src/training/step_clock.rs`, waiting for the "
                             "device after each; PyTorch: the same cut points in `scripts/bench/peers.py`); medians over the rounds.", "",
                             "| part | srkd cpu (s) | PyTorch CPU (s) | srkd / PyTorch |", "|---|---|---|---|"]
+            gaps = []
             for name in TRAIN_PARTS:
                 a = statistics.median(x for run in srkd_train for x in run["results"][0]["parts"][name])
                 b = statistics.median(x for run in peer_train for x in run["pytorch_parts"][name])
                 train_lines.append(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.2f}× |")
+                gaps.append((a - b, name))
+            behind = [(g, n) for g, n in sorted(gaps, reverse=True) if g > 0]
+            if st > pt and behind:
+                train_lines += ["", f"srkd is {st - pt:.2f} s per step behind; " + ", ".join(
+                    f"{n} {g:+.2f} s" for g, n in behind[:3]) + " — those parts hold the gap."]
     diffs = [r.get("max_abs_diff_vs_srkd") for run in peer_runs for r in run["results"] if r.get("max_abs_diff_vs_srkd")]
     if diffs:
         lines += ["", f"Largest output difference to srkd (0–255): PyTorch {max(x['pytorch'] for x in diffs):.4f}, "
@@ -431,13 +437,17 @@ def report(args):
                   f"Target ≤ 3 MB (3,000,000 bytes): brotli {'met' if br <= 3_000_000 else f'missed by {br - 3_000_000:,} bytes'}"
                   f"; gzip {'met' if gz <= 3_000_000 else f'missed by {gz - 3_000_000:,} bytes'}."]
     versions = peer_runs[0]["versions"]
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    # The commit the timings were measured on (bench.sh writes it first), not the one reporting.
+    commit_file = d / "commit"
+    commit = (commit_file.read_text().strip() if commit_file.exists() else
+              subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip())
     lines += ["", "## Not measured yet", "",
               "- P4 (CUDA/Vulkan vs PyTorch CUDA): needs a GPU; none was lent to this work — see issue #7.", "",
               "## Machine and versions", "",
               f"- CPU: {cpu['model']}, {cpu['cores']} logical cores available"
-              + (f", {cpu['ghz']:.2f} GHz nominal; peak estimate {cpu['peak_flops'] / 1e9:.0f} GFLOP/s FP32 "
-                 f"({cpu['flops_per_cycle']} FLOPs/cycle/core from the CPU flags — a theoretical bound)" if cpu["peak_flops"] else ""),
+              + (f", {cpu['ghz']:.2f} GHz nominal (as /proc/cpuinfo reports it); nominal peak {cpu['peak_flops'] / 1e9:.0f} GFLOP/s FP32 "
+                 f"({cpu['flops_per_cycle']} FLOPs/cycle/core from the CPU flags). A share above 100% means the cores ran faster "
+                 "than that nominal clock (boost): read the shares as relative" if cpu["peak_flops"] else "") + ".",
               f"- srkd {commit} (burn 0.22.1, `flex` cpu backend with rayon + simd, srkd's direct AVX-512/AVX2 convolutions "
               "(`shared/src/cpu/`) for inference and training; dev profile, dependencies at opt-level 3)",
               f"- PyTorch {versions['torch']}, ONNX Runtime {versions['onnxruntime']}, NumPy {versions['numpy']}, Python {versions['python']}",

@@ -11,6 +11,11 @@
 //! loop (`microkernel.rs`). On other CPUs (ARM, wasm) and on the GPU backends, the same
 //! functions run burn's own ops.
 
+// The kernels compile on every target so one code path is type-checked everywhere, but their
+// x86-64 instructions are the only callers of much of it: elsewhere (the page's wasm) that is
+// dead code by design.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_variables, unused_mut))]
+
 mod activations;
 #[cfg(feature = "training")]
 mod autodiff_conv;
