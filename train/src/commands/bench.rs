@@ -15,7 +15,7 @@ use crate::fsio;
 use crate::model_file::load_generator;
 use crate::training::config::TrainConfig;
 use crate::training::data::{TrainingImages, make_batch};
-use crate::training::step_clock::PARTS;
+use crate::training::step_clock::{PARTS, StepClock};
 use crate::training::schedule::{LossWeights, Network, Phase, Schedule, TeacherRole, DEFAULT_KD_WEIGHT};
 use crate::training::trainer::{batch_tensors, load_frozen, step};
 
@@ -201,17 +201,18 @@ fn train(backends: Vec<Backend>, batch_size: usize, hr_crop: usize, steps: usize
         let (mut og, mut od) = (AdamConfig::new().init(), AdamConfig::new().init());
         let mut times = Vec::with_capacity(steps);
         let mut parts: Vec<Vec<f64>> = vec![Vec::with_capacity(steps); PARTS.len()];
+        let mut clock = StepClock::on(&device);
         for i in 0..=steps {
             let batch = make_batch(&images, 0, i, batch_size, hr_crop);
             let start = Instant::now();
             let (hr, lr) = batch_tensors(&batch, &device);
-            // `step` waits for the device after each part, so the time covers the whole step.
-            let (stats, g_next, d_next) = step(&phase, &frozen, g, d, &mut og, Some(&mut od), phase.lr, hr, lr)?;
+            // The clock waits for the device after each part, so the time covers the whole step.
+            let (_, g_next, d_next) = step(&phase, &frozen, g, d, &mut og, Some(&mut od), phase.lr, hr, lr, &mut clock)?;
             g = g_next;
             d = d_next;
             if i > 0 {
                 times.push(start.elapsed().as_secs_f64());
-                for (k, (_, seconds)) in stats.timings.iter().enumerate() {
+                for (k, (_, seconds)) in clock.laps.iter().enumerate() {
                     parts[k].push(*seconds);
                 }
             }

@@ -246,7 +246,7 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
             let batch = loader.next_batch().ok_or_else(|| anyhow!("data loader stopped early"))?;
             let lr_rate = phase.lr_at(position.step_in_phase);
             let (hr, lr) = batch_tensors(&batch, &device);
-            let (stats, g_next, d_next) = step(phase, &frozen, g, d, &mut optim_g, optim_d.as_mut(), lr_rate, hr, lr)?;
+            let (stats, g_next, d_next) = step(phase, &frozen, g, d, &mut optim_g, optim_d.as_mut(), lr_rate, hr, lr, &mut StepClock::off())?;
             g = g_next;
             d = d_next;
             if !stats.loss_g.is_finite() || stats.loss_d.is_some_and(|v| !v.is_finite()) {
@@ -401,8 +401,6 @@ pub(crate) struct StepStats {
     loss_d: Option<f64>,
     d_real: Option<f64>,
     d_fake: Option<f64>,
-    /// Seconds of each part of the step (`step_clock::PARTS`), for `srkd bench train`.
-    pub timings: Vec<(&'static str, f64)>,
 }
 
 /// One training step: a discriminator update (if the phase trains D) on the detached
@@ -418,10 +416,11 @@ pub(crate) fn step(
     lr_rate: f64,
     hr_plain: Tensor<4>,
     lr_plain: Tensor<4>,
+    clock: &mut StepClock,
 ) -> Result<(StepStats, Generator, Option<Discriminator>)> {
     let w = phase.losses;
     let mut stats = StepStats::default();
-    let mut clock = StepClock::start(&hr_plain.device());
+    clock.restart();
     // The batch is uploaded once; the frozen nets read it as is, the trained ones through the
     // autodiff graph.
     let hr = hr_plain.clone().autodiff();
@@ -445,9 +444,9 @@ pub(crate) fn step(
     clock.lap(PARTS[1])?;
 
     // The frozen networks' outputs are constants of the generator's loss.
-    let hr_features = match (w.content > 0.0, frozen.vgg.as_ref()) {
+    let content_target = match (w.content > 0.0, frozen.vgg.as_ref()) {
         (false, _) => None,
-        (true, Some((_, vgg_plain, _))) => Some(vgg_plain.forward(hr_plain).autodiff()),
+        (true, Some((vgg, vgg_plain, _))) => Some((vgg, vgg_plain.forward(hr_plain).autodiff())),
         (true, None) => bail!("content loss without a perceptual network"),
     };
     let teacher_sr = match (w.kd > 0.0, frozen.teacher.as_ref()) {
@@ -465,7 +464,7 @@ pub(crate) fn step(
     if w.pixel > 0.0 {
         add(w.pixel, mse(sr.clone(), hr.clone()), &mut stats.pixel);
     }
-    if let (Some(hr_features), Some((vgg, _, _))) = (hr_features, frozen.vgg.as_ref()) {
+    if let Some((vgg, hr_features)) = content_target {
         add(w.content, content(vgg, sr.clone(), hr_features), &mut stats.content);
     }
     if let Some(teacher_sr) = teacher_sr {
@@ -483,7 +482,6 @@ pub(crate) fn step(
     clock.lap(PARTS[4])?;
     let g = optim_g.step(lr_rate, g, grads);
     clock.lap(PARTS[5])?;
-    stats.timings = clock.laps;
     Ok((stats, g, d))
 }
 
@@ -620,7 +618,7 @@ mod tests {
         let mut history = Vec::new();
         for _ in 0..8 {
             let (hr, lr) = batch_tensors(&batch, &device);
-            let (stats, g_next, _) = step(&p, &frozen, g, None, &mut optim, None, p.lr, hr, lr).unwrap();
+            let (stats, g_next, _) = step(&p, &frozen, g, None, &mut optim, None, p.lr, hr, lr, &mut StepClock::off()).unwrap();
             g = g_next;
             history.push(stats.loss_g);
         }
@@ -647,7 +645,7 @@ mod tests {
         let mut last = None;
         for _ in 0..10 {
             let (hr, lr) = batch_tensors(&batch, &device);
-            let (stats, g_next, d_next) = step(&p, &frozen, g, d, &mut og, Some(&mut od), p.lr, hr, lr).unwrap();
+            let (stats, g_next, d_next) = step(&p, &frozen, g, d, &mut og, Some(&mut od), p.lr, hr, lr, &mut StepClock::off()).unwrap();
             g = g_next;
             d = d_next;
             let pair = (stats.d_real.unwrap(), stats.d_fake.unwrap());
