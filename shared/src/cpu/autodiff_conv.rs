@@ -22,39 +22,46 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use super::activations::Activations;
-use super::simd::Isa;
+use super::simd::{Isa, widest};
 use super::train_conv::{self, ConvShape};
 
 /// The backends the direct convolution runs on.
 #[backend_extension(Flex, Autodiff)]
 pub trait DirectConvBackend: Backend {
-    /// `conv2d(x, weight) + bias` with "same" padding and the given stride, then a ReLU if
-    /// `relu`.
-    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, stride: usize, relu: bool) -> FloatTensor<Self>;
+    /// `conv2d(x, weight) + bias` with "same" padding and the given stride, then a leaky ReLU
+    /// of negative slope `slope` if any (0: a ReLU).
+    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, stride: usize, slope: Option<f32>) -> FloatTensor<Self>;
 }
 
 /// `conv.forward(x)`: on the CPU backend through the direct kernels where they compute this
 /// convolution (with gradients under autodiff), elsewhere through burn's own op.
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    direct(conv, x, false).unwrap_or_else(|x| conv.forward(x))
+    direct(conv, x, None).unwrap_or_else(|x| conv.forward(x))
 }
 
 /// `relu(conv.forward(x))`, the ReLU folded into the direct convolution's store (and its
 /// gradient into the backward pass) where the kernels compute it — VGG's layers.
 pub fn conv2d_relu(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    direct(conv, x, true).unwrap_or_else(|x| burn::tensor::activation::relu(conv.forward(x)))
+    direct(conv, x, Some(0.0)).unwrap_or_else(|x| burn::tensor::activation::relu(conv.forward(x)))
+}
+
+/// `leaky_relu(conv.forward(x), slope)`, folded in the same way — the discriminator's first
+/// layer, whose activation at full resolution cost burn's elementwise ops three times the
+/// convolution.
+pub fn conv2d_leaky_relu(conv: &Conv2d, x: Tensor<4>, slope: f64) -> Tensor<4> {
+    direct(conv, x, Some(slope as f32)).unwrap_or_else(|x| burn::tensor::activation::leaky_relu(conv.forward(x), slope))
 }
 
 /// The direct operation, or `x` back where it does not apply.
-fn direct(conv: &Conv2d, x: Tensor<4>, relu: bool) -> Result<Tensor<4>, Tensor<4>> {
+fn direct(conv: &Conv2d, x: Tensor<4>, slope: Option<f32>) -> Result<Tensor<4>, Tensor<4>> {
     match (direct_shape(conv, &x), &conv.bias) {
         // The three-output kernel has no activation.
-        (Some(shape), Some(bias)) if !relu || shape.c_out != 3 => Ok(Tensor::from_dispatch(<Dispatch as DirectConvBackend>::direct_conv2d(
+        (Some(shape), Some(bias)) if slope.is_none() || shape.c_out != 3 => Ok(Tensor::from_dispatch(<Dispatch as DirectConvBackend>::direct_conv2d(
             x.into_dispatch(),
             conv.weight.val().into_dispatch(),
             bias.val().into_dispatch(),
             shape.stride,
-            relu,
+            slope,
         ))),
         _ => Err(x),
     }
@@ -107,10 +114,10 @@ fn out_dims(shape: ConvShape) -> [usize; 4] {
 }
 
 impl DirectConvBackend for Flex {
-    fn direct_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, stride: usize, relu: bool) -> FlexTensor {
+    fn direct_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, stride: usize, slope: Option<f32>) -> FlexTensor {
         let shape = shape_of(&x, &weight, stride);
         let isa = shape.isa().expect("checked by `conv2d`");
-        let (out, _) = train_conv::forward(isa, shape, &host(&x), &host(&weight), &host(&bias), relu, false);
+        let (out, _) = train_conv::forward(isa, shape, &host(&x), &host(&weight), &host(&bias), slope, false);
         flex(out, out_dims(shape))
     }
 }
@@ -124,14 +131,31 @@ struct Saved {
     weights: Option<Arc<Vec<f32>>>,
     /// The channels-last input, for the weight gradient (when the weights train).
     input: Option<Arc<Activations>>,
-    /// The output, where a ReLU followed: its gradient passes where the output is positive.
-    relu_output: Option<FlexTensor>,
+    /// The output and the slope, where a leaky ReLU followed: its gradient passes where the
+    /// output is positive, times the slope elsewhere.
+    activation: Option<(FlexTensor, f32)>,
 }
 
 impl std::fmt::Debug for Saved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Saved {{ {:?}, input kept: {} }}", self.shape, self.input.is_some())
     }
+}
+
+/// The output gradient through the leaky ReLU (`g` where the output `y` is positive, `g·slope`
+/// elsewhere), in place where burn hands over the only copy.
+fn through_activation<'a>(dy: &'a mut FlexTensor, y: &[f32], slope: f32) -> std::borrow::Cow<'a, [f32]> {
+    let mask = |g: &mut [f32]| widest(|| g.iter_mut().zip(y).for_each(|(g, &y)| *g = if y > 0.0 { *g } else { *g * slope }));
+    let whole = dy.layout().contiguous_offsets() == Some((0, y.len()));
+    match dy.try_storage_mut::<f32>() {
+        Some(values) if whole && values.len() == y.len() => mask(values),
+        _ => {
+            let mut values = host(dy).into_owned();
+            mask(&mut values);
+            return values.into();
+        }
+    }
+    host(dy)
 }
 
 #[derive(Debug)]
@@ -142,12 +166,12 @@ impl Backward<Flex, 3> for DirectConvGrad {
 
     fn backward(self, ops: Ops<Saved, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let [node_x, node_weight, node_bias] = ops.parents;
-        let dy = grads.consume::<Flex>(&ops.node);
-        let Saved { isa, shape, weights, input, relu_output } = ops.state;
-        let mut dy = host(&dy);
-        if let Some(out) = relu_output {
-            dy.to_mut().iter_mut().zip(host(&out).iter()).for_each(|(g, &y)| *g = if y > 0.0 { *g } else { 0.0 });
-        }
+        let mut dy = grads.consume::<Flex>(&ops.node);
+        let Saved { isa, shape, weights, input, activation } = ops.state;
+        let dy = match activation {
+            Some((out, slope)) => through_activation(&mut dy, &host(&out), slope),
+            None => host(&dy),
+        };
         let need_channels_last = node_x.is_some() || node_weight.is_some();
         let dy_last = need_channels_last.then(|| train_conv::output_grad(shape, &dy));
         if let (Some(node), Some(weights), Some(dy_last)) = (node_x, &weights, &dy_last) {
@@ -165,21 +189,21 @@ impl Backward<Flex, 3> for DirectConvGrad {
 }
 
 impl<C: CheckpointStrategy> DirectConvBackend for Autodiff<Flex, C> {
-    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, stride: usize, relu: bool) -> FloatTensor<Self> {
+    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, stride: usize, slope: Option<f32>) -> FloatTensor<Self> {
         let (x_tracked, weight_tracked) = (x.is_tracked(), weight.is_tracked());
         match DirectConvGrad.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let shape = shape_of(x.primitive(), weight.primitive(), stride);
                 let isa = shape.isa().expect("checked by `conv2d`");
                 let weights = host(weight.primitive()).into_owned();
-                let (out, input) = train_conv::forward(isa, shape, &host(x.primitive()), &weights, &host(bias.primitive()), relu, weight_tracked);
+                let (out, input) = train_conv::forward(isa, shape, &host(x.primitive()), &weights, &host(bias.primitive()), slope, weight_tracked);
                 let out = flex(out, out_dims(shape));
                 // (A clone of a flex tensor shares its data.)
-                let relu_output = relu.then(|| out.clone());
-                let saved = Saved { isa, shape, weights: x_tracked.then(|| Arc::new(weights)), input: input.map(Arc::new), relu_output };
+                let activation = slope.map(|s| (out.clone(), s));
+                let saved = Saved { isa, shape, weights: x_tracked.then(|| Arc::new(weights)), input: input.map(Arc::new), activation };
                 prep.finish(saved, out)
             }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::direct_conv2d(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), stride, relu)),
+            OpsKind::UnTracked(prep) => prep.finish(Flex::direct_conv2d(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), stride, slope)),
         }
     }
 }
@@ -200,8 +224,9 @@ mod tests {
 
     /// Forward pass and all three gradients equal burn's own convolution, for every layer shape
     /// the networks use: stride 1 and 2 (even and odd sizes), 3×3 and 9×9, three-channel inputs
-    /// and outputs, and channel counts that take the AVX-512 and the AVX2 tiles; the stride-1
-    /// layers with more than three outputs with the ReLU folded in (VGG's).
+    /// and outputs, and channel counts that take the AVX-512 and the AVX2 tiles; each with no
+    /// activation and, where there are more than three outputs, with a ReLU (VGG's) and a leaky
+    /// ReLU (the discriminator's first layer) folded in.
     #[test]
     fn forward_and_gradients_equal_burn_conv() {
         let device = Device::flex().autodiff();
@@ -222,22 +247,24 @@ mod tests {
             conv.bias = Some(Param::from_tensor(Tensor::random([c_out], Distribution::Normal(0.0, 1.0), &device)));
             let x = Tensor::<4>::random([2, c_in, h, w], Distribution::Normal(0.0, 1.0), &device).require_grad();
             assert!(computes(&conv, &x), "{c_in}→{c_out} k{k} s{stride} {h}×{w}");
-            let relu = c_out != 3 && stride == 1;
-            let (direct, reference) = if relu {
-                (conv2d_relu(&conv, x.clone()), burn::tensor::activation::relu(conv.forward(x.clone())))
-            } else {
-                (conv2d(&conv, x.clone()), conv.forward(x.clone()))
-            };
-            let weights = Tensor::<4>::random(reference.dims(), Distribution::Normal(0.0, 1.0), &device.clone().inner());
-            let grads_direct = (direct.clone() * weights.clone().autodiff()).sum().backward();
-            let grads_reference = (reference.clone() * weights.autodiff()).sum().backward();
-            let case = format!("{c_in}→{c_out} k{k} s{stride} {h}×{w}");
-            close(&format!("forward {case}"), direct.inner(), reference.inner());
-            close(&format!("∂x {case}"), x.grad(&grads_direct).unwrap(), x.grad(&grads_reference).unwrap());
-            close(&format!("∂W {case}"), conv.weight.grad(&grads_direct).unwrap(), conv.weight.grad(&grads_reference).unwrap());
-            let bias = conv.bias.as_ref().unwrap();
-            let (db, db_ref) = (bias.grad(&grads_direct).unwrap(), bias.grad(&grads_reference).unwrap());
-            db.into_data().assert_approx_eq::<f32>(&db_ref.into_data(), Tolerance::rel_abs(1e-4, 1e-4));
+            let activations: &[Option<f64>] = if c_out == 3 { &[None] } else { &[None, Some(0.0), Some(0.2)] };
+            for &slope in activations {
+                let (direct, reference) = match slope {
+                    None => (conv2d(&conv, x.clone()), conv.forward(x.clone())),
+                    Some(0.0) => (conv2d_relu(&conv, x.clone()), burn::tensor::activation::relu(conv.forward(x.clone()))),
+                    Some(s) => (conv2d_leaky_relu(&conv, x.clone(), s), burn::tensor::activation::leaky_relu(conv.forward(x.clone()), s)),
+                };
+                let weights = Tensor::<4>::random(reference.dims(), Distribution::Normal(0.0, 1.0), &device.clone().inner());
+                let grads_direct = (direct.clone() * weights.clone().autodiff()).sum().backward();
+                let grads_reference = (reference.clone() * weights.autodiff()).sum().backward();
+                let case = format!("{c_in}→{c_out} k{k} s{stride} {h}×{w} activation {slope:?}");
+                close(&format!("forward {case}"), direct.inner(), reference.inner());
+                close(&format!("∂x {case}"), x.grad(&grads_direct).unwrap(), x.grad(&grads_reference).unwrap());
+                close(&format!("∂W {case}"), conv.weight.grad(&grads_direct).unwrap(), conv.weight.grad(&grads_reference).unwrap());
+                let bias = conv.bias.as_ref().unwrap();
+                let (db, db_ref) = (bias.grad(&grads_direct).unwrap(), bias.grad(&grads_reference).unwrap());
+                db.into_data().assert_approx_eq::<f32>(&db_ref.into_data(), Tolerance::rel_abs(1e-4, 1e-4));
+            }
         }
     }
 

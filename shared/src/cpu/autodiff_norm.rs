@@ -69,8 +69,7 @@ fn flex(values: Vec<f32>, dims: &[usize]) -> FlexTensor {
 fn forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64, slope: f64) -> (FlexTensor, Vec<f32>, Vec<f32>) {
     let shape = shape_of(x);
     let values = host(x);
-    let (mean, var) = batch_norm::statistics(shape, &values);
-    let out = batch_norm::forward(shape, &values, &host(gamma), &host(beta), &mean, &var, epsilon, slope as f32);
+    let (out, mean, var) = batch_norm::forward(shape, &values, &host(gamma), &host(beta), epsilon, slope as f32);
     (flex(out, &x.layout().shape().dims::<4>()), mean, var)
 }
 

@@ -3,11 +3,17 @@
 //!
 //! burn's default computes the statistics and the backward pass out of generic tensor ops —
 //! transposes to put channels first, a mean, a centred square, another mean, and a dozen
-//! broadcasts in the backward pass. Here the forward pass is one sweep for the statistics and
-//! one for the output, the backward pass one sweep for the two per-channel sums and one for the
-//! input gradient, each parallel over channels or planes.
+//! broadcasts in the backward pass. Here each channel is one task: its sums, then its output
+//! (or input gradient) while the channel's values are still in the core's cache, so every
+//! value comes from memory once. The per-plane loops are written over fixed groups of
+//! [`LANES`] values (one running f32 sum is a chain of dependent additions the compiler may
+//! not reorder) and compiled once more for AVX-512 and for AVX2 (`simd::widest`), so that they vectorise.
 
-use super::activations::{for_each_chunk, map_ranges};
+use super::activations::{SharedMut, for_each_row};
+use super::simd::widest;
+
+/// Values per group: the partial sums of a reduction, a vector's worth of elementwise work.
+const LANES: usize = 16;
 
 /// `[n][c][plane]` values, normalised per channel `c`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,87 +28,160 @@ impl NormShape {
         (self.n * self.plane) as f64
     }
 
-    /// The planes of channel `ch`.
-    fn planes<'a>(&self, values: &'a [f32], ch: usize) -> impl Iterator<Item = &'a [f32]> {
-        (0..self.n).map(move |img| &values[(img * self.c + ch) * self.plane..][..self.plane])
+    /// Where the planes of channel `ch` start.
+    fn planes(&self, ch: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.n).map(move |img| (img * self.c + ch) * self.plane)
     }
 }
 
-/// Per-channel mean and biased variance: two passes over the channel (the second while it is
-/// still in cache), each plane summed in f32 and the planes in f64.
-pub(crate) fn statistics(shape: NormShape, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let per_range = map_ranges(shape.c, |channels| {
-        channels
-            .map(|ch| {
-                let sum: f64 = shape.planes(x, ch).map(|p| p.iter().sum::<f32>() as f64).sum();
-                let mean = (sum / shape.samples()) as f32;
-                let squares: f64 = shape.planes(x, ch).map(|p| p.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() as f64).sum();
-                (mean, (squares / shape.samples()) as f32)
-            })
-            .collect::<Vec<_>>()
-    });
-    per_range.into_iter().flatten().unzip()
+/// The parameters of one channel's normalisation.
+#[derive(Clone, Copy)]
+struct Channel {
+    mean: f32,
+    /// 1/√(var + ε).
+    inv_std: f32,
+    gamma: f32,
+    beta: f32,
+    /// Negative slope of the leaky ReLU (1: none).
+    slope: f32,
 }
 
-fn inv_std(var: &[f32], epsilon: f64) -> Vec<f32> {
-    var.iter().map(|&v| (1.0 / (v as f64 + epsilon).sqrt()) as f32).collect()
-}
-
-/// `leaky((x − mean)/√(var + ε)·γ + β)` with negative slope `slope` (1: no activation).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn forward(shape: NormShape, x: &[f32], gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], epsilon: f64, slope: f32) -> Vec<f32> {
-    let inv = inv_std(var, epsilon);
-    let mut out = vec![0.0f32; x.len()];
-    for_each_chunk(&mut out, shape.plane, |p, dst| {
-        let ch = p % shape.c;
-        let scale = gamma[ch] * inv[ch];
-        let shift = beta[ch] - mean[ch] * scale;
-        for (d, &v) in dst.iter_mut().zip(&x[p * shape.plane..][..shape.plane]) {
-            let y = v * scale + shift;
-            *d = if y < 0.0 { y * slope } else { y };
+/// `Σ f(values…)` over groups of [`LANES`]: partial sums per lane, the tail added after.
+#[inline(always)]
+fn lane_sum<const K: usize>(len: usize, mut f: impl FnMut(usize) -> [f32; K]) -> [f32; K] {
+    let mut lanes = [[0.0f32; LANES]; K];
+    let whole = len / LANES * LANES;
+    for i0 in (0..whole).step_by(LANES) {
+        for l in 0..LANES {
+            let v = f(i0 + l);
+            for k in 0..K {
+                lanes[k][l] += v[k];
+            }
         }
-    });
-    out
+    }
+    let mut total: [f32; K] = std::array::from_fn(|k| lanes[k].iter().sum());
+    for i in whole..len {
+        let v = f(i);
+        for k in 0..K {
+            total[k] += v[k];
+        }
+    }
+    total
+}
+
+/// Channel `ch`'s mean and biased variance: two passes (the second from cache), each plane
+/// summed in f32 lanes and the planes in f64.
+#[inline(always)]
+fn statistics(shape: NormShape, x: &[f32], ch: usize) -> (f32, f32) {
+    let plane = |at: usize| &x[at..at + shape.plane];
+    let total: f64 = shape.planes(ch).map(|at| plane(at)).map(|p| lane_sum(p.len(), |i| [p[i]])[0] as f64).sum();
+    let mean = (total / shape.samples()) as f32;
+    let squares: f64 = shape.planes(ch).map(|at| plane(at)).map(|p| lane_sum(p.len(), |i| [(p[i] - mean) * (p[i] - mean)])[0] as f64).sum();
+    (mean, (squares / shape.samples()) as f32)
+}
+
+/// `leaky(x·scale + shift)` into `out`.
+#[inline(always)]
+fn normalise(out: &mut [f32], x: &[f32], c: Channel) {
+    let scale = c.gamma * c.inv_std;
+    let shift = c.beta - c.mean * scale;
+    for (d, &v) in out.iter_mut().zip(x) {
+        let y = v * scale + shift;
+        *d = if y < 0.0 { y * c.slope } else { y };
+    }
+}
+
+/// One channel of the forward pass: its statistics, then its output planes.
+#[inline(always)]
+fn forward_channel(shape: NormShape, x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f64, slope: f32, ch: usize, out: SharedMut) -> (f32, f32) {
+    let (mean, var) = statistics(shape, x, ch);
+    let c = Channel { mean, inv_std: inv_std(var, epsilon), gamma: gamma[ch], beta: beta[ch], slope };
+    for at in shape.planes(ch) {
+        // SAFETY: channel task `ch` writes its own planes only.
+        let dst = unsafe { std::slice::from_raw_parts_mut(out.get().add(at), shape.plane) };
+        normalise(dst, &x[at..at + shape.plane], c);
+    }
+    (mean, var)
+}
+
+/// One channel of the backward pass: Σ dy and Σ dy·(x − mean) over the channel, then its
+/// input-gradient planes; returns (∂β, ∂γ).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn backward_channel(shape: NormShape, x: &[f32], z: &[f32], dz: &[f32], c: Channel, ch: usize, dx: SharedMut) -> (f32, f32) {
+    // Through the activation: where the output is negative, the slope.
+    let slope = c.slope;
+    let dy = move |z: f32, g: f32| if z < 0.0 { g * slope } else { g };
+    let (mut sum_dy, mut sum_dy_x) = (0.0f64, 0.0f64);
+    for at in shape.planes(ch) {
+        let (x, z, dz) = (&x[at..at + shape.plane], &z[at..at + shape.plane], &dz[at..at + shape.plane]);
+        let [s, sx] = lane_sum(x.len(), |i| {
+            let g = dy(z[i], dz[i]);
+            [g, g * (x[i] - c.mean)]
+        });
+        sum_dy += s as f64;
+        sum_dy_x += sx as f64;
+    }
+    let (dbeta, dgamma) = (sum_dy as f32, (sum_dy_x * c.inv_std as f64) as f32);
+    let m = shape.samples() as f32;
+    let (mean_dy, mean_dy_xhat) = (dbeta / m, dgamma / m);
+    let scale = c.gamma * c.inv_std;
+    for at in shape.planes(ch) {
+        let (x, z, dz) = (&x[at..at + shape.plane], &z[at..at + shape.plane], &dz[at..at + shape.plane]);
+        // SAFETY: channel task `ch` writes its own planes only.
+        let out = unsafe { std::slice::from_raw_parts_mut(dx.get().add(at), shape.plane) };
+        for (((d, &x), &z), &g) in out.iter_mut().zip(x).zip(z).zip(dz) {
+            let xhat = (x - c.mean) * c.inv_std;
+            *d = scale * (dy(z, g) - mean_dy - xhat * mean_dy_xhat);
+        }
+    }
+    (dbeta, dgamma)
+}
+
+fn inv_std(var: f32, epsilon: f64) -> f32 {
+    (1.0 / (var as f64 + epsilon).sqrt()) as f32
+}
+
+/// Per-channel results that channel tasks write, one slot each.
+#[derive(Clone, Copy)]
+struct PairsMut(*mut (f32, f32));
+
+// SAFETY: each task writes the slot of its own channel only.
+unsafe impl Send for PairsMut {}
+unsafe impl Sync for PairsMut {}
+
+impl PairsMut {
+    /// Writes channel `ch`'s slot (each channel's task, once).
+    fn set(&self, ch: usize, value: (f32, f32)) {
+        // SAFETY: `ch` is inside the buffer (one slot per channel) and written by one task.
+        unsafe { *self.0.add(ch) = value };
+    }
+}
+
+/// The output `leaky((x − mean)/√(var + ε)·γ + β)` with negative slope `slope` (1: no
+/// activation), and the batch mean and biased variance per channel.
+pub(crate) fn forward(shape: NormShape, x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f64, slope: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    assert!(x.len() == shape.n * shape.c * shape.plane && gamma.len() == shape.c && beta.len() == shape.c);
+    let mut out = vec![0.0f32; x.len()];
+    let mut statistics = vec![(0.0f32, 0.0f32); shape.c];
+    let (dst, stats) = (SharedMut(out.as_mut_ptr()), PairsMut(statistics.as_mut_ptr()));
+    for_each_row(shape.c, |ch| stats.set(ch, widest(|| forward_channel(shape, x, gamma, beta, epsilon, slope, ch, dst))));
+    let (mean, var) = statistics.into_iter().unzip();
+    (out, mean, var)
 }
 
 /// Gradients of [`forward`] with respect to `x`, γ and β, given the gradient `dz` of its
 /// output `z`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward(shape: NormShape, x: &[f32], z: &[f32], dz: &[f32], gamma: &[f32], mean: &[f32], var: &[f32], epsilon: f64, slope: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let inv = inv_std(var, epsilon);
-    // Through the activation: where the output is negative, the slope.
-    let dy = |z: f32, g: f32| if z < 0.0 { g * slope } else { g };
-    let sums = map_ranges(shape.c, |channels| {
-        channels
-            .map(|ch| {
-                let (mut sum_dy, mut sum_dy_xhat) = (0.0f64, 0.0f64);
-                for img in 0..shape.n {
-                    let at = (img * shape.c + ch) * shape.plane;
-                    let (mut s, mut sx) = (0.0f32, 0.0f32);
-                    for i in at..at + shape.plane {
-                        let g = dy(z[i], dz[i]);
-                        s += g;
-                        sx += g * (x[i] - mean[ch]) * inv[ch];
-                    }
-                    sum_dy += s as f64;
-                    sum_dy_xhat += sx as f64;
-                }
-                (sum_dy as f32, sum_dy_xhat as f32)
-            })
-            .collect::<Vec<_>>()
-    });
-    let (dbeta, dgamma): (Vec<f32>, Vec<f32>) = sums.into_iter().flatten().unzip();
-    let m = shape.samples() as f32;
+    assert!(x.len() == shape.n * shape.c * shape.plane && z.len() == x.len() && dz.len() == x.len());
     let mut dx = vec![0.0f32; x.len()];
-    for_each_chunk(&mut dx, shape.plane, |p, dst| {
-        let ch = p % shape.c;
-        let (mean_dy, mean_dy_xhat) = (dbeta[ch] / m, dgamma[ch] / m);
-        let scale = gamma[ch] * inv[ch];
-        let at = p * shape.plane;
-        for (i, d) in dst.iter_mut().enumerate() {
-            let xhat = (x[at + i] - mean[ch]) * inv[ch];
-            *d = scale * (dy(z[at + i], dz[at + i]) - mean_dy - xhat * mean_dy_xhat);
-        }
+    let mut sums = vec![(0.0f32, 0.0f32); shape.c];
+    let (dst, sums_out) = (SharedMut(dx.as_mut_ptr()), PairsMut(sums.as_mut_ptr()));
+    for_each_row(shape.c, |ch| {
+        let c = Channel { mean: mean[ch], inv_std: inv_std(var[ch], epsilon), gamma: gamma[ch], beta: 0.0, slope };
+        sums_out.set(ch, widest(|| backward_channel(shape, x, z, dz, c, ch, dst)));
     });
+    let (dbeta, dgamma): (Vec<f32>, Vec<f32>) = sums.into_iter().unzip();
     (dx, dgamma, dbeta)
 }

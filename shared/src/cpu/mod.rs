@@ -1,7 +1,7 @@
 //! Direct convolution kernels for the CPU backend (`flex`) on x86-64 CPUs with AVX-512 or
 //! AVX2: the generator's whole inference pass (`CpuGenerator`) and, for training, a convolution
 //! and a training-mode BatchNorm with their gradients that burn's autodiff records like its own
-//! ops (`conv2d`, `conv2d_relu`, `batch_norm`, `batch_norm_leaky_relu`).
+//! ops (`conv2d`, `conv2d_relu`, `conv2d_leaky_relu`, `batch_norm`, `batch_norm_leaky_relu`).
 //!
 //! flex computes a convolution through an im2col matrix and a GEMM, and its gradients through
 //! further convolutions with the batch as channels (the weight gradient as a convolution whose
@@ -34,7 +34,7 @@ mod train_conv;
 mod weight_grad;
 
 #[cfg(feature = "training")]
-pub use autodiff_conv::{DirectConvBackend, computes, conv2d, conv2d_relu};
+pub use autodiff_conv::{DirectConvBackend, computes, conv2d, conv2d_leaky_relu, conv2d_relu};
 #[cfg(feature = "training")]
 pub use autodiff_norm::{DirectNormBackend, batch_norm, batch_norm_leaky_relu};
 pub use generator::{CpuGenerator, applies};
@@ -50,6 +50,12 @@ pub fn conv2d(conv: &burn::nn::conv::Conv2d, x: burn::tensor::Tensor<4>) -> burn
 #[cfg(not(feature = "training"))]
 pub fn conv2d_relu(conv: &burn::nn::conv::Conv2d, x: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<4> {
     burn::tensor::activation::relu(conv.forward(x))
+}
+
+/// `leaky_relu(conv.forward(x), slope)` (this build has no training kernels).
+#[cfg(not(feature = "training"))]
+pub fn conv2d_leaky_relu(conv: &burn::nn::conv::Conv2d, x: burn::tensor::Tensor<4>, slope: f64) -> burn::tensor::Tensor<4> {
+    burn::tensor::activation::leaky_relu(conv.forward(x), slope)
 }
 
 /// `bn.forward(x)` (this build has no training kernels).

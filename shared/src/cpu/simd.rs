@@ -45,6 +45,30 @@ impl Isa {
     }
 }
 
+/// `f()` compiled for the widest instruction set this CPU has: plain loops over slices that
+/// `f` inlines (`#[inline(always)]`) are vectorised for it, not just for baseline x86-64.
+#[inline(always)]
+pub(super) fn widest<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: each is entered only on a CPU with its instruction set.
+        match Isa::available().first() {
+            Some(Isa::Avx512) => return unsafe { avx512(f) },
+            Some(Isa::Avx2) => return unsafe { avx2(f) },
+            None => {}
+        }
+    }
+    f()
+}
+
 /// One f32 vector type and the operations the kernels use. Every function is `unsafe`: it may
 /// only run on a CPU with the instruction set, and pointers must be valid for `LANES` floats.
 pub(super) trait Simd {

@@ -71,21 +71,22 @@ pub(crate) fn channels_last(planar: &[f32], n: usize, c: usize, h: usize, w: usi
     Activations::from_planar(planar, n, c, h, w, border, slack(c), 1.0, 0.0)
 }
 
-/// `conv(x) + bias` (then a ReLU if `relu`), planar `[n][c_out][out_h][out_w]`. Also returns
-/// the channels-last input when `keep_input` (the weight gradient reads it).
-pub(crate) fn forward(isa: Isa, shape: ConvShape, x: &[f32], weights: &[f32], bias: &[f32], relu: bool, keep_input: bool) -> (Vec<f32>, Option<Activations>) {
+/// `conv(x) + bias` (then a leaky ReLU of negative slope `slope`, if any: 0 is a ReLU),
+/// planar `[n][c_out][out_h][out_w]`. Also returns the channels-last input when `keep_input`
+/// (the weight gradient reads it).
+pub(crate) fn forward(isa: Isa, shape: ConvShape, x: &[f32], weights: &[f32], bias: &[f32], slope: Option<f32>, keep_input: bool) -> (Vec<f32>, Option<Activations>) {
     let ConvShape { n, c_in, h, w, c_out, k, stride } = shape;
     let input = channels_last(x, n, c_in, h, w, shape.border());
     let out = if c_out % isa.lanes() == 0 {
-        // A ReLU is a PReLU of slope 0.
-        let slope = relu.then_some([0.0f32]);
+        // A leaky ReLU is a PReLU with one slope for all channels.
+        let slope = slope.map(|s| [s]);
         let spec = ConvSpec { weights, c_out, c_in, k, bias: Some(bias), slope: slope.as_ref().map(|s| &s[..]), shuffle: 1 };
         let conv = TapConv::new(isa, spec, shape.taps()).expect("whole vectors of output channels");
         let mut output = Activations::zeros(n, shape.out_h(), shape.out_w(), c_out, 0, slack(c_out));
         conv.run(&input, &mut output, Grid::strided(shape.out_h(), shape.out_w(), stride), Skip::None);
         output.to_planar()
     } else {
-        assert!(!relu, "no activation on three outputs");
+        assert!(slope.is_none(), "no activation on three outputs");
         ReduceConv::new(isa, weights, c_in, k, Some(bias), shape.taps(), OutputMap::IDENTITY).expect("three outputs at stride 1").run(&input)
     };
     (out, keep_input.then_some(input))

@@ -83,12 +83,13 @@ impl Discriminator {
     pub fn forward(&self, pixels: Tensor<4>) -> Tensor<2> {
         // Same input mapping as the Keras SRGAN discriminator: x / 127.5 − 1.
         let mut x = pixels.div_scalar(127.5).sub_scalar(1.0);
+        let slope = self.act.negative_slope;
         for block in &self.blocks {
-            x = crate::cpu::conv2d(&block.conv, x);
+            // While training on the CPU: the activation in the convolution's or the
+            // normalisation's pass.
             x = match &block.bn {
-                // While training on the CPU: normalisation and activation in one pass.
-                Some(bn) => crate::cpu::batch_norm_leaky_relu(bn, x, self.act.negative_slope),
-                None => self.act.forward(x),
+                Some(bn) => crate::cpu::batch_norm_leaky_relu(bn, crate::cpu::conv2d(&block.conv, x), slope),
+                None => crate::cpu::conv2d_leaky_relu(&block.conv, x, slope),
             };
         }
         let x = x.flatten::<2>(1, 3);
