@@ -21,7 +21,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
-use super::activations::Activations;
+use super::activations::{Activations, for_each_chunk};
 use super::simd::{Isa, widest};
 use super::train_conv::{self, ConvShape};
 
@@ -142,10 +142,18 @@ impl std::fmt::Debug for Saved {
     }
 }
 
+/// Values per parallel task of the activation's gradient.
+const MASK_CHUNK: usize = 1 << 16;
+
 /// The output gradient through the leaky ReLU (`g` where the output `y` is positive, `g·slope`
 /// elsewhere), in place where burn hands over the only copy.
 fn through_activation<'a>(dy: &'a mut FlexTensor, y: &[f32], slope: f32) -> std::borrow::Cow<'a, [f32]> {
-    let mask = |g: &mut [f32]| widest(|| g.iter_mut().zip(y).for_each(|(g, &y)| *g = if y > 0.0 { *g } else { *g * slope }));
+    let mask = |g: &mut [f32]| {
+        for_each_chunk(g, MASK_CHUNK, |chunk, g| {
+            let y = &y[chunk * MASK_CHUNK..][..g.len()];
+            widest(|| g.iter_mut().zip(y).for_each(|(g, &y)| *g = if y > 0.0 { *g } else { *g * slope }))
+        })
+    };
     let whole = dy.layout().contiguous_offsets() == Some((0, y.len()));
     match dy.try_storage_mut::<f32>() {
         Some(values) if whole && values.len() == y.len() => mask(values),

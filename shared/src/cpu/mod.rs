@@ -1,7 +1,8 @@
 //! Direct convolution kernels for the CPU backend (`flex`) on x86-64 CPUs with AVX-512 or
 //! AVX2: the generator's whole inference pass (`CpuGenerator`) and, for training, a convolution
 //! and a training-mode BatchNorm with their gradients that burn's autodiff records like its own
-//! ops (`conv2d`, `conv2d_relu`, `conv2d_leaky_relu`, `batch_norm`, `batch_norm_leaky_relu`).
+//! ops (`conv2d`, `conv2d_relu`, `conv2d_leaky_relu`, `batch_norm`, `batch_norm_leaky_relu`,
+//! `prelu`, `pixel_shuffle_prelu`).
 //!
 //! flex computes a convolution through an im2col matrix and a GEMM, and its gradients through
 //! further convolutions with the batch as channels (the weight gradient as a convolution whose
@@ -22,11 +23,15 @@ mod autodiff_conv;
 #[cfg(feature = "training")]
 mod autodiff_norm;
 #[cfg(feature = "training")]
+mod autodiff_prelu;
+#[cfg(feature = "training")]
 mod batch_norm;
 mod conv;
 mod generator;
 mod microkernel;
 mod reduce;
+#[cfg(feature = "training")]
+mod shuffle_prelu;
 mod simd;
 #[cfg(feature = "training")]
 mod train_conv;
@@ -37,6 +42,8 @@ mod weight_grad;
 pub use autodiff_conv::{DirectConvBackend, computes, conv2d, conv2d_leaky_relu, conv2d_relu};
 #[cfg(feature = "training")]
 pub use autodiff_norm::{DirectNormBackend, batch_norm, batch_norm_leaky_relu};
+#[cfg(feature = "training")]
+pub use autodiff_prelu::{DirectPreluBackend, pixel_shuffle_prelu, prelu};
 pub use generator::{CpuGenerator, applies};
 pub use simd::Isa;
 
@@ -56,6 +63,18 @@ pub fn conv2d_relu(conv: &burn::nn::conv::Conv2d, x: burn::tensor::Tensor<4>) ->
 #[cfg(not(feature = "training"))]
 pub fn conv2d_leaky_relu(conv: &burn::nn::conv::Conv2d, x: burn::tensor::Tensor<4>, slope: f64) -> burn::tensor::Tensor<4> {
     burn::tensor::activation::leaky_relu(conv.forward(x), slope)
+}
+
+/// `act.forward(x)` (this build has no training kernels).
+#[cfg(not(feature = "training"))]
+pub fn prelu(act: &burn::nn::PRelu, x: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<4> {
+    act.forward(x)
+}
+
+/// `act.forward(shuffle.forward(x))` (this build has no training kernels).
+#[cfg(not(feature = "training"))]
+pub fn pixel_shuffle_prelu(shuffle: &burn::nn::PixelShuffle, act: &burn::nn::PRelu, x: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<4> {
+    act.forward(shuffle.forward(x))
 }
 
 /// `bn.forward(x)` (this build has no training kernels).

@@ -3,11 +3,11 @@
 //! kernel. Tensors in and out are planar (`[n][c][h][w]`, burn's layout); the kernels run on
 //! channels-last copies.
 
-use super::activations::Activations;
+use super::activations::{Activations, for_each_chunk, map_ranges};
 use super::conv::{ConvSpec, Grid, Skip, Tap, TapConv};
 use super::generator::slack;
 use super::reduce::{OUTPUTS, OutputMap, ReduceConv};
-use super::simd::Isa;
+use super::simd::{Isa, widest};
 use super::weight_grad::weight_grad;
 
 /// The shapes of one convolution call.
@@ -108,12 +108,11 @@ pub(crate) fn input_grad(isa: Isa, shape: ConvShape, weights: &[f32], dy: &Activ
     let pad = shape.pad_start().expect("checked by `isa`") as isize;
     // The transposed kernel [c_in][c_out][k][k].
     let mut transposed = vec![0.0f32; weights.len()];
-    for o in 0..c_out {
-        for i in 0..c_in {
-            let src = &weights[(o * c_in + i) * k * k..][..k * k];
-            transposed[(i * c_out + o) * k * k..][..k * k].copy_from_slice(src);
+    for_each_chunk(&mut transposed, c_out * k * k, |i, dst| {
+        for o in 0..c_out {
+            dst[o * k * k..][..k * k].copy_from_slice(&weights[(o * c_in + i) * k * k..][..k * k]);
         }
-    }
+    });
     // Taps of the parity class (py, px): tap (ky, kx) reads output pixel (j + dy, i + dx) for
     // input pixel (j·stride + py, i·stride + px).
     let taps = |py: usize, px: usize| -> Vec<Tap> {
@@ -156,9 +155,20 @@ pub(crate) fn weights_grad(isa: Isa, shape: ConvShape, x: &Activations, dy: &Act
 /// `∂L/∂bias`: the output gradient summed per channel.
 pub(crate) fn bias_grad(shape: ConvShape, dy: &[f32]) -> Vec<f32> {
     let plane = shape.out_h() * shape.out_w();
-    let mut grad = vec![0.0f32; shape.c_out];
-    for (p, values) in dy.chunks(plane).enumerate() {
-        grad[p % shape.c_out] += values.iter().sum::<f32>();
+    let per_range = map_ranges(shape.c_out, |channels| {
+        widest(|| channels.map(|ch| (0..shape.n).map(|img| plane_sum(&dy[(img * shape.c_out + ch) * plane..][..plane])).sum::<f64>() as f32).collect::<Vec<_>>())
+    });
+    per_range.into_iter().flatten().collect()
+}
+
+/// `Σ values` in 16 partial sums (one running f32 sum would not vectorise), then in f64.
+#[inline(always)]
+fn plane_sum(values: &[f32]) -> f64 {
+    let mut lanes = [0.0f32; 16];
+    let chunks = values.chunks_exact(16);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        lanes.iter_mut().zip(chunk).for_each(|(s, &v)| *s += v);
     }
-    grad
+    lanes.iter().map(|&v| v as f64).sum::<f64>() + tail as f64
 }

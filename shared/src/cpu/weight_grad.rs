@@ -8,7 +8,7 @@
 //! channels are broadcast and input channels loaded. Rows are cut into one range per core,
 //! each range into blocks small enough to stay in cache while every tile passes over them.
 
-use super::activations::{Activations, map_ranges};
+use super::activations::{Activations, for_each_chunk, map_ranges};
 use super::conv::{Tap, tile_channels};
 use super::simd::Isa;
 #[cfg(target_arch = "x86_64")]
@@ -57,22 +57,22 @@ pub(crate) fn weight_grad(isa: Isa, x: &Activations, dy: &Activations, taps: &[T
         }
         sums
     });
-    let mut total = partials.into_iter().reduce(|mut a, b| {
-        a.iter_mut().zip(b).for_each(|(s, v)| *s += v);
-        a
-    })?;
-    // [tap][scalar channel][vector channel] → [c_out][c_in][ky][kx].
+    if partials.is_empty() {
+        return None;
+    }
+    // [tap][scalar channel][vector channel] per core, summed → [c_out][c_in][ky][kx], in
+    // parallel over output channels.
     let (c_out, c_in) = (dy.c, x.c);
     let mut grad = vec![0.0f32; c_out * c_in * k * k];
-    for (t, tap) in taps.iter().enumerate() {
-        for o in 0..c_out {
+    for_each_chunk(&mut grad, c_in * k * k, |o, dst| {
+        for (t, tap) in taps.iter().enumerate() {
             for i in 0..c_in {
                 let (s, v) = if roles == Roles::InputScalars { (i, o) } else { (o, i) };
-                grad[((o * c_in + i) * k + tap.ky) * k + tap.kx] = total[(t * scalar_c + s) * vector_c + v];
+                let at = (t * scalar_c + s) * vector_c + v;
+                dst[(i * k + tap.ky) * k + tap.kx] = partials.iter().map(|p| p[at]).sum();
             }
         }
-    }
-    total.clear();
+    });
     Some(grad)
 }
 

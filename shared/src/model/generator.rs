@@ -165,7 +165,7 @@ pub struct ResidualBlock {
 
 impl ResidualBlock {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.act.forward(cpu::batch_norm(&self.bn1, cpu::conv2d(&self.conv1, x.clone())));
+        let y = cpu::prelu(&self.act, cpu::batch_norm(&self.bn1, cpu::conv2d(&self.conv1, x.clone())));
         x + cpu::batch_norm(&self.bn2, cpu::conv2d(&self.conv2, y))
     }
 }
@@ -215,7 +215,7 @@ impl Generator {
             y
         };
         let x = pixels.mul_scalar(self.in_scale).add_scalar(self.in_offset);
-        let x = after("head", self.head_act.forward(cpu::conv2d(&self.head, x)));
+        let x = after("head", cpu::prelu(&self.head_act, cpu::conv2d(&self.head, x)));
         let skip = x.clone();
         let mut y = x;
         for block in &self.blocks {
@@ -226,7 +226,7 @@ impl Generator {
         let mut y = y;
         for (stage, upsample) in self.upsample_convs.iter().enumerate() {
             let act = &self.upsample_acts[stage.min(self.upsample_acts.len() - 1)];
-            y = act.forward(self.shuffle.forward(cpu::conv2d(upsample, y)));
+            y = cpu::pixel_shuffle_prelu(&self.shuffle, act, cpu::conv2d(upsample, y));
         }
         let y = after("upsample", y);
         let mut y = if !cpu::computes(&self.tail, &y) && shifted_conv::fits(&self.tail) && shifted_conv::pays_off(&y) {

@@ -1,0 +1,125 @@
+//! A pixel shuffle followed by a PReLU, and its gradients, on planar host memory — the
+//! generator's upsampling stages (factor 2) and, with factor 1, its other PReLUs while
+//! training on the CPU.
+//!
+//! burn runs the shuffle as a reshape, a permutation and a strided copy, and the PReLU as a
+//! comparison and a masked select (and three more ops for the gradients), each on one core.
+//! Here both passes are one sweep each, in parallel over the output channels' planes.
+
+use super::activations::{SharedMut, for_each_row};
+use super::simd::widest;
+
+/// `[n][c·r²][h][w]` in, `[n][c][h·r][w·r]` out; output channel `c` takes input channels
+/// `c·r² + i·r + j` at sub-position (i, j) (PyTorch's and burn's order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ShuffleShape {
+    pub n: usize,
+    /// Output channels.
+    pub c: usize,
+    /// Input height and width.
+    pub h: usize,
+    pub w: usize,
+    pub r: usize,
+}
+
+impl ShuffleShape {
+    fn len(&self) -> usize {
+        self.n * self.c * self.r * self.r * self.h * self.w
+    }
+
+    /// Input index of output pixel (img, ch, y·r + i, x·r + j).
+    #[inline(always)]
+    fn input(&self, img: usize, ch: usize, i: usize, j: usize, y: usize, x: usize) -> usize {
+        (((img * self.c + ch) * self.r * self.r + i * self.r + j) * self.h + y) * self.w + x
+    }
+
+    /// Output index of the same pixel.
+    #[inline(always)]
+    fn output(&self, img: usize, ch: usize, i: usize, j: usize, y: usize, x: usize) -> usize {
+        ((img * self.c + ch) * self.h * self.r + y * self.r + i) * self.w * self.r + x * self.r + j
+    }
+}
+
+/// The slope of output channel `ch` (one value: shared by all channels).
+fn slope(alpha: &[f32], ch: usize) -> f32 {
+    if alpha.len() == 1 {
+        alpha[0]
+    } else {
+        alpha[ch]
+    }
+}
+
+/// `prelu(pixel_shuffle(x))`.
+pub(crate) fn forward(shape: ShuffleShape, x: &[f32], alpha: &[f32]) -> Vec<f32> {
+    assert!(
+        x.len() == shape.len() && (alpha.len() == 1 || alpha.len() == shape.c),
+        "shuffle + PReLU of {shape:?}"
+    );
+    let mut out = vec![0.0f32; x.len()];
+    let dst = SharedMut(out.as_mut_ptr());
+    let ShuffleShape { n, c, h, w, r } = shape;
+    for_each_row(n * c, |plane| {
+        let (img, ch) = (plane / c, plane % c);
+        let a = slope(alpha, ch);
+        widest(|| {
+            for (i, j, y) in
+                (0..r).flat_map(|i| (0..r).flat_map(move |j| (0..h).map(move |y| (i, j, y))))
+            {
+                let src = &x[shape.input(img, ch, i, j, y, 0)..][..w];
+                for (xx, &v) in src.iter().enumerate() {
+                    // SAFETY: output plane `plane` belongs to this task only; the index is inside it.
+                    unsafe {
+                        *dst.get().add(shape.output(img, ch, i, j, y, xx)) =
+                            if v < 0.0 { v * a } else { v }
+                    };
+                }
+            }
+        })
+    });
+    out
+}
+
+/// Gradients of [`forward`]: `∂L/∂x` (planar, the input's layout) and `∂L/∂α` (one per slope).
+pub(crate) fn backward(
+    shape: ShuffleShape,
+    x: &[f32],
+    alpha: &[f32],
+    dy: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    assert!(x.len() == shape.len() && dy.len() == x.len());
+    let ShuffleShape { n, c, h, w, r } = shape;
+    let mut dx = vec![0.0f32; x.len()];
+    // Σ g·x over the negative inputs, per (image, output channel).
+    let mut partial = vec![0.0f32; n * c];
+    let (dst, partial_dst) = (SharedMut(dx.as_mut_ptr()), SharedMut(partial.as_mut_ptr()));
+    for_each_row(n * c, |plane| {
+        let (img, ch) = (plane / c, plane % c);
+        let a = slope(alpha, ch);
+        let sum = widest(|| {
+            let mut sum = 0.0f64;
+            for (i, j, y) in
+                (0..r).flat_map(|i| (0..r).flat_map(move |j| (0..h).map(move |y| (i, j, y))))
+            {
+                let at = shape.input(img, ch, i, j, y, 0);
+                let (xs, row_sum) = (&x[at..][..w], &mut 0.0f32);
+                // SAFETY: input-gradient planes c·r²… of this (image, channel) belong to this task.
+                let out = unsafe { std::slice::from_raw_parts_mut(dst.get().add(at), w) };
+                for (xx, (d, &v)) in out.iter_mut().zip(xs).enumerate() {
+                    let g = dy[shape.output(img, ch, i, j, y, xx)];
+                    let negative = v < 0.0;
+                    *d = if negative { g * a } else { g };
+                    *row_sum += if negative { g * v } else { 0.0 };
+                }
+                sum += *row_sum as f64;
+            }
+            sum
+        });
+        // SAFETY: slot `plane` is this task's.
+        unsafe { *partial_dst.get().add(plane) = sum as f32 };
+    });
+    let mut dalpha = vec![0.0f64; alpha.len()];
+    for (plane, &s) in partial.iter().enumerate() {
+        dalpha[if alpha.len() == 1 { 0 } else { plane % c }] += s as f64;
+    }
+    (dx, dalpha.into_iter().map(|v| v as f32).collect())
+}
