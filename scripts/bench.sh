@@ -41,9 +41,9 @@ for r in $(seq 1 "$rounds"); do
   "$srkd" bench infer --models "$model_files" --runs 1 --json "$out/srkd-$r.json" "${save[@]}" >&2
   "$venv/bin/python" scripts/bench/peers.py infer --weights "$out/weights" --models "$models" --runs 1 \
     --threads "$threads" --json "$out/peers-$r.json" "${check[@]}"
-  # Both: one warm-up step, then two timed ones.
-  "$srkd" bench train --backends cpu --steps 2 --json "$out/train-srkd-$r.json" >&2
-  "$venv/bin/python" scripts/bench/peers.py train --weights "$out/weights" --runs 2 --threads "$threads" \
+  # Both: one warm-up step, then three timed ones.
+  "$srkd" bench train --backends cpu --steps 3 --json "$out/train-srkd-$r.json" >&2
+  "$venv/bin/python" scripts/bench/peers.py train --weights "$out/weights" --runs 3 --threads "$threads" \
     --json "$out/train-peers-$r.json"
 done
 # Where srkd's time goes (stages synchronised one by one; not part of the ratios).

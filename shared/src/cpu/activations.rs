@@ -16,10 +16,10 @@ pub(super) struct Activations {
 }
 
 impl Activations {
-    /// Zeroed (the allocator hands out zero pages, so the border costs nothing to clear).
+    /// Zeroed, on every core ([`zeros`]).
     pub fn zeros(n: usize, h: usize, w: usize, c: usize, pad: usize, slack: usize) -> Self {
         let len = n * (h + 2 * pad) * (w + 2 * pad) * c + slack;
-        Activations { n, h, w, c, pad, data: vec![0.0; len] }
+        Activations { n, h, w, c, pad, data: zeros(len) }
     }
 
     /// Floats from one padded row to the next.
@@ -142,6 +142,25 @@ impl SharedMut {
     pub fn get(&self) -> *mut f32 {
         self.0
     }
+}
+
+/// Floats per task of [`zeros`].
+const ZERO_CHUNK: usize = 1 << 18;
+
+/// `len` zeros, cleared on every core. Training keeps freed memory for reuse (see the CLI's
+/// allocator settings), so a large buffer comes back dirty and `vec![0.0; len]` clears it on
+/// the calling thread alone while the other cores wait.
+pub(super) fn zeros(len: usize) -> Vec<f32> {
+    let mut data = Vec::<f32>::with_capacity(len);
+    let dst = SharedMut(data.as_mut_ptr());
+    for_each_row(len.div_ceil(ZERO_CHUNK), |chunk| {
+        let start = chunk * ZERO_CHUNK;
+        // SAFETY: task `chunk` clears floats start..start + ZERO_CHUNK (clamped to len) only.
+        unsafe { dst.get().add(start).write_bytes(0, ZERO_CHUNK.min(len - start)) };
+    });
+    // SAFETY: every float of 0..len was written above.
+    unsafe { data.set_len(len) };
+    data
 }
 
 /// `f(row)` for `row` in `0..rows`, on every core where rayon is enabled.

@@ -9,7 +9,7 @@
 //! [`LANES`] values (one running f32 sum is a chain of dependent additions the compiler may
 //! not reorder) and compiled once more for AVX-512 and for AVX2 (`simd::widest`), so that they vectorise.
 
-use super::activations::{SharedMut, for_each_row};
+use super::activations::{SharedMut, for_each_row, zeros};
 use super::simd::widest;
 
 /// Values per group: the partial sums of a reduction, a vector's worth of elementwise work.
@@ -162,7 +162,7 @@ impl PairsMut {
 /// activation), and the batch mean and biased variance per channel.
 pub(crate) fn forward(shape: NormShape, x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f64, slope: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     assert!(x.len() == shape.n * shape.c * shape.plane && gamma.len() == shape.c && beta.len() == shape.c);
-    let mut out = vec![0.0f32; x.len()];
+    let mut out = zeros(x.len());
     let mut statistics = vec![(0.0f32, 0.0f32); shape.c];
     let (dst, stats) = (SharedMut(out.as_mut_ptr()), PairsMut(statistics.as_mut_ptr()));
     for_each_row(shape.c, |ch| stats.set(ch, widest(|| forward_channel(shape, x, gamma, beta, epsilon, slope, ch, dst))));
@@ -175,7 +175,7 @@ pub(crate) fn forward(shape: NormShape, x: &[f32], gamma: &[f32], beta: &[f32], 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward(shape: NormShape, x: &[f32], z: &[f32], dz: &[f32], gamma: &[f32], mean: &[f32], var: &[f32], epsilon: f64, slope: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     assert!(x.len() == shape.n * shape.c * shape.plane && z.len() == x.len() && dz.len() == x.len());
-    let mut dx = vec![0.0f32; x.len()];
+    let mut dx = zeros(x.len());
     let mut sums = vec![(0.0f32, 0.0f32); shape.c];
     let (dst, sums_out) = (SharedMut(dx.as_mut_ptr()), PairsMut(sums.as_mut_ptr()));
     for_each_row(shape.c, |ch| {

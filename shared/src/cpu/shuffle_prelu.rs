@@ -6,7 +6,7 @@
 //! comparison and a masked select (and three more ops for the gradients), each on one core.
 //! Here both passes are one sweep each, in parallel over the output channels' planes.
 
-use super::activations::{SharedMut, for_each_row};
+use super::activations::{SharedMut, for_each_row, zeros};
 use super::simd::widest;
 
 /// `[n][c·r²][h][w]` in, `[n][c][h·r][w·r]` out; output channel `c` takes input channels
@@ -55,7 +55,7 @@ pub(crate) fn forward(shape: ShuffleShape, x: &[f32], alpha: &[f32]) -> Vec<f32>
         x.len() == shape.len() && (alpha.len() == 1 || alpha.len() == shape.c),
         "shuffle + PReLU of {shape:?}"
     );
-    let mut out = vec![0.0f32; x.len()];
+    let mut out = zeros(x.len());
     let dst = SharedMut(out.as_mut_ptr());
     let ShuffleShape { n, c, h, w, r } = shape;
     for_each_row(n * c, |plane| {
@@ -88,7 +88,7 @@ pub(crate) fn backward(
 ) -> (Vec<f32>, Vec<f32>) {
     assert!(x.len() == shape.len() && dy.len() == x.len());
     let ShuffleShape { n, c, h, w, r } = shape;
-    let mut dx = vec![0.0f32; x.len()];
+    let mut dx = zeros(x.len());
     // Σ g·x over the negative inputs, per (image, output channel).
     let mut partial = vec![0.0f32; n * c];
     let (dst, partial_dst) = (SharedMut(dx.as_mut_ptr()), SharedMut(partial.as_mut_ptr()));
