@@ -5,15 +5,12 @@
 //! transposes to put channels first, a mean, a centred square, another mean, and a dozen
 //! broadcasts in the backward pass. Here each channel is one task: its sums, then its output
 //! (or input gradient) while the channel's values are still in the core's cache, so every
-//! value comes from memory once. The per-plane loops are written over fixed groups of
-//! [`LANES`] values (one running f32 sum is a chain of dependent additions the compiler may
-//! not reorder) and compiled once more for AVX-512 and for AVX2 (`simd::widest`), so that they vectorise.
+//! value comes from memory once. The sums run in lanes of partial sums (`simd::lane_sum`: one
+//! running f32 sum is a chain of dependent additions the compiler may not reorder) and every
+//! loop is compiled once more for AVX-512 and for AVX2 (`simd::widest`), so that they vectorise.
 
-use super::activations::{SharedMut, for_each_row, zeros};
-use super::simd::widest;
-
-/// Values per group: the partial sums of a reduction, a vector's worth of elementwise work.
-const LANES: usize = 16;
+use super::activations::{SharedMut, map_ranges, zeros};
+use super::simd::{lane_sum, widest};
 
 /// `[n][c][plane]` values, normalised per channel `c`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,37 +43,14 @@ struct Channel {
     slope: f32,
 }
 
-/// `Σ f(values…)` over groups of [`LANES`]: partial sums per lane, the tail added after.
-#[inline(always)]
-fn lane_sum<const K: usize>(len: usize, mut f: impl FnMut(usize) -> [f32; K]) -> [f32; K] {
-    let mut lanes = [[0.0f32; LANES]; K];
-    let whole = len / LANES * LANES;
-    for i0 in (0..whole).step_by(LANES) {
-        for l in 0..LANES {
-            let v = f(i0 + l);
-            for k in 0..K {
-                lanes[k][l] += v[k];
-            }
-        }
-    }
-    let mut total: [f32; K] = std::array::from_fn(|k| lanes[k].iter().sum());
-    for i in whole..len {
-        let v = f(i);
-        for k in 0..K {
-            total[k] += v[k];
-        }
-    }
-    total
-}
-
 /// Channel `ch`'s mean and biased variance: two passes (the second from cache), each plane
 /// summed in f32 lanes and the planes in f64.
 #[inline(always)]
 fn statistics(shape: NormShape, x: &[f32], ch: usize) -> (f32, f32) {
     let plane = |at: usize| &x[at..at + shape.plane];
-    let total: f64 = shape.planes(ch).map(|at| plane(at)).map(|p| lane_sum(p.len(), |i| [p[i]])[0] as f64).sum();
+    let total: f64 = shape.planes(ch).map(plane).map(|p| lane_sum(p.len(), |i| [p[i]])[0] as f64).sum();
     let mean = (total / shape.samples()) as f32;
-    let squares: f64 = shape.planes(ch).map(|at| plane(at)).map(|p| lane_sum(p.len(), |i| [(p[i] - mean) * (p[i] - mean)])[0] as f64).sum();
+    let squares: f64 = shape.planes(ch).map(plane).map(|p| lane_sum(p.len(), |i| [(p[i] - mean) * (p[i] - mean)])[0] as f64).sum();
     (mean, (squares / shape.samples()) as f32)
 }
 
@@ -142,31 +116,14 @@ fn inv_std(var: f32, epsilon: f64) -> f32 {
     (1.0 / (var as f64 + epsilon).sqrt()) as f32
 }
 
-/// Per-channel results that channel tasks write, one slot each.
-#[derive(Clone, Copy)]
-struct PairsMut(*mut (f32, f32));
-
-// SAFETY: each task writes the slot of its own channel only.
-unsafe impl Send for PairsMut {}
-unsafe impl Sync for PairsMut {}
-
-impl PairsMut {
-    /// Writes channel `ch`'s slot (each channel's task, once).
-    fn set(&self, ch: usize, value: (f32, f32)) {
-        // SAFETY: `ch` is inside the buffer (one slot per channel) and written by one task.
-        unsafe { *self.0.add(ch) = value };
-    }
-}
-
 /// The output `leaky((x − mean)/√(var + ε)·γ + β)` with negative slope `slope` (1: no
 /// activation), and the batch mean and biased variance per channel.
 pub(crate) fn forward(shape: NormShape, x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f64, slope: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     assert!(x.len() == shape.n * shape.c * shape.plane && gamma.len() == shape.c && beta.len() == shape.c);
     let mut out = zeros(x.len());
-    let mut statistics = vec![(0.0f32, 0.0f32); shape.c];
-    let (dst, stats) = (SharedMut(out.as_mut_ptr()), PairsMut(statistics.as_mut_ptr()));
-    for_each_row(shape.c, |ch| stats.set(ch, widest(|| forward_channel(shape, x, gamma, beta, epsilon, slope, ch, dst))));
-    let (mean, var) = statistics.into_iter().unzip();
+    let dst = SharedMut(out.as_mut_ptr());
+    let per_range = map_ranges(shape.c, |channels| widest(|| channels.map(|ch| forward_channel(shape, x, gamma, beta, epsilon, slope, ch, dst)).collect::<Vec<_>>()));
+    let (mean, var) = per_range.into_iter().flatten().unzip();
     (out, mean, var)
 }
 
@@ -176,12 +133,17 @@ pub(crate) fn forward(shape: NormShape, x: &[f32], gamma: &[f32], beta: &[f32], 
 pub(crate) fn backward(shape: NormShape, x: &[f32], z: &[f32], dz: &[f32], gamma: &[f32], mean: &[f32], var: &[f32], epsilon: f64, slope: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     assert!(x.len() == shape.n * shape.c * shape.plane && z.len() == x.len() && dz.len() == x.len());
     let mut dx = zeros(x.len());
-    let mut sums = vec![(0.0f32, 0.0f32); shape.c];
-    let (dst, sums_out) = (SharedMut(dx.as_mut_ptr()), PairsMut(sums.as_mut_ptr()));
-    for_each_row(shape.c, |ch| {
-        let c = Channel { mean: mean[ch], inv_std: inv_std(var[ch], epsilon), gamma: gamma[ch], beta: 0.0, slope };
-        sums_out.set(ch, widest(|| backward_channel(shape, x, z, dz, c, ch, dst)));
+    let dst = SharedMut(dx.as_mut_ptr());
+    let per_range = map_ranges(shape.c, |channels| {
+        widest(|| {
+            channels
+                .map(|ch| {
+                    let c = Channel { mean: mean[ch], inv_std: inv_std(var[ch], epsilon), gamma: gamma[ch], beta: 0.0, slope };
+                    backward_channel(shape, x, z, dz, c, ch, dst)
+                })
+                .collect::<Vec<_>>()
+        })
     });
-    let (dbeta, dgamma): (Vec<f32>, Vec<f32>) = sums.into_iter().unzip();
+    let (dbeta, dgamma): (Vec<f32>, Vec<f32>) = per_range.into_iter().flatten().unzip();
     (dx, dgamma, dbeta)
 }

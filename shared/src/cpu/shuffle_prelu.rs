@@ -6,7 +6,7 @@
 //! comparison and a masked select (and three more ops for the gradients), each on one core.
 //! Here both passes are one sweep each, in parallel over the output channels' planes.
 
-use super::activations::{SharedMut, for_each_row, zeros};
+use super::activations::{SharedMut, for_each_row, map_ranges, zeros};
 use super::simd::widest;
 
 /// `[n][c·r²][h][w]` in, `[n][c][h·r][w·r]` out; output channel `c` takes input channels
@@ -33,6 +33,12 @@ impl ShuffleShape {
         (((img * self.c + ch) * self.r * self.r + i * self.r + j) * self.h + y) * self.w + x
     }
 
+    /// Every input row of one (image, output channel): sub-position (i, j) and row y.
+    fn rows(&self) -> impl Iterator<Item = (usize, usize, usize)> + use<> {
+        let ShuffleShape { r, h, .. } = *self;
+        (0..r).flat_map(move |i| (0..r).flat_map(move |j| (0..h).map(move |y| (i, j, y))))
+    }
+
     /// Output index of the same pixel.
     #[inline(always)]
     fn output(&self, img: usize, ch: usize, i: usize, j: usize, y: usize, x: usize) -> usize {
@@ -57,14 +63,12 @@ pub(crate) fn forward(shape: ShuffleShape, x: &[f32], alpha: &[f32]) -> Vec<f32>
     );
     let mut out = zeros(x.len());
     let dst = SharedMut(out.as_mut_ptr());
-    let ShuffleShape { n, c, h, w, r } = shape;
+    let ShuffleShape { n, c, w, .. } = shape;
     for_each_row(n * c, |plane| {
         let (img, ch) = (plane / c, plane % c);
         let a = slope(alpha, ch);
         widest(|| {
-            for (i, j, y) in
-                (0..r).flat_map(|i| (0..r).flat_map(move |j| (0..h).map(move |y| (i, j, y))))
-            {
+            for (i, j, y) in shape.rows() {
                 let src = &x[shape.input(img, ch, i, j, y, 0)..][..w];
                 for (xx, &v) in src.iter().enumerate() {
                     // SAFETY: output plane `plane` belongs to this task only; the index is inside it.
@@ -87,39 +91,38 @@ pub(crate) fn backward(
     dy: &[f32],
 ) -> (Vec<f32>, Vec<f32>) {
     assert!(x.len() == shape.len() && dy.len() == x.len());
-    let ShuffleShape { n, c, h, w, r } = shape;
+    let ShuffleShape { n, c, w, .. } = shape;
     let mut dx = zeros(x.len());
+    let dst = SharedMut(dx.as_mut_ptr());
     // Σ g·x over the negative inputs, per (image, output channel).
-    let mut partial = vec![0.0f32; n * c];
-    let (dst, partial_dst) = (SharedMut(dx.as_mut_ptr()), SharedMut(partial.as_mut_ptr()));
-    for_each_row(n * c, |plane| {
-        let (img, ch) = (plane / c, plane % c);
-        let a = slope(alpha, ch);
-        let sum = widest(|| {
-            let mut sum = 0.0f64;
-            for (i, j, y) in
-                (0..r).flat_map(|i| (0..r).flat_map(move |j| (0..h).map(move |y| (i, j, y))))
-            {
-                let at = shape.input(img, ch, i, j, y, 0);
-                let (xs, row_sum) = (&x[at..][..w], &mut 0.0f32);
-                // SAFETY: input-gradient planes c·r²… of this (image, channel) belong to this task.
-                let out = unsafe { std::slice::from_raw_parts_mut(dst.get().add(at), w) };
-                for (xx, (d, &v)) in out.iter_mut().zip(xs).enumerate() {
-                    let g = dy[shape.output(img, ch, i, j, y, xx)];
-                    let negative = v < 0.0;
-                    *d = if negative { g * a } else { g };
-                    *row_sum += if negative { g * v } else { 0.0 };
-                }
-                sum += *row_sum as f64;
-            }
-            sum
-        });
-        // SAFETY: slot `plane` is this task's.
-        unsafe { *partial_dst.get().add(plane) = sum as f32 };
+    let per_range = map_ranges(n * c, |planes| {
+        widest(|| {
+            planes
+                .map(|plane| {
+                    let (img, ch) = (plane / c, plane % c);
+                    let a = slope(alpha, ch);
+                    let mut sum = 0.0f64;
+                    for (i, j, y) in shape.rows() {
+                        let at = shape.input(img, ch, i, j, y, 0);
+                        // SAFETY: input-gradient planes c·r²… of this (image, channel) belong to this task.
+                        let out = unsafe { std::slice::from_raw_parts_mut(dst.get().add(at), w) };
+                        let mut row_sum = 0.0f32;
+                        for (xx, (d, &v)) in out.iter_mut().zip(&x[at..][..w]).enumerate() {
+                            let g = dy[shape.output(img, ch, i, j, y, xx)];
+                            let negative = v < 0.0;
+                            *d = if negative { g * a } else { g };
+                            row_sum += if negative { g * v } else { 0.0 };
+                        }
+                        sum += row_sum as f64;
+                    }
+                    sum
+                })
+                .collect::<Vec<_>>()
+        })
     });
     let mut dalpha = vec![0.0f64; alpha.len()];
-    for (plane, &s) in partial.iter().enumerate() {
-        dalpha[if alpha.len() == 1 { 0 } else { plane % c }] += s as f64;
+    for (plane, s) in per_range.into_iter().flatten().enumerate() {
+        dalpha[if alpha.len() == 1 { 0 } else { plane % c }] += s;
     }
     (dx, dalpha.into_iter().map(|v| v as f32).collect())
 }

@@ -47,6 +47,7 @@ impl Isa {
 
 /// `f()` compiled for the widest instruction set this CPU has: plain loops over slices that
 /// `f` inlines (`#[inline(always)]`) are vectorised for it, not just for baseline x86-64.
+#[cfg(feature = "training")]
 #[inline(always)]
 pub(super) fn widest<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
@@ -67,6 +68,36 @@ pub(super) fn widest<R>(f: impl FnOnce() -> R) -> R {
         }
     }
     f()
+}
+
+/// Partial sums per reduction in [`lane_sum`]: a vector's worth.
+#[cfg(feature = "training")]
+const SUM_LANES: usize = 16;
+
+/// `Σ f(i)` over `0..len` for `K` sums at once, in [`SUM_LANES`] partial sums each (a single
+/// running f32 sum is a chain of dependent additions that the compiler may not reorder, so it
+/// does not vectorise); the tail is added after.
+#[cfg(feature = "training")]
+#[inline(always)]
+pub(super) fn lane_sum<const K: usize>(len: usize, mut f: impl FnMut(usize) -> [f32; K]) -> [f32; K] {
+    let mut lanes = [[0.0f32; SUM_LANES]; K];
+    let whole = len / SUM_LANES * SUM_LANES;
+    for i0 in (0..whole).step_by(SUM_LANES) {
+        for l in 0..SUM_LANES {
+            let v = f(i0 + l);
+            for k in 0..K {
+                lanes[k][l] += v[k];
+            }
+        }
+    }
+    let mut total: [f32; K] = std::array::from_fn(|k| lanes[k].iter().sum());
+    for i in whole..len {
+        let v = f(i);
+        for k in 0..K {
+            total[k] += v[k];
+        }
+    }
+    total
 }
 
 /// One f32 vector type and the operations the kernels use. Every function is `unsafe`: it may

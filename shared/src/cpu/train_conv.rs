@@ -7,7 +7,7 @@ use super::activations::{Activations, for_each_chunk, map_ranges};
 use super::conv::{ConvSpec, Grid, Skip, Tap, TapConv};
 use super::generator::slack;
 use super::reduce::{OUTPUTS, OutputMap, ReduceConv};
-use super::simd::{Isa, widest};
+use super::simd::{Isa, lane_sum, widest};
 use super::weight_grad::weight_grad;
 
 /// The shapes of one convolution call.
@@ -156,19 +156,8 @@ pub(crate) fn weights_grad(isa: Isa, shape: ConvShape, x: &Activations, dy: &Act
 pub(crate) fn bias_grad(shape: ConvShape, dy: &[f32]) -> Vec<f32> {
     let plane = shape.out_h() * shape.out_w();
     let per_range = map_ranges(shape.c_out, |channels| {
-        widest(|| channels.map(|ch| (0..shape.n).map(|img| plane_sum(&dy[(img * shape.c_out + ch) * plane..][..plane])).sum::<f64>() as f32).collect::<Vec<_>>())
+        let plane_sum = |at: usize| lane_sum(plane, |i| [dy[at + i]])[0] as f64;
+        widest(|| channels.map(|ch| (0..shape.n).map(|img| plane_sum((img * shape.c_out + ch) * plane)).sum::<f64>() as f32).collect::<Vec<_>>())
     });
     per_range.into_iter().flatten().collect()
-}
-
-/// `Σ values` in 16 partial sums (one running f32 sum would not vectorise), then in f64.
-#[inline(always)]
-fn plane_sum(values: &[f32]) -> f64 {
-    let mut lanes = [0.0f32; 16];
-    let chunks = values.chunks_exact(16);
-    let tail: f32 = chunks.remainder().iter().sum();
-    for chunk in chunks {
-        lanes.iter_mut().zip(chunk).for_each(|(s, &v)| *s += v);
-    }
-    lanes.iter().map(|&v| v as f64).sum::<f64>() + tail as f64
 }
