@@ -25,8 +25,13 @@ fn fixtures(dir: &Path) -> (PathBuf, PathBuf) {
     (data, eval)
 }
 
+/// A shipped 32/8 student stands in for the shared MSE student, so these tests do not depend on
+/// weights/student-mse.bpk (a later `--init` in `extra` wins).
+const INIT: &str = "weights/student-srresnet-kd.bpk";
+
 fn reproduce(data: &Path, eval: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args: Vec<String> = ["reproduce", "--preset", "quick", "--student-steps", "2"].map(String::from).to_vec();
+    let mut args: Vec<String> =
+        ["reproduce", "--preset", "quick", "--student-steps", "2", "--init", INIT].map(String::from).to_vec();
     args.extend(["--data".into(), data.to_string_lossy().to_string()]);
     args.extend(["--eval-set".into(), format!("tiny={}", eval.display())]);
     args.extend(["--out".into(), out.to_string_lossy().to_string()]);
@@ -70,10 +75,14 @@ fn quick_reproduction_end_to_end() {
     let g2g = json(&run.join("train/student-g2g-al/manifest.json"));
     assert_eq!(g2g["schedule"]["phases"].as_array().unwrap().len(), 2);
     assert!(g2g["teacher"].as_str().unwrap().contains("standing in"), "{}", g2g["teacher"]);
+    // Every student starts from the shared MSE student.
+    for id in STUDENTS {
+        assert_eq!(json(&run.join("train").join(id).join("manifest.json"))["init"]["path"], INIT, "{id}");
+    }
 
     // The report's numbers are the eval outputs' numbers.
     let report = json(&run.join("report.json"));
-    let methods = ["bicubic", "teacher-srresnet", "teacher-srgan"].into_iter().chain(STUDENTS);
+    let methods = ["bicubic", "teacher-srresnet", "teacher-srgan", "student-mse"].into_iter().chain(STUDENTS);
     for m in methods {
         let scores = json(&run.join("eval/tiny").join(format!("{m}.json")));
         assert_eq!(report["table2"]["tiny"][m]["psnr"], scores["mean_psnr"], "{m}");
@@ -91,7 +100,7 @@ fn quick_reproduction_end_to_end() {
     assert_eq!(report["reduced_run"], true);
 
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
-    for needle in ["Reduced run", "Table 1", "Table 2", "Table 4", "PROXY", "PI: n/a (no Ma model)", "GAN2G+AL", "fig2.png", "Provenance"] {
+    for needle in ["Reduced run", "Table 1", "Table 2", "Table 4", "PROXY", "PI: n/a (no Ma model)", "GAN2G+AL", "Student init (MSE)", "fig2.png", "Provenance"] {
         assert!(md.contains(needle), "report.md lacks {needle:?}");
     }
     // The best PSNR of the column is in bold: the SRResNet teacher's.
@@ -145,7 +154,7 @@ fn study_export_from_run(run: &Path, dir: &Path) {
     let text = std::fs::read_to_string(out.join("study.json")).unwrap();
     let study = srkd_core::study::Study::parse("study.json", &text).unwrap();
     let methods: Vec<&str> = study.items.iter().map(|i| i.method.as_str()).collect();
-    let expected: Vec<&str> = ["reference", "teacher-srresnet", "teacher-srgan"].into_iter().chain(STUDENTS).collect();
+    let expected: Vec<&str> = ["reference", "teacher-srresnet", "teacher-srgan", "student-mse"].into_iter().chain(STUDENTS).collect();
     assert_eq!(methods, expected, "every evaluated generator plus the hidden reference");
     let crop = |img: image::DynamicImage| img.crop_imm(96, 96, 64, 64).to_rgb8();
     for item in &study.items {
@@ -208,6 +217,50 @@ fn trained_teachers_have_the_papers_size() {
     assert!(report["table2"]["tiny"]["teacher-g"]["psnr"].as_f64().is_some());
 }
 
+/// `--train-init`: the shared MSE student is a stage of its own, interrupted and resumed like
+/// any other, and every student starts from the one trained here.
+#[test]
+fn the_student_init_trained_here_resumes_and_starts_every_student() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, eval) = fixtures(dir.path());
+    let run = dir.path().join("run");
+    let mut args: Vec<String> = ["reproduce", "--preset", "quick", "--student-steps", "2", "--train-init", "--init-steps", "300"]
+        .map(String::from)
+        .to_vec();
+    args.extend(["--data".into(), data.to_string_lossy().to_string(), "--eval-set".into(), format!("tiny={}", eval.display())]);
+    args.extend(["--out".into(), run.to_string_lossy().to_string()]);
+    let child = Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(&args)
+        .current_dir(root())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = run.join("train/student-mse/log.jsonl");
+    let start = std::time::Instant::now();
+    while !log.is_file() || std::fs::read_to_string(&log).unwrap().lines().count() < 2 {
+        assert!(start.elapsed().as_secs() < 300, "the init stage did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stage student-mse"));
+    assert!(!run.join("train/student-mse/generator.bpk").exists());
+
+    let stderr = ok(&Command::new(env!("CARGO_BIN_EXE_srkd")).args(&args).current_dir(root()).output().unwrap());
+    assert!(stderr.contains("student-mse: resuming"), "{stderr}");
+    let init = run.join("train/student-mse/generator.bpk");
+    let manifest = json(&run.join("train/student-mse/manifest.json"));
+    assert_eq!(manifest["steps"], 300);
+    assert!(manifest["teacher"].is_null() && manifest["perceptual"].is_null(), "the init learns from pixels alone");
+    for id in STUDENTS {
+        let m = json(&run.join("train").join(id).join("manifest.json"));
+        assert_eq!(m["init"]["path"], init.to_str().unwrap(), "{id}");
+    }
+    let report = json(&run.join("report.json"));
+    assert!(report["table2"]["tiny"]["student-mse"]["psnr"].as_f64().is_some());
+}
+
 #[test]
 fn bad_arguments_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,6 +278,8 @@ fn bad_arguments_are_clear_errors() {
         (vec!["--eval-set", &tiny, "--eval-set", &tiny], "used twice"),
         (vec!["--eval-set", "missing=/no/such/folder"], "not a folder"),
         (vec!["--eval-set", &tiny, "--student-steps", "0"], "must be > 0"),
+        (vec!["--eval-set", &tiny, "--init", "weights/nope.bpk"], "shared MSE student is missing"),
+        (vec!["--eval-set", &tiny, "--init", INIT, "--content-teacher", "weights/nope.bpk"], "content-only G2G teacher is missing"),
     ] {
         let err = failed(&args(&extra));
         assert!(err.contains(needle), "{extra:?}: {err}");

@@ -78,22 +78,33 @@ fn swiftshader() -> (&'static str, &'static str) {
 }
 
 /// Every built-in schedule runs one step per phase on `backend` (with the imported teachers)
-/// and writes its log, manifest and generator.
+/// and writes its log, manifest and generator. The student schedules start from the shared
+/// MSE student, trained here first for one step.
 fn every_schedule_trains(backend: &str, env: Option<(&str, &str)>) {
     let expected_phases: &[(&str, &[&str])] = &[
         ("teacher-srresnet", &["mse"]),
         ("teacher-srgan", &["gan"]),
         ("teacher-g", &["content"]),
-        ("student", &["mse", "gan"]),
+        ("student-mse", &["mse"]),
+        ("student", &["gan"]),
         ("gan2gan", &["gan+kd"]),
         ("gan2g", &["content+kd"]),
-        ("gan2g+al", &["content+kd", "adversarial"]),
-        ("g2g+al", &["content+kd", "adversarial"]),
+        ("gan2g+al", &["content+kd", "adversarial+kd"]),
+        ("g2g+al", &["content+kd", "adversarial+kd"]),
     ];
+    let init_dir = tempfile::tempdir().unwrap();
+    let init_run = init_dir.path().join("student-mse");
+    ok(&train_env(init_dir.path(), &["--schedule", "student-mse", "--steps", "1", "--backend", backend, "--out", init_run.to_str().unwrap()], env));
+    let init = init_run.join("generator.bpk");
     for (schedule, phases) in expected_phases {
         let dir = tempfile::tempdir().unwrap();
         let run = dir.path().join("run");
-        let out = train_env(dir.path(), &["--schedule", schedule, "--steps", "1", "--backend", backend, "--out", run.to_str().unwrap()], env);
+        let mut args = vec!["--schedule", schedule, "--steps", "1", "--backend", backend, "--out", run.to_str().unwrap()];
+        let fine_tune = !schedule.starts_with("teacher") && *schedule != "student-mse";
+        if fine_tune {
+            args.extend(["--init", init.to_str().unwrap()]);
+        }
+        let out = train_env(dir.path(), &args, env);
         ok(&out);
         let lines = log_lines(&run);
         let seen: Vec<&str> = lines.iter().map(|l| l["phase"].as_str().unwrap()).collect();
@@ -110,6 +121,13 @@ fn every_schedule_trains(backend: &str, env: Option<(&str, &str)>) {
         }
         let kd = lines.iter().any(|l| l["kd"].is_number());
         assert_eq!(kd, manifest["teacher"].is_string(), "{schedule}: KD iff a teacher");
+        if fine_tune {
+            assert_eq!(manifest["init"]["path"], init.to_str().unwrap(), "{schedule} starts from the MSE student");
+        }
+        if phases.len() == 2 && kd {
+            // The adversarial phase keeps KD (the authors' +AL trainer).
+            assert!(lines.iter().filter(|l| l["phase"] == phases[1]).all(|l| l["kd"].is_number() && l["adversarial"].is_number()));
+        }
         assert_eq!(fingerprint(&run.join("generator.bpk")).len(), 3 * 48 * 48);
     }
 }
@@ -133,7 +151,7 @@ fn every_schedule_trains_on_wgpu() {
     assert!(!run.join("generator.bpk").exists());
     ok(&train_env(dir.path(), &[&args[..], &["--resume"]].concat(), Some(swiftshader())));
     let phases: Vec<String> = log_lines(&run).iter().map(|l| l["phase"].as_str().unwrap().to_string()).collect();
-    assert_eq!(phases, ["content+kd", "adversarial"]);
+    assert_eq!(phases, ["content+kd", "adversarial+kd"]);
     assert!(run.join("generator.bpk").exists());
 }
 
@@ -279,6 +297,60 @@ fn bad_configs_are_rejected_with_the_reason() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("bad.toml") && stderr.contains("batch_sise"), "{stderr}");
+    // Training before fetching the photos says how to get them.
+    let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(["train", "--schedule", "teacher-srresnet", "--data", "no-such-folder", "--out", run.to_str().unwrap()])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("scripts/fetch-train-data.sh") && stderr.contains("--data"), "{stderr}");
+}
+
+#[test]
+fn a_fine_tune_starts_exactly_from_its_init_and_a_wrong_init_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Validate at step 0 and every step.
+    let tiny = std::fs::read_to_string(root().join("tests/fixtures/tiny-train.toml")).unwrap();
+    let config = dir.path().join("validate.toml");
+    std::fs::write(&config, tiny.replace("validate_every = 0", "validate_every = 1")).unwrap();
+    let data = tiny_data(dir.path());
+    let run = dir.path().join("run");
+    let init = root().join("weights/student-srresnet-kd.bpk");
+    let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(["train", "--config", config.to_str().unwrap(), "--data", data.to_str().unwrap()])
+        .args(["--schedule", "gan2g", "--steps", "1", "--init", init.to_str().unwrap(), "--out", run.to_str().unwrap()])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    ok(&out);
+    let first = &log_lines(&run)[0];
+    assert_eq!(first["step"], 0);
+    assert!(first["loss_g"].is_null(), "the step-0 line only validates: {first}");
+    // The same image scored by `srkd eval` with the init weights.
+    let scores = dir.path().join("eval.json");
+    let eval = Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(["eval", "data/eval/butterfly.png", "--model", init.to_str().unwrap(), "--json", scores.to_str().unwrap()])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    let scores: serde_json::Value = serde_json::from_slice(&std::fs::read(&scores).unwrap()).unwrap();
+    for metric in ["psnr", "ssim"] {
+        let (at_init, evaluated) = (first["validation"][metric].as_f64().unwrap(), scores["mean"]["model"][metric].as_f64().unwrap());
+        assert!((at_init - evaluated).abs() < 1e-9, "{metric}: step 0 {at_init} vs srkd eval {evaluated}");
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["init"]["sha256"].as_str().unwrap().len(), 64);
+
+    // A teacher-size file cannot start a student, and a missing one is named.
+    for (init, expected) in [("weights/teacher-srresnet.bpk", "same architecture"), ("weights/nope.bpk", "initial weights not found")] {
+        let run = dir.path().join(format!("refused-{}", expected.len()));
+        let out = train(dir.path(), &["--schedule", "gan2g", "--steps", "1", "--init", init, "--out", run.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(init) && stderr.contains(expected) && !stderr.contains("panicked"), "{stderr}");
+        assert!(!run.join("checkpoint").exists());
+    }
 }
 
 #[test]

@@ -191,6 +191,13 @@ await check('the results view equals srkd dmos and refuses bad files by name', a
     const want = cli.dmos[c.image][c.method].dmos;
     assert.ok(Math.abs(Number(c.dmos) - want) < 1e-9, `${c.image} / ${c.method}: page ${c.dmos} vs srkd dmos ${want}`);
   }
+  // The hidden reference is a labelled sanity row, never a method of the z-scored table.
+  assert.ok(Object.values(cli.dmos).every((row) => !('reference' in row)), 'reference is not z-scored as a method');
+  const sanity = await page.$$eval('#dmos-table td[data-reference]', (tds) => tds.map((td) => ({ ...td.dataset })));
+  assert.equal(sanity.length, Object.keys(cli.reference).length, 'one sanity cell per image');
+  for (const c of sanity) {
+    assert.ok(Math.abs(Number(c.reference) - cli.reference[c.image].dmos) < 1e-9, `reference sanity of ${c.image}`);
+  }
   const pageJson = await download(page, '#export-table-json', path.join(out, 'page-dmos.json'));
   const pageCsv = await download(page, '#export-table-csv', path.join(out, 'page-dmos.csv'));
   assert.deepEqual(JSON.parse(fs.readFileSync(pageJson, 'utf8')), cli, 'table JSON equals srkd dmos --json');

@@ -179,7 +179,7 @@ fn train(backends: Vec<Backend>, batch_size: usize, hr_crop: usize, steps: usize
     let config = TrainConfig { batch_size, hr_crop, data, ..TrainConfig::default() };
     let losses = LossWeights { pixel: 0.0, content: 1.0, kd: DEFAULT_KD_WEIGHT, adversarial: 1e-3 };
     let phase = Phase { name: "g2g+al step".into(), discriminator: true, losses, steps, lr: 1e-4, lr_decay_every: 0, lr_decay: 0.5 };
-    let schedule = Schedule { name: "bench".into(), network: Network::Student, teacher: Some(TeacherRole::ContentG), init_from_srresnet: false, phases: vec![phase.clone()] };
+    let schedule = Schedule { name: "bench".into(), network: Network::Student, teacher: Some(TeacherRole::ContentG), init_from_srresnet: false, init_from_student: false, phases: vec![phase.clone()] };
     let images = Arc::new(TrainingImages::load(&config.data, config.student.scale, hr_crop)?);
     println!("student G2G+AL training step, batch {batch_size}, {hr_crop}² HR crops, {steps} timed steps after 1 warm-up");
     println!("{:<8} {:>10} {:>10} {:>12}", "backend", "s/step", "steps/s", "images/s");

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
-use srkd_core::dmos::{DmosOptions, DmosTable, REFERENCE, RaterSession, check_sessions, compute_dmos};
+use srkd_core::dmos::{DmosOptions, DmosTable, RaterSession, check_sessions, compute_dmos};
 
 use crate::fsio;
 
@@ -51,7 +51,7 @@ fn print_table(table: &DmosTable) {
     }
     println!(" {:>8}", "mean");
     for method in table.methods() {
-        print!("{:<20}", if method == REFERENCE { "reference (hidden)" } else { method });
+        print!("{method:<20}");
         for image in &images {
             let best = table.best_for(image).is_some_and(|(m, _)| m == method);
             let text = match table.dmos.get(*image).and_then(|r| r.get(method)) {
@@ -62,7 +62,16 @@ fn print_table(table: &DmosTable) {
         }
         println!(" {:>8.2}", table.method_means.get(method).copied().unwrap_or(f64::NAN));
     }
-    println!("* = best (lowest) per image");
+    if !table.reference.is_empty() {
+        // Not a DMOS of eq. 6: the hidden reference on the same per-rater scale, as a check.
+        print!("{:<20}", "reference*");
+        for image in &images {
+            let text = table.reference.get(*image).map(|c| format!("{:.1}", c.dmos)).unwrap_or_else(|| "—".into());
+            print!(" {text:>18}");
+        }
+        println!(" {:>8.2}", table.reference_mean().unwrap_or(f64::NAN));
+    }
+    println!("* = best (lowest) per image; reference* = sanity check, d = 0 on each rater's scale, not z-scored with the methods");
     for s in &table.screening {
         if s.outlier {
             println!("BT.500: rater {} is an outlier ({} high, {} low of {} items){}", s.rater, s.above, s.below, s.items,

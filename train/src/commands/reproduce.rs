@@ -13,7 +13,8 @@ const EMBEDDED_SET: (&str, &str) = ("embedded", "data/eval");
 // A later flag wins, so wrappers can pass defaults that a user's arguments override.
 #[command(args_override_self = true)]
 pub struct ReproduceArgs {
-    /// `quick`: reduced run, ≤ 60 min on a 2-core CPU. `paper`: the paper's recipe (GPU).
+    /// `quick`: reduced run, ≤ 60 min on a 2-core CPU. `authors`: the authors' sizes (hours on
+    /// a CPU). `paper`: the paper's recipe (GPU).
     #[arg(long, value_enum, default_value_t = PresetName::Quick)]
     pub preset: PresetName,
     /// Run folder (re-run the same command to resume; finished stages are skipped).
@@ -23,6 +24,19 @@ pub struct ReproduceArgs {
     /// using the imported Keras ones.
     #[arg(long)]
     pub train_teacher: bool,
+    /// Train the shared MSE student here (the preset's init steps) instead of using --init.
+    #[arg(long)]
+    pub train_init: bool,
+    /// The shared MSE-pretrained student every student starts from (default
+    /// weights/student-mse.bpk).
+    #[arg(long, value_name = "FILE.bpk")]
+    pub init: Option<PathBuf>,
+    /// The content-only G2G teacher (default: the training config's `teacher_content`).
+    #[arg(long, value_name = "FILE.bpk")]
+    pub content_teacher: Option<PathBuf>,
+    /// Steps of the MSE student with --train-init (overrides the preset).
+    #[arg(long)]
+    pub init_steps: Option<usize>,
     /// Eval set as NAME=DIR (repeatable), e.g. --eval-set Set5=~/data/Set5/HR. Default: the
     /// embedded set (embedded=data/eval); give it explicitly to keep it alongside others.
     #[arg(long = "eval-set", value_name = "NAME=DIR")]
@@ -77,6 +91,10 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         preset: args.preset,
         out: args.out.clone(),
         train_teacher: args.train_teacher,
+        train_init: args.train_init,
+        student_init: args.init,
+        content_teacher: args.content_teacher,
+        init_steps: args.init_steps,
         eval_sets,
         data: args.data,
         perceptual: args.perceptual,

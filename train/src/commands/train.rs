@@ -32,6 +32,11 @@ pub struct TrainArgs {
     /// Perceptual network weights (VGG19 .pth/.safetensors, or the HED VGG16 .weights.h5).
     #[arg(long)]
     pub perceptual: Option<PathBuf>,
+    /// Start the generator from these weights (any schedule; the architecture must be the one
+    /// the schedule trains). Student schedules otherwise start from `student_init`
+    /// (weights/student-mse.bpk).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     pub backend: Backend,
     /// Run folder: config, log.jsonl, checkpoint/, generator.bpk, manifest.json.
@@ -83,6 +88,9 @@ pub fn effective_config(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = &args.perceptual {
         config.perceptual = Some(v.clone());
+    }
+    if let Some(v) = &args.init {
+        config.init = Some(v.clone());
     }
     Ok(config)
 }

@@ -60,12 +60,15 @@ pub const STUDENTS: &[(&str, &str, &str)] = &[
     ("student-g2g-al", "G2G+AL", "g2g+al"),
 ];
 
-/// Teachers trained here with `--train-teacher` (SRResNet first: SRGAN starts from it).
+/// Teachers trained here with `--train-teacher` (SRResNet first: SRGAN and G start from it).
 const TRAINED_TEACHERS: &[(&str, &str, &str)] = &[
     ("teacher-srresnet", "SRResNet (trained)", "teacher-srresnet"),
     ("teacher-srgan", "SRGAN (trained)", "teacher-srgan"),
     ("teacher-g", "G, content only (trained)", "teacher-g"),
 ];
+
+/// The shared MSE-pretrained student every student starts from (its own row in the tables).
+pub const STUDENT_INIT: (&str, &str, &str) = ("student-mse", "Student init (MSE)", "student-mse");
 
 /// Everything that fixes what a run computes; a re-run must match it to reuse the folder.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,6 +79,13 @@ pub struct Plan {
     pub batch_size: usize,
     pub hr_crop: usize,
     pub train_teacher: bool,
+    /// Train the shared MSE student here (`init_steps`) instead of using `student_init`.
+    pub train_init: bool,
+    pub init_steps: usize,
+    /// The shared MSE student the students start from, unless `train_init`.
+    pub student_init: PathBuf,
+    /// The content-only G2G teacher, unless `train_teacher`.
+    pub content_teacher: PathBuf,
     pub data: PathBuf,
     pub perceptual: Option<PathBuf>,
     pub seed: u64,
@@ -87,6 +97,12 @@ pub struct ReproduceOptions {
     pub preset: PresetName,
     pub out: PathBuf,
     pub train_teacher: bool,
+    pub train_init: bool,
+    /// The shared MSE student (default weights/student-mse.bpk) and the content-only teacher
+    /// (default: the config's `teacher_content`), when they are not trained in this run.
+    pub student_init: Option<PathBuf>,
+    pub content_teacher: Option<PathBuf>,
+    pub init_steps: Option<usize>,
     /// Named eval sets, in report column order.
     pub eval_sets: Vec<(String, PathBuf)>,
     pub data: Option<PathBuf>,
@@ -141,25 +157,29 @@ pub enum ReproduceOutcome {
     Interrupted { stage: String, step: usize },
 }
 
-/// The training config of one stage: the preset's sizes, the stage's schedule with the step
-/// budget split evenly over its phases, the teachers this run uses, and validation on the
-/// first eval set.
-pub fn stage_config(
-    preset: &Preset,
-    plan: &Plan,
-    run: &Path,
-    schedule_name: &str,
-    is_teacher: bool,
-    validation: &Path,
-) -> Result<TrainConfig> {
+/// The training config of one stage: the preset's sizes, the stage's schedule with its step
+/// budget (a student's split evenly over its phases), the teachers and student init this run
+/// uses, and validation on the first eval set.
+pub fn stage_config(preset: &Preset, plan: &Plan, run: &Path, schedule_name: &str, validation: &Path) -> Result<TrainConfig> {
     let mut config = preset.base_config();
-    let budget = if is_teacher { plan.teacher_steps } else { plan.student_steps };
     let mut schedule = Schedule::built_in(schedule_name, 1).ok_or_else(|| anyhow!("unknown schedule {schedule_name}"))?;
     let phases = schedule.phases.len();
-    let per_phase = if is_teacher { budget } else { (budget / phases).max(1) };
+    let is_teacher = schedule_name.starts_with("teacher-");
+    let is_init = schedule_name == STUDENT_INIT.2;
+    let per_phase = match () {
+        _ if is_teacher => plan.teacher_steps,
+        _ if is_init => plan.init_steps,
+        _ => (plan.student_steps / phases).max(1),
+    };
     for phase in &mut schedule.phases {
         phase.steps = per_phase;
-        if let Some(at) = preset.lr_decay_at {
+        if is_init {
+            // configs/student-mse.toml: Adam from 1e-3, halved four times over the run (the
+            // generator's BatchNorm keeps this rate stable; 1e-4 needs far longer from scratch).
+            phase.lr = 1e-3;
+            phase.lr_decay_every = (per_phase / 4).max(1);
+            phase.lr_decay = 0.5;
+        } else if let Some(at) = preset.lr_decay_at {
             phase.lr_decay_every = ((per_phase as f64 * at) as usize).max(1);
             phase.lr_decay = 0.1;
         }
@@ -170,8 +190,10 @@ pub fn stage_config(
     config.perceptual = plan.perceptual.clone();
     config.seed = plan.seed;
     config.validation = vec![validation.to_path_buf()];
+    let trained = |id: &str| run.join("train").join(id).join("generator.bpk");
+    config.student_init = if plan.train_init { trained(STUDENT_INIT.0) } else { plan.student_init.clone() };
+    config.teacher_content = plan.content_teacher.clone();
     if plan.train_teacher {
-        let trained = |id: &str| run.join("train").join(id).join("generator.bpk");
         config.srresnet_init = trained("teacher-srresnet");
         config.teacher_srgan = trained("teacher-srgan");
         config.teacher_content = trained("teacher-g");
@@ -202,7 +224,7 @@ pub fn methods(plan: &Plan, run: &Path) -> Vec<Method> {
             label: "SRResNet (teacher)".into(),
             role: Role::Teacher,
             schedule: None,
-            weights: Some(defaults.teacher_content),
+            weights: Some(defaults.srresnet_init.clone()),
         });
         methods.push(Method {
             id: "teacher-srgan".into(),
@@ -211,7 +233,25 @@ pub fn methods(plan: &Plan, run: &Path) -> Vec<Method> {
             schedule: None,
             weights: Some(defaults.teacher_srgan),
         });
+        // Its own row unless the SRResNet stands in for it.
+        if plan.content_teacher != defaults.srresnet_init {
+            methods.push(Method {
+                id: "teacher-g".into(),
+                label: "G, content only (teacher)".into(),
+                role: Role::Teacher,
+                schedule: None,
+                weights: Some(plan.content_teacher.clone()),
+            });
+        }
     }
+    let (id, label, schedule) = STUDENT_INIT;
+    methods.push(Method {
+        id: id.into(),
+        label: label.into(),
+        role: Role::Student,
+        schedule: plan.train_init.then(|| schedule.into()),
+        weights: Some(if plan.train_init { run.join("train").join(id).join("generator.bpk") } else { plan.student_init.clone() }),
+    });
     for (id, label, schedule) in STUDENTS {
         methods.push(Method {
             id: (*id).into(),
@@ -251,7 +291,10 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceOutcome> {
     if let Some(s) = opts.teacher_steps {
         preset.teacher_steps = s;
     }
-    if preset.student_steps == 0 || preset.teacher_steps == 0 {
+    if let Some(s) = opts.init_steps {
+        preset.init_steps = s;
+    }
+    if preset.student_steps == 0 || preset.teacher_steps == 0 || preset.init_steps == 0 {
         bail!("step budgets must be > 0");
     }
     let plan = Plan {
@@ -261,6 +304,10 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceOutcome> {
         batch_size: preset.batch_size,
         hr_crop: preset.hr_crop,
         train_teacher: opts.train_teacher,
+        train_init: opts.train_init,
+        init_steps: preset.init_steps,
+        student_init: opts.student_init.clone().unwrap_or_else(|| TrainConfig::default().student_init),
+        content_teacher: opts.content_teacher.clone().unwrap_or_else(|| TrainConfig::default().teacher_content),
         data: opts.data.clone().unwrap_or_else(|| TrainConfig::default().data),
         perceptual: opts.perceptual.clone(),
         seed: opts.seed,
@@ -279,6 +326,21 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceOutcome> {
             bail!("eval set `{name}`: {} is not a folder", dir.display());
         }
     }
+    // Weights this run starts from must exist before an hour of training, not after.
+    if !plan.train_init && !plan.student_init.is_file() {
+        bail!(
+            "{}: the shared MSE student is missing (it ships in weights/; --init FILE uses another, \
+             --train-init trains it in this run)",
+            plan.student_init.display()
+        );
+    }
+    if !plan.train_teacher && !plan.content_teacher.is_file() {
+        bail!(
+            "{}: the content-only G2G teacher is missing (--content-teacher FILE uses another, \
+             --train-teacher trains the teachers in this run)",
+            plan.content_teacher.display()
+        );
+    }
     // A bad Ma file fails now, not after an hour of training.
     if let Some(path) = &opts.ma_scores {
         report::load_ma(path)?;
@@ -296,7 +358,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceOutcome> {
         }
         let schedule = method.schedule.as_deref().expect("trained methods have a schedule");
         let validation = &opts.eval_sets.first().ok_or_else(|| anyhow!("no eval set"))?.1;
-        let config = stage_config(&preset, &plan, run, schedule, method.role == Role::Teacher, validation)?;
+        let config = stage_config(&preset, &plan, run, schedule, validation)?;
         let resume = checkpoint::exists(&dir);
         eprintln!("{}: {} ({})", method.id, if resume { "resuming" } else { "training" }, method.label);
         let stage_started = Instant::now();

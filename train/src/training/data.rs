@@ -32,6 +32,13 @@ pub struct TrainingImages {
 impl TrainingImages {
     /// Load every image of `dir` that is at least one HR crop in size.
     pub fn load(dir: &Path, scale: usize, hr_crop: usize) -> Result<Self> {
+        if !dir.is_dir() {
+            bail!(
+                "{}: training data folder not found; scripts/fetch-train-data.sh fetches the default photos \
+                 into data/train, or pass --data DIR (any folder of HR images, DIV2K as is)",
+                dir.display()
+            );
+        }
         let files = collect_images(&[dir.to_path_buf()])?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len());
         let chunks: Vec<&[PathBuf]> = files.chunks(files.len().div_ceil(threads)).collect();

@@ -3,6 +3,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod init;
 pub mod losses;
 pub mod perceptual;
 pub mod schedule;

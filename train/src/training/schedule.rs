@@ -69,19 +69,41 @@ pub struct Schedule {
     pub network: Network,
     /// The teacher the KD loss uses, if any phase has a KD weight.
     pub teacher: Option<TeacherRole>,
-    /// Start the generator from the SRResNet teacher weights (the SRGAN recipe).
+    /// Start a teacher-size generator from the SRResNet weights (`srresnet_init`; the SRGAN
+    /// recipe). Refused for students: they start from `init_from_student` or `init`.
     #[serde(default)]
     pub init_from_srresnet: bool,
+    /// Start the student from the shared MSE-pretrained student (`student_init`, by default
+    /// weights/student-mse.bpk), as every student of the authors' code does. Students only.
+    #[serde(default)]
+    pub init_from_student: bool,
     pub phases: Vec<Phase>,
 }
 
-pub const BUILT_IN: &[&str] =
-    &["teacher-srresnet", "teacher-srgan", "teacher-g", "student", "gan2gan", "gan2g", "gan2g+al", "g2g+al"];
+pub const BUILT_IN: &[&str] = &[
+    "teacher-srresnet",
+    "teacher-srgan",
+    "teacher-g",
+    "student-mse",
+    "student",
+    "gan2gan",
+    "gan2g",
+    "gan2g+al",
+    "g2g+al",
+];
 
 /// Default KD weight: the authors' code weights MSE(teacher SR, student SR) on 0–255 images by
 /// 1e-3, the scale of the adversarial term, which keeps KD from swamping the content loss. The
 /// paper's text ("equal to the content loss") is `kd = 1.0`, settable in the config.
 pub const DEFAULT_KD_WEIGHT: f64 = 1e-3;
+
+/// Where a built-in schedule's generator starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Init {
+    Fresh,
+    Srresnet,
+    Student,
+}
 const ADV: f64 = 1e-3;
 const LR: f64 = 1e-4;
 
@@ -90,7 +112,10 @@ fn phase(name: &str, discriminator: bool, losses: LossWeights, steps: usize) -> 
 }
 
 impl Schedule {
-    /// The built-in schedules, each phase with `steps` steps.
+    /// The built-in schedules, each phase with `steps` steps. The student schedules follow the
+    /// authors' code (vennie2lee/Knowledge-Distillation-for-Discriminator-in-SRGAN): each starts
+    /// from the MSE-pretrained student and is fine-tuned; KD stays in the adversarial phase of
+    /// the "+AL" schedules (`Train_and_Distill_only_gen`: content + 1e-3·KD + 1e-3·adv).
     pub fn built_in(name: &str, steps: usize) -> Option<Self> {
         let kd = DEFAULT_KD_WEIGHT;
         let mse = LossWeights { pixel: 1.0, ..Default::default() };
@@ -98,35 +123,37 @@ impl Schedule {
         let c_adv = LossWeights { content: 1.0, adversarial: ADV, ..Default::default() };
         let c_kd = LossWeights { content: 1.0, kd, ..Default::default() };
         let c_kd_adv = LossWeights { content: 1.0, kd, adversarial: ADV, ..Default::default() };
-        let s = |network, teacher, init_from_srresnet, phases| Schedule {
+        let schedule = |network, teacher, init: Init, phases| Schedule {
             name: name.into(),
             network,
             teacher,
-            init_from_srresnet,
+            init_from_srresnet: init == Init::Srresnet,
+            init_from_student: init == Init::Student,
             phases,
         };
         use Network::*;
         use TeacherRole::*;
+        let distil_then_adversarial = |teacher| {
+            schedule(Student, Some(teacher), Init::Student, vec![
+                phase("content+kd", false, c_kd, steps),
+                phase("adversarial+kd", true, c_kd_adv, steps),
+            ])
+        };
         Some(match name {
-            "teacher-srresnet" => s(Teacher, None, false, vec![phase("mse", false, mse, steps)]),
-            "teacher-srgan" => s(Teacher, None, true, vec![phase("gan", true, c_adv, steps)]),
-            "teacher-g" => s(Teacher, None, false, vec![phase("content", false, c, steps)]),
-            // The teacher recipe at student size: MSE pre-training, then SRGAN.
-            "student" => s(Student, None, false, vec![phase("mse", false, mse, steps), phase("gan", true, c_adv, steps)]),
-            "gan2gan" => s(Student, Some(Srgan), false, vec![phase("gan+kd", true, c_kd_adv, steps)]),
-            "gan2g" => s(Student, Some(Srgan), false, vec![phase("content+kd", false, c_kd, steps)]),
-            "gan2g+al" => s(
-                Student,
-                Some(Srgan),
-                false,
-                vec![phase("content+kd", false, c_kd, steps), phase("adversarial", true, c_adv, steps)],
-            ),
-            "g2g+al" => s(
-                Student,
-                Some(ContentG),
-                false,
-                vec![phase("content+kd", false, c_kd, steps), phase("adversarial", true, c_adv, steps)],
-            ),
+            "teacher-srresnet" => schedule(Teacher, None, Init::Fresh, vec![phase("mse", false, mse, steps)]),
+            "teacher-srgan" => schedule(Teacher, None, Init::Srresnet, vec![phase("gan", true, c_adv, steps)]),
+            // G2G+AL.py: the SRResNet fine-tuned on the content loss alone (`Train_only_gen`).
+            "teacher-g" => schedule(Teacher, None, Init::Srresnet, vec![phase("content", false, c, steps)]),
+            // The shared student init (`st_pre_generator.h5`): pixel MSE only, no KD.
+            "student-mse" => schedule(Student, None, Init::Fresh, vec![phase("mse", false, mse, steps)]),
+            // The no-KD baseline: the init fine-tuned as SRGAN (`SrganTrainer`).
+            "student" => schedule(Student, None, Init::Student, vec![phase("gan", true, c_adv, steps)]),
+            // KD_SrganTrainer: its second discriminator (teacher SR vs student SR) never reaches
+            // the generator's loss, so G's objective is content + KD + adversarial.
+            "gan2gan" => schedule(Student, Some(Srgan), Init::Student, vec![phase("gan+kd", true, c_kd_adv, steps)]),
+            "gan2g" => schedule(Student, Some(Srgan), Init::Student, vec![phase("content+kd", false, c_kd, steps)]),
+            "gan2g+al" => distil_then_adversarial(Srgan),
+            "g2g+al" => distil_then_adversarial(ContentG),
             _ => return None,
         })
     }
@@ -160,6 +187,23 @@ impl Schedule {
                 return Err(format!("phase `{}`: learning rate and decay must be positive", p.name));
             }
         }
+        match self.network {
+            Network::Student if self.init_from_srresnet => {
+                return Err(format!(
+                    "schedule `{}`: `init_from_srresnet` starts a teacher-size generator; a student starts from \
+                     `init_from_student = true` (the shared MSE student) or `init = \"FILE.bpk\"`",
+                    self.name
+                ));
+            }
+            Network::Teacher if self.init_from_student => {
+                return Err(format!(
+                    "schedule `{}`: `init_from_student` is for students; a teacher starts from \
+                     `init_from_srresnet = true` or `init = \"FILE.bpk\"`",
+                    self.name
+                ));
+            }
+            _ => {}
+        }
         if self.needs_teacher() && self.teacher.is_none() {
             return Err(format!("schedule `{}` has a KD loss but names no teacher", self.name));
         }
@@ -182,8 +226,33 @@ mod tests {
         let g2g = Schedule::built_in("g2g+al", 5).unwrap();
         assert_eq!(g2g.teacher, Some(TeacherRole::ContentG));
         assert_eq!(g2g.phases.len(), 2);
-        assert!(g2g.phases[1].discriminator && g2g.phases[1].losses.kd == 0.0);
+        // The adversarial phase keeps KD (the authors' Train_and_Distill_only_gen).
+        let al = &g2g.phases[1];
+        assert!(al.discriminator && al.losses.kd == DEFAULT_KD_WEIGHT && al.losses.adversarial == ADV);
+        assert!(!g2g.phases[0].discriminator && g2g.phases[0].losses.kd == DEFAULT_KD_WEIGHT);
+        assert_eq!(Schedule::built_in("gan2g+al", 5).unwrap().phases[1].losses, al.losses);
+        // Every student of the experiment starts from the shared MSE student; that one starts
+        // fresh and learns without KD, so the no-KD baseline stays KD-free.
+        for name in ["student", "gan2gan", "gan2g", "gan2g+al", "g2g+al"] {
+            let s = Schedule::built_in(name, 5).unwrap();
+            assert!(s.init_from_student && !s.init_from_srresnet, "{name}");
+        }
+        let init = Schedule::built_in("student-mse", 5).unwrap();
+        assert!(!init.init_from_student && !init.needs_teacher() && !init.needs_vgg());
+        let nokd = Schedule::built_in("student", 5).unwrap();
+        assert!(!nokd.needs_teacher() && nokd.phases.iter().all(|p| p.discriminator));
+        assert!(Schedule::built_in("teacher-g", 5).unwrap().init_from_srresnet);
         assert!(Schedule::built_in("nope", 1).is_none());
+    }
+
+    #[test]
+    fn an_init_for_the_wrong_network_is_refused_not_ignored() {
+        let mut s = Schedule::built_in("gan2g", 5).unwrap();
+        s.init_from_srresnet = true;
+        assert!(s.validate().unwrap_err().contains("init_from_srresnet"));
+        let mut t = Schedule::built_in("teacher-srresnet", 5).unwrap();
+        t.init_from_student = true;
+        assert!(t.validate().unwrap_err().contains("init_from_student"));
     }
 
     #[test]

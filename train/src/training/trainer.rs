@@ -20,9 +20,10 @@ use srkd_core::weights::{generator_from_bytes, generator_to_bytes};
 use super::checkpoint::{self, Checkpoint, Position};
 use super::config::TrainConfig;
 use super::data::{Batch, BatchLoader, TrainingImages, validation_images};
+use super::init::{InitSource, initial_generator};
 use super::losses::{bce_with_logits, content, mse};
 use super::perceptual::{PerceptualSource, load_vgg};
-use super::schedule::{Network, Phase, Schedule, TeacherRole};
+use super::schedule::{Phase, Schedule, TeacherRole};
 use super::step_clock::{PARTS, StepClock};
 use super::vgg::Vgg;
 use crate::backend::Backend;
@@ -67,13 +68,15 @@ pub(crate) struct Frozen {
     teacher: Option<(Generator, String)>,
 }
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct LogLine<'a> {
     step: usize,
     phase: &'a str,
     lr: f64,
     time_s: f64,
-    loss_g: f64,
+    /// Absent on the step-0 line, which only validates the starting generator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loss_g: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pixel: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,8 +169,6 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
     } else {
         None
     };
-    std::fs::create_dir_all(run).with_context(|| format!("{}: cannot create", run.display()))?;
-    fsio::write_atomic(&run.join("config.toml"), toml::to_string_pretty(config)?.as_bytes())?;
 
     let device = opts.backend.device()?;
     let ad = device.clone().autodiff();
@@ -175,15 +176,10 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
     // Initial weights are a function of the seed alone, so a run is reproducible and a resumed
     // run's fresh discriminators match the uninterrupted run's.
     ad.seed(config.seed);
-    // Generator: the student, a fresh teacher-size net, or the teacher started from SRResNet.
-    let (g_config, mut g) = match schedule.network {
-        Network::Student => (config.student.clone(), config.student.init(&ad)),
-        Network::Teacher if schedule.init_from_srresnet => {
-            let (g, c) = load_generator_file(&config.srresnet_init, &ad)?;
-            (c, g.train())
-        }
-        Network::Teacher => (config.teacher_architecture.clone(), config.teacher_architecture.init(&ad)),
-    };
+    let (mut g, g_config, init) = initial_generator(config, &schedule, &ad)?;
+    // Written once the start is known to fit, so a refused run leaves no config behind.
+    std::fs::create_dir_all(run).with_context(|| format!("{}: cannot create", run.display()))?;
+    fsio::write_atomic(&run.join("config.toml"), toml::to_string_pretty(config)?.as_bytes())?;
 
     let frozen = load_frozen(config, &schedule, &device, &ad)?;
     let images = Arc::new(TrainingImages::load(&config.data, g_config.scale, config.hr_crop)?);
@@ -207,6 +203,15 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
         .open(run.join("log.jsonl"))
         .with_context(|| format!("{}: cannot open log", run.join("log.jsonl").display()))?;
     let started = Instant::now();
+
+    // Step 0: the starting generator's score, so a fine-tune's curve starts where its init is.
+    if position.global_step == 0 && config.validate_every > 0 {
+        let q = validate(&g, &g_config, &validation, &device)?;
+        let first = &schedule.phases[0];
+        let line = LogLine { step: 0, phase: &first.name, lr: first.lr_at(0), time_s: 0.0, validation: Some(q), ..LogLine::default() };
+        use std::io::Write;
+        writeln!(log, "{}", serde_json::to_string(&line)?)?;
+    }
 
     for (phase_index, phase) in schedule.phases.iter().enumerate() {
         if phase_index < position.phase {
@@ -279,7 +284,7 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
                     phase: &phase.name,
                     lr: lr_rate,
                     time_s: started.elapsed().as_secs_f64(),
-                    loss_g: stats.loss_g,
+                    loss_g: Some(stats.loss_g),
                     pixel: stats.pixel,
                     content: stats.content,
                     kd: stats.kd,
@@ -304,7 +309,7 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
         }
     }
     bar.finish_and_clear();
-    let generator = finish(config, &schedule, &frozen, &g_config, g, run, opts.backend, &position, &images)?;
+    let generator = finish(config, &schedule, &frozen, &g_config, g, run, opts.backend, &position, &images, init.as_ref())?;
     Ok(Outcome::Finished { generator })
 }
 
@@ -490,6 +495,8 @@ struct Manifest<'a> {
     schedule: &'a Schedule,
     config: &'a TrainConfig,
     generator: &'a GeneratorConfig,
+    /// The weights the generator started from, if not fresh.
+    init: Option<&'a InitSource>,
     teacher: Option<&'a str>,
     perceptual: Option<&'a str>,
     data: DataInfo,
@@ -516,6 +523,7 @@ fn finish(
     backend: Backend,
     position: &Position,
     images: &TrainingImages,
+    init: Option<&InitSource>,
 ) -> Result<PathBuf> {
     let teacher = frozen.teacher.as_ref().map(|(_, l)| l.as_str());
     let perceptual = frozen.vgg.as_ref().map(|(_, _, n)| n.as_str());
@@ -523,6 +531,7 @@ fn finish(
         schedule,
         config,
         generator: g_config,
+        init,
         teacher,
         perceptual,
         data: DataInfo { folder: config.data.display().to_string(), images: images.len() },
@@ -536,6 +545,9 @@ fn finish(
     meta.insert("srkd.steps".to_string(), position.global_step.to_string());
     meta.insert("srkd.perceptual".to_string(), perceptual.unwrap_or("none").to_string());
     meta.insert("srkd.teacher".to_string(), teacher.unwrap_or("none").to_string());
+    if let Some(init) = init {
+        meta.insert("srkd.init".to_string(), format!("{} (sha256 {})", init.path, init.sha256));
+    }
     let bytes = generator_to_bytes(g.valid(), g_config, &meta).map_err(|e| anyhow!("{e}"))?;
     let path = run.join("generator.bpk");
     fsio::write_atomic(&path, &bytes)?;

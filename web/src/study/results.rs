@@ -4,7 +4,7 @@
 //! screening verdicts and exclusions — computed by `srkd_core::dmos`, the same code as
 //! `srkd dmos`. A bad file is refused with its name; what was imported stays.
 
-use srkd_core::dmos::{DmosOptions, DmosTable, REFERENCE, RaterSession, check_sessions, compute_dmos};
+use srkd_core::dmos::{DmosOptions, DmosTable, REFERENCE_SANITY_LABEL, RaterSession, check_sessions, compute_dmos};
 use web_sys::{DragEvent, File, HtmlInputElement};
 use yew::prelude::*;
 
@@ -200,7 +200,7 @@ impl ResultsPage {
                         <tr><th>{ "method" }</th>{ for images.iter().map(|i| html! { <th>{ *i }</th> }) }<th>{ "mean" }</th></tr>
                         { for table.methods().into_iter().map(|method| html! {
                             <tr>
-                                <th>{ if method == REFERENCE { "reference (hidden)" } else { method } }</th>
+                                <th>{ method }</th>
                                 { for images.iter().map(|image| match table.dmos.get(*image).and_then(|r| r.get(method)) {
                                     Some(cell) => {
                                         let best = table.best_for(image).is_some_and(|(m, _)| m == method);
@@ -216,9 +216,19 @@ impl ResultsPage {
                                 <td class="mean">{ table.method_means.get(method).map(|m| format!("{m:.2}")).unwrap_or_default() }</td>
                             </tr>
                         }) }
+                        if !table.reference.is_empty() {
+                            <tr class="reference-sanity">
+                                <th>{ REFERENCE_SANITY_LABEL }</th>
+                                { for images.iter().map(|image| match table.reference.get(*image) {
+                                    Some(cell) => html! { <td data-image={image.to_string()} data-reference={cell.dmos.to_string()}>{ format!("{:.1}", cell.dmos) }</td> },
+                                    None => html! { <td>{ "—" }</td> },
+                                }) }
+                                <td class="mean">{ table.reference_mean().map(|m| format!("{m:.2}")).unwrap_or_default() }</td>
+                            </tr>
+                        }
                     </table>
                 </div>
-                <p class="hint">{ "Bold = best (lowest DMOS) per image among the compared methods." }</p>
+                <p class="hint">{ "Bold = best (lowest DMOS) per image among the compared methods. DMOS follows the paper's eq. 4–6: each rater's differences are z-scored over the super-resolved images only; the last row places the hidden reference (difference 0) on the same scale as a sanity check." }</p>
                 if !table.excluded.is_empty() {
                     <ul id="exclusions">{ for table.excluded.iter().map(|e| html! { <li>{ format!("excluded: rater {}: {}", e.rater, e.reason) }</li> }) }</ul>
                 }
