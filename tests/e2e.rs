@@ -11,11 +11,7 @@ fn root() -> PathBuf {
 }
 
 fn srkd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_srkd"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("cannot start srkd")
+    Command::new(env!("CARGO_BIN_EXE_srkd")).args(args).current_dir(root()).output().expect("cannot start srkd")
 }
 
 fn path_str(p: &Path) -> &str {
@@ -51,9 +47,9 @@ fn shipped_teachers_reach_published_butterfly_psnr() {
 
 /// The Keras files come from `scripts/fetch-assets.sh`, which the test command runs first.
 fn keras_assets() -> PathBuf {
-    let dir = std::env::var("SRKD_ASSETS").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/srkd-assets")
-    });
+    let dir = std::env::var("SRKD_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/srkd-assets"));
     let dir = dir.join("keras");
     assert!(
         dir.join("pre_generator.h5").is_file(),
@@ -257,8 +253,16 @@ fn eval_embedded_set_prints_bicubic_and_teacher_for_every_image_and_scores_other
     let sr_dir = dir.path().join("sr");
     let (lr_dir, json) = (dir.path().join("lr"), dir.path().join("model.json"));
     let run = srkd(&[
-        "eval", "data/eval", "--model", "weights/teacher-srresnet.bpk", "--save-sr", path_str(&sr_dir),
-        "--save-lr", path_str(&lr_dir), "--json", path_str(&json),
+        "eval",
+        "data/eval",
+        "--model",
+        "weights/teacher-srresnet.bpk",
+        "--save-sr",
+        path_str(&sr_dir),
+        "--save-lr",
+        path_str(&lr_dir),
+        "--json",
+        path_str(&json),
     ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     // The inputs another upscaler gets: the MATLAB-bicubic quarter of the ×4-cropped image.
@@ -274,16 +278,30 @@ fn eval_embedded_set_prints_bicubic_and_teacher_for_every_image_and_scores_other
     image::RgbImage::new(10, 10).save(sr_dir.join("butterfly_x4.png")).unwrap();
     let bad = srkd(&["eval", "data/eval", "--results", path_str(&sr_dir)]);
     let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert!(!bad.status.success() && stderr.contains("butterfly_x4.png: 10×10") && !stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !bad.status.success() && stderr.contains("butterfly_x4.png: 10×10") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
     // Every SR output is saved at the size of the ×4-cropped ground truth.
     let sr = image::open(sr_dir.join("chelsea_x4.png")).unwrap();
     assert_eq!((sr.width(), sr.height()), (448, 300));
     assert_eq!(std::fs::read_dir(&sr_dir).unwrap().count(), 7);
     assert_eq!(std::fs::read_dir(&lr_dir).unwrap().count(), 7);
     let stdout = String::from_utf8_lossy(&run.stdout);
-    for name in ["astronaut.png", "baboon.png", "butterfly.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg", "mean"] {
-        let line = stdout.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"));
-        let psnrs: Vec<f64> = line.split_whitespace().filter_map(|t| t.parse().ok()).filter(|v: &f64| *v > 1.0).collect();
+    for name in [
+        "astronaut.png",
+        "baboon.png",
+        "butterfly.png",
+        "chelsea.png",
+        "coffee.png",
+        "motorcycle_left.png",
+        "rocket.jpg",
+        "mean",
+    ] {
+        let line =
+            stdout.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"));
+        let psnrs: Vec<f64> =
+            line.split_whitespace().filter_map(|t| t.parse().ok()).filter(|v: &f64| *v > 1.0).collect();
         assert_eq!(psnrs.len(), 2, "{line}");
         assert!(psnrs[1] > psnrs[0], "teacher should beat bicubic: {line}");
     }
@@ -298,14 +316,20 @@ fn dmos_from_rating_files() {
         std::fs::write(&path, text).unwrap();
         path.to_string_lossy().to_string()
     };
-    let a = write("a.json", r#"{"rater":"a","study":"s1","ratings":[
+    let a = write(
+        "a.json",
+        r#"{"rater":"a","study":"s1","ratings":[
         {"image":"butterfly","method":"reference","score":5,"ms":900},
         {"image":"butterfly","method":"gan2g","score":3,"ms":1200},
-        {"image":"butterfly","method":"bicubic","score":4,"ms":800}]}"#);
-    let b = write("b.json", r#"{"rater":"b","study":"s1","ratings":[
+        {"image":"butterfly","method":"bicubic","score":4,"ms":800}]}"#,
+    );
+    let b = write(
+        "b.json",
+        r#"{"rater":"b","study":"s1","ratings":[
         {"image":"butterfly","method":"reference","score":4},
         {"image":"butterfly","method":"gan2g","score":1},
-        {"image":"butterfly","method":"bicubic","score":4}]}"#);
+        {"image":"butterfly","method":"bicubic","score":4}]}"#,
+    );
     let json = dir.path().join("dmos.json");
     let out = srkd(&["dmos", &a, &b, "--json", json.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

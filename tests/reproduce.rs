@@ -100,7 +100,18 @@ fn quick_reproduction_end_to_end() {
     assert_eq!(report["reduced_run"], true);
 
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
-    for needle in ["Reduced run", "Table 1", "Table 2", "Table 4", "PROXY", "PI: n/a (no Ma model)", "GAN2G+AL", "Student init (MSE)", "fig2.png", "Provenance"] {
+    for needle in [
+        "Reduced run",
+        "Table 1",
+        "Table 2",
+        "Table 4",
+        "PROXY",
+        "PI: n/a (no Ma model)",
+        "GAN2G+AL",
+        "Student init (MSE)",
+        "fig2.png",
+        "Provenance",
+    ] {
         assert!(md.contains(needle), "report.md lacks {needle:?}");
     }
     // The best PSNR of the column is in bold: the SRResNet teacher's.
@@ -154,7 +165,8 @@ fn study_export_from_run(run: &Path, dir: &Path) {
     let text = std::fs::read_to_string(out.join("study.json")).unwrap();
     let study = srkd_core::study::Study::parse("study.json", &text).unwrap();
     let methods: Vec<&str> = study.items.iter().map(|i| i.method.as_str()).collect();
-    let expected: Vec<&str> = ["reference", "teacher-srresnet", "teacher-srgan", "student-mse"].into_iter().chain(STUDENTS).collect();
+    let expected: Vec<&str> =
+        ["reference", "teacher-srresnet", "teacher-srgan", "student-mse"].into_iter().chain(STUDENTS).collect();
     assert_eq!(methods, expected, "every evaluated generator plus the hidden reference");
     let crop = |img: image::DynamicImage| img.crop_imm(96, 96, 64, 64).to_rgb8();
     for item in &study.items {
@@ -193,7 +205,11 @@ fn study_export_from_run(run: &Path, dir: &Path) {
     }
     let err = failed(&srkd(&["study", "export", "--run", dir.to_str().unwrap(), "--out", other_s]));
     assert!(err.contains("no report.json"), "{err}");
-    let leftovers: Vec<_> = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".srkd-study-")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".srkd-study-"))
+        .collect();
     assert!(leftovers.is_empty(), "temporary folders left behind");
 }
 
@@ -224,10 +240,16 @@ fn the_student_init_trained_here_resumes_and_starts_every_student() {
     let dir = tempfile::tempdir().unwrap();
     let (data, eval) = fixtures(dir.path());
     let run = dir.path().join("run");
-    let mut args: Vec<String> = ["reproduce", "--preset", "quick", "--student-steps", "2", "--train-init", "--init-steps", "300"]
-        .map(String::from)
-        .to_vec();
-    args.extend(["--data".into(), data.to_string_lossy().to_string(), "--eval-set".into(), format!("tiny={}", eval.display())]);
+    let mut args: Vec<String> =
+        ["reproduce", "--preset", "quick", "--student-steps", "2", "--train-init", "--init-steps", "300"]
+            .map(String::from)
+            .to_vec();
+    args.extend([
+        "--data".into(),
+        data.to_string_lossy().to_string(),
+        "--eval-set".into(),
+        format!("tiny={}", eval.display()),
+    ]);
     args.extend(["--out".into(), run.to_string_lossy().to_string()]);
     let child = Command::new(env!("CARGO_BIN_EXE_srkd"))
         .args(&args)
@@ -279,7 +301,10 @@ fn bad_arguments_are_clear_errors() {
         (vec!["--eval-set", "missing=/no/such/folder"], "not a folder"),
         (vec!["--eval-set", &tiny, "--student-steps", "0"], "must be > 0"),
         (vec!["--eval-set", &tiny, "--init", "weights/nope.bpk"], "shared MSE student is missing"),
-        (vec!["--eval-set", &tiny, "--init", INIT, "--content-teacher", "weights/nope.bpk"], "content-only G2G teacher is missing"),
+        (
+            vec!["--eval-set", &tiny, "--init", INIT, "--content-teacher", "weights/nope.bpk"],
+            "content-only G2G teacher is missing",
+        ),
     ] {
         let err = failed(&args(&extra));
         assert!(err.contains(needle), "{extra:?}: {err}");

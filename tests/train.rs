@@ -52,11 +52,7 @@ fn ok(out: &Output) {
 }
 
 fn log_lines(run: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run.join("log.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 /// The generator's output on a fixed input, for comparing weights.
@@ -94,12 +90,17 @@ fn every_schedule_trains(backend: &str, env: Option<(&str, &str)>) {
     ];
     let init_dir = tempfile::tempdir().unwrap();
     let init_run = init_dir.path().join("student-mse");
-    ok(&train_env(init_dir.path(), &["--schedule", "student-mse", "--steps", "1", "--backend", backend, "--out", init_run.to_str().unwrap()], env));
+    ok(&train_env(
+        init_dir.path(),
+        &["--schedule", "student-mse", "--steps", "1", "--backend", backend, "--out", init_run.to_str().unwrap()],
+        env,
+    ));
     let init = init_run.join("generator.bpk");
     for (schedule, phases) in expected_phases {
         let dir = tempfile::tempdir().unwrap();
         let run = dir.path().join("run");
-        let mut args = vec!["--schedule", schedule, "--steps", "1", "--backend", backend, "--out", run.to_str().unwrap()];
+        let mut args =
+            vec!["--schedule", schedule, "--steps", "1", "--backend", backend, "--out", run.to_str().unwrap()];
         let fine_tune = !schedule.starts_with("teacher") && *schedule != "student-mse";
         if fine_tune {
             args.extend(["--init", init.to_str().unwrap()]);
@@ -117,7 +118,10 @@ fn every_schedule_trains(backend: &str, env: Option<(&str, &str)>) {
         assert_eq!(manifest["steps"], phases.len());
         assert_eq!(manifest["backend"], backend);
         if manifest["perceptual"].is_string() {
-            assert!(manifest["perceptual"].as_str().unwrap().contains("proxy"), "the HED VGG16 must be labelled a proxy");
+            assert!(
+                manifest["perceptual"].as_str().unwrap().contains("proxy"),
+                "the HED VGG16 must be labelled a proxy"
+            );
         }
         let kd = lines.iter().any(|l| l["kd"].is_number());
         assert_eq!(kd, manifest["teacher"].is_string(), "{schedule}: KD iff a teacher");
@@ -126,7 +130,12 @@ fn every_schedule_trains(backend: &str, env: Option<(&str, &str)>) {
         }
         if phases.len() == 2 && kd {
             // The adversarial phase keeps KD (the authors' +AL trainer).
-            assert!(lines.iter().filter(|l| l["phase"] == phases[1]).all(|l| l["kd"].is_number() && l["adversarial"].is_number()));
+            assert!(
+                lines
+                    .iter()
+                    .filter(|l| l["phase"] == phases[1])
+                    .all(|l| l["kd"].is_number() && l["adversarial"].is_number())
+            );
         }
         assert_eq!(fingerprint(&run.join("generator.bpk")).len(), 3 * 48 * 48);
     }
@@ -163,7 +172,10 @@ fn resume_after_interruption_reproduces_the_uninterrupted_run() {
 
     let split = dir.path().join("split");
     // Stop inside the adversarial phase, so D and both optimizers must be restored.
-    let out = train(dir.path(), &["--schedule", "gan2g+al", "--steps", "2", "--stop-after", "3", "--out", split.to_str().unwrap()]);
+    let out = train(
+        dir.path(),
+        &["--schedule", "gan2g+al", "--steps", "2", "--stop-after", "3", "--out", split.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!split.join("generator.bpk").exists());
     // Without --resume a run folder with a checkpoint is refused, not overwritten.
@@ -189,7 +201,10 @@ fn resume_after_interruption_reproduces_the_uninterrupted_run() {
 fn resume_needs_only_the_run_folder_and_refuses_another_schedule() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let out = train(dir.path(), &["--schedule", "teacher-srresnet", "--steps", "3", "--stop-after", "2", "--out", run.to_str().unwrap()]);
+    let out = train(
+        dir.path(),
+        &["--schedule", "teacher-srresnet", "--steps", "3", "--stop-after", "2", "--out", run.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     let saved = std::fs::read(run.join("config.toml")).unwrap();
 
@@ -231,7 +246,9 @@ fn ctrl_c_saves_a_checkpoint_and_resume_finishes() {
         .unwrap();
     // Wait for training to be under way, then interrupt.
     let start = std::time::Instant::now();
-    while !run.join("log.jsonl").is_file() || std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().count() < 2 {
+    while !run.join("log.jsonl").is_file()
+        || std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().count() < 2
+    {
         assert!(start.elapsed().as_secs() < 300, "training did not start");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -245,8 +262,20 @@ fn ctrl_c_saves_a_checkpoint_and_resume_finishes() {
     assert!(!run.join("generator.bpk").exists());
     // A config edit is not needed to finish early: resume with fewer steps is refused only if
     // the position is past them, so finish by resuming with the same schedule but --stop-after.
-    let out = train(dir.path(), &["--schedule", "teacher-srresnet", "--steps", "100000", "--resume",
-        "--stop-after", &(stopped_at + 1).to_string(), "--out", run.to_str().unwrap()]);
+    let out = train(
+        dir.path(),
+        &[
+            "--schedule",
+            "teacher-srresnet",
+            "--steps",
+            "100000",
+            "--resume",
+            "--stop-after",
+            &(stopped_at + 1).to_string(),
+            "--out",
+            run.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(130));
     let lines = log_lines(&run);
     assert_eq!(lines.last().unwrap()["step"].as_u64().unwrap(), stopped_at + 1, "resumed at the next step");
@@ -269,7 +298,15 @@ fn a_diverging_run_stops_with_a_clear_error_and_keeps_its_checkpoint() {
     let data = tiny_data(dir.path());
     let run = dir.path().join("run");
     let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
-        .args(["train", "--config", config.to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", run.to_str().unwrap()])
+        .args([
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ])
         .current_dir(root())
         .output()
         .unwrap();
@@ -288,7 +325,10 @@ fn bad_configs_are_rejected_with_the_reason() {
     let run = dir.path().join("run");
     let out = train(dir.path(), &["--schedule", "nope", "--out", run.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("unknown schedule `nope`") && stderr.contains("g2g+al"), "{stderr}");
+    assert!(
+        !out.status.success() && stderr.contains("unknown schedule `nope`") && stderr.contains("g2g+al"),
+        "{stderr}"
+    );
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "batch_sise = 4\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
@@ -304,7 +344,10 @@ fn bad_configs_are_rejected_with_the_reason() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("scripts/fetch-train-data.sh") && stderr.contains("--data"), "{stderr}");
+    assert!(
+        !out.status.success() && stderr.contains("scripts/fetch-train-data.sh") && stderr.contains("--data"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -330,25 +373,40 @@ fn a_fine_tune_starts_exactly_from_its_init_and_a_wrong_init_is_refused() {
     // The same image scored by `srkd eval` with the init weights.
     let scores = dir.path().join("eval.json");
     let eval = Command::new(env!("CARGO_BIN_EXE_srkd"))
-        .args(["eval", "data/eval/butterfly.png", "--model", init.to_str().unwrap(), "--json", scores.to_str().unwrap()])
+        .args([
+            "eval",
+            "data/eval/butterfly.png",
+            "--model",
+            init.to_str().unwrap(),
+            "--json",
+            scores.to_str().unwrap(),
+        ])
         .current_dir(root())
         .output()
         .unwrap();
     assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
     let scores: serde_json::Value = serde_json::from_slice(&std::fs::read(&scores).unwrap()).unwrap();
     for metric in ["psnr", "ssim"] {
-        let (at_init, evaluated) = (first["validation"][metric].as_f64().unwrap(), scores["mean"]["model"][metric].as_f64().unwrap());
+        let (at_init, evaluated) =
+            (first["validation"][metric].as_f64().unwrap(), scores["mean"]["model"][metric].as_f64().unwrap());
         assert!((at_init - evaluated).abs() < 1e-9, "{metric}: step 0 {at_init} vs srkd eval {evaluated}");
     }
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["init"]["sha256"].as_str().unwrap().len(), 64);
 
     // A teacher-size file cannot start a student, and a missing one is named.
-    for (init, expected) in [("weights/teacher-srresnet.bpk", "same architecture"), ("weights/nope.bpk", "initial weights not found")] {
+    for (init, expected) in
+        [("weights/teacher-srresnet.bpk", "same architecture"), ("weights/nope.bpk", "initial weights not found")]
+    {
         let run = dir.path().join(format!("refused-{}", expected.len()));
-        let out = train(dir.path(), &["--schedule", "gan2g", "--steps", "1", "--init", init, "--out", run.to_str().unwrap()]);
+        let out =
+            train(dir.path(), &["--schedule", "gan2g", "--steps", "1", "--init", init, "--out", run.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && stderr.contains(init) && stderr.contains(expected) && !stderr.contains("panicked"), "{stderr}");
+        assert!(
+            !out.status.success() && stderr.contains(init) && stderr.contains(expected) && !stderr.contains("panicked"),
+            "{stderr}"
+        );
         assert!(!run.join("checkpoint").exists());
     }
 }
@@ -357,9 +415,13 @@ fn a_fine_tune_starts_exactly_from_its_init_and_a_wrong_init_is_refused() {
 fn a_training_step_runs_on_wgpu() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let out = train(dir.path(), &["--schedule", "gan2g", "--steps", "1", "--backend", "wgpu", "--out", run.to_str().unwrap()]);
+    let out = train(
+        dir.path(),
+        &["--schedule", "gan2g", "--steps", "1", "--backend", "wgpu", "--out", run.to_str().unwrap()],
+    );
     ok(&out);
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["backend"], "wgpu");
     assert!(log_lines(&run)[0]["loss_g"].as_f64().unwrap().is_finite());
 }
@@ -369,7 +431,11 @@ fn a_training_step_runs_on_wgpu() {
 fn generator_and_discriminator_train_on_vulkan() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    ok(&train_env(dir.path(), &["--schedule", "gan2gan", "--steps", "1", "--backend", "vulkan", "--out", run.to_str().unwrap()], Some(swiftshader())));
+    ok(&train_env(
+        dir.path(),
+        &["--schedule", "gan2gan", "--steps", "1", "--backend", "vulkan", "--out", run.to_str().unwrap()],
+        Some(swiftshader()),
+    ));
     let line = &log_lines(&run)[0];
     assert_eq!(line["phase"], "gan+kd");
     assert!(line["loss_g"].as_f64().unwrap().is_finite() && line["loss_d"].as_f64().unwrap().is_finite(), "{line}");

@@ -23,7 +23,8 @@ fn main() {
     let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("../weights");
     println!("cargo:rerun-if-changed={}", weights.display());
     // A page without models is useless: fail the build loudly rather than ship an empty list.
-    let dir = std::fs::read_dir(&weights).unwrap_or_else(|e| panic!("{}: cannot list the shipped weights ({e})", weights.display()));
+    let dir = std::fs::read_dir(&weights)
+        .unwrap_or_else(|e| panic!("{}: cannot list the shipped weights ({e})", weights.display()));
     let mut stems: Vec<String> = dir
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".bpk")).map(str::to_string))
@@ -31,7 +32,9 @@ fn main() {
     assert!(!stems.is_empty(), "{}: no .bpk generators to ship", weights.display());
     let rank = |s: &str| KNOWN.iter().position(|(k, _)| *k == s).unwrap_or(KNOWN.len());
     stems.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
-    let mut code = String::from("/// Shipped generators: (id, file under weights/, label).\npub const MODELS: &[(&str, &str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Shipped generators: (id, file under weights/, label).\npub const MODELS: &[(&str, &str, &str)] = &[\n",
+    );
     for stem in &stems {
         let label = KNOWN.iter().find(|(k, _)| k == stem).map(|(_, l)| l.to_string()).unwrap_or_else(|| stem.clone());
         writeln!(code, "    ({stem:?}, \"weights/{stem}.bpk\", {label:?}),").unwrap();

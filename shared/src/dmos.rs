@@ -111,9 +111,20 @@ impl RaterSession {
         let mut session: Option<RaterSession> = None;
         for (line, row) in reader.deserialize::<CsvRow>().enumerate() {
             let row = row.map_err(|e| bad(format!("row {}: {e}", line + 1)))?;
-            let s = session.get_or_insert_with(|| RaterSession { rater: row.rater.clone(), study: row.study.clone(), ratings: Vec::new() });
+            let s = session.get_or_insert_with(|| RaterSession {
+                rater: row.rater.clone(),
+                study: row.study.clone(),
+                ratings: Vec::new(),
+            });
             if row.rater != s.rater || row.study != s.study {
-                return Err(bad(format!("row {} belongs to rater `{}` of study `{}`, the file starts with `{}` of `{}`", line + 1, row.rater, row.study, s.rater, s.study)));
+                return Err(bad(format!(
+                    "row {} belongs to rater `{}` of study `{}`, the file starts with `{}` of `{}`",
+                    line + 1,
+                    row.rater,
+                    row.study,
+                    s.rater,
+                    s.study
+                )));
             }
             s.ratings.push(Rating { image: row.image, method: row.method, score: row.score, ms: row.ms });
         }
@@ -231,8 +242,10 @@ impl DmosTable {
             out.push_str(&format!("{},{},{mean}\n", csv_field(method), cells.join(",")));
         }
         if !self.reference.is_empty() {
-            let cells: Vec<String> =
-                images.iter().map(|i| self.reference.get(*i).map(|c| format!("{:.2}", c.dmos)).unwrap_or_default()).collect();
+            let cells: Vec<String> = images
+                .iter()
+                .map(|i| self.reference.get(*i).map(|c| format!("{:.2}", c.dmos)).unwrap_or_default())
+                .collect();
             let mean = self.reference_mean().map(|m| format!("{m:.2}")).unwrap_or_default();
             out.push_str(&format!("{},{},{mean}\n", REFERENCE_SANITY_LABEL, cells.join(",")));
         }
@@ -336,12 +349,8 @@ pub fn compute_dmos(sessions: &[RaterSession], options: DmosOptions) -> Result<D
             excluded.push(Exclusion { rater: s.rater.clone(), reason: "rejected by BT.500 observer screening".into() });
             continue;
         }
-        let references: BTreeMap<&str, f64> = s
-            .ratings
-            .iter()
-            .filter(|r| r.method == REFERENCE)
-            .map(|r| (r.image.as_str(), r.score as f64))
-            .collect();
+        let references: BTreeMap<&str, f64> =
+            s.ratings.iter().filter(|r| r.method == REFERENCE).map(|r| (r.image.as_str(), r.score as f64)).collect();
         // Eq. 4: one difference score per super-resolved item; the reference is not an item.
         let mut diffs = Vec::with_capacity(s.ratings.len());
         let mut rated_references = Vec::new();
@@ -418,7 +427,10 @@ mod tests {
         RaterSession {
             rater: rater.into(),
             study: "s".into(),
-            ratings: scores.iter().map(|(i, m, s)| Rating { image: (*i).into(), method: (*m).into(), score: *s, ms: None }).collect(),
+            ratings: scores
+                .iter()
+                .map(|(i, m, s)| Rating { image: (*i).into(), method: (*m).into(), score: *s, ms: None })
+                .collect(),
         }
     }
 
@@ -429,9 +441,12 @@ mod tests {
         let csv = s.to_csv();
         assert!(csv.starts_with("rater,study,image,method,score,ms\n"), "{csv}");
         assert_eq!(RaterSession::parse("r.csv", &csv).unwrap(), s);
-        let err = RaterSession::parse("r.csv", "rater,study,image,method,score,ms\na,s,i,m,9,\n").unwrap_err().to_string();
+        let err =
+            RaterSession::parse("r.csv", "rater,study,image,method,score,ms\na,s,i,m,9,\n").unwrap_err().to_string();
         assert!(err.contains("r.csv") && err.contains("outside 1–5"), "{err}");
-        let err = RaterSession::parse("r.csv", "rater,study,image,method,score,ms\na,s,i,m,3,\nb,s,i,n,3,\n").unwrap_err().to_string();
+        let err = RaterSession::parse("r.csv", "rater,study,image,method,score,ms\na,s,i,m,3,\nb,s,i,n,3,\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("row 2 belongs to rater `b`"), "{err}");
         let err = RaterSession::parse("r.csv", "a,b\n1,2\n").unwrap_err().to_string();
         assert!(err.contains("CSV header"), "{err}");
@@ -507,7 +522,8 @@ mod tests {
             scores.extend(methods.iter().enumerate().map(|(k, m)| ("i", *m, crowd[(r + k) % crowd.len()])));
             sessions.push(session(&format!("r{r}"), &scores));
         }
-        sessions.push(session("odd", &[("i", REFERENCE, 5), ("i", "A", 5), ("i", "B", 1), ("i", "C", 5), ("i", "D", 1)]));
+        sessions
+            .push(session("odd", &[("i", REFERENCE, 5), ("i", "A", 5), ("i", "B", 1), ("i", "C", 5), ("i", "D", 1)]));
         let t = compute_dmos(&sessions, DmosOptions::default()).unwrap();
         let flagged: Vec<&str> = t.screening.iter().filter(|s| s.outlier).map(|s| s.rater.as_str()).collect();
         assert_eq!(flagged, vec!["odd"]);

@@ -59,7 +59,10 @@ impl Study {
         let mut has_reference: BTreeMap<&str, bool> = BTreeMap::new();
         for item in self.items.iter().chain(&self.training) {
             if item.url.is_empty() || item.url.starts_with('/') || item.url.contains("..") || item.url.contains("://") {
-                return Err(format!("item {} / {}: url `{}` must be a path inside the study folder", item.image, item.method, item.url));
+                return Err(format!(
+                    "item {} / {}: url `{}` must be a path inside the study folder",
+                    item.image, item.method, item.url
+                ));
             }
         }
         for item in &self.items {
@@ -114,10 +117,15 @@ mod tests {
 
     #[test]
     fn order_is_a_permutation_stable_per_rater_and_different_between_raters() {
-        let s = study((0..30).map(|i| item(&format!("i{}", i / 3), if i % 3 == 0 { REFERENCE } else { "m" })).map(|mut it| {
-            it.url = format!("{}{}", it.image, it.url.len());
-            it
-        }).collect());
+        let s = study(
+            (0..30)
+                .map(|i| item(&format!("i{}", i / 3), if i % 3 == 0 { REFERENCE } else { "m" }))
+                .map(|mut it| {
+                    it.url = format!("{}{}", it.image, it.url.len());
+                    it
+                })
+                .collect(),
+        );
         let a = s.trial_order("alice");
         let mut sorted = a.clone();
         sorted.sort();

@@ -38,9 +38,8 @@ pub fn generator_to_bytes(
         .collect::<Result<Vec<_>, burn_pack::Error>>()
         .map_err(|e| wrap(&e))?;
     let config_json = serde_json::to_string(config).map_err(|e| wrap(&e))?;
-    let mut writer = Writer::new(tensors)
-        .with_metadata(KIND_KEY, KIND_GENERATOR)
-        .with_metadata(CONFIG_KEY, &config_json);
+    let mut writer =
+        Writer::new(tensors).with_metadata(KIND_KEY, KIND_GENERATOR).with_metadata(CONFIG_KEY, &config_json);
     for (k, v) in extra {
         writer = writer.with_metadata(k, v);
     }
@@ -58,11 +57,10 @@ pub fn read_generator_metadata(bytes: &[u8]) -> Result<(GeneratorConfig, BTreeMa
             "burnpack file does not hold an srkd generator (no `srkd.kind = generator/1` metadata)".into(),
         ));
     }
-    let json = metadata
-        .get(CONFIG_KEY)
-        .ok_or_else(|| Error::Weights("generator pack has no architecture metadata".into()))?;
-    let config: GeneratorConfig = serde_json::from_str(json)
-        .map_err(|e| Error::Weights(format!("unreadable generator architecture: {e}")))?;
+    let json =
+        metadata.get(CONFIG_KEY).ok_or_else(|| Error::Weights("generator pack has no architecture metadata".into()))?;
+    let config: GeneratorConfig =
+        serde_json::from_str(json).map_err(|e| Error::Weights(format!("unreadable generator architecture: {e}")))?;
     config.validate().map_err(|e| Error::Weights(format!("invalid generator architecture: {e}")))?;
     Ok((config, metadata))
 }

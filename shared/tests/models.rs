@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
-use srkd_core::image::ImageF32;
 use srkd_core::cpu::{CpuGenerator, Isa};
+use srkd_core::image::ImageF32;
 use srkd_core::model::{DiscriminatorConfig, GeneratorConfig, UpsamplePrelu, trainable_params};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
 use srkd_core::tiling::{Stitcher, plan_tiles};

@@ -67,7 +67,11 @@ fn collect_layers(file: &Hdf5File) -> Result<Layers> {
 /// Architecture implied by the layer list: F from the head conv, stages from the 4F convs.
 fn infer_config(layers: &Layers) -> Result<GeneratorConfig> {
     let head = &layers.convs.first().context("no convolution layers")?.0;
-    ensure!(head.shape.len() == 4 && head.shape[2] == 3, "first conv is not a 3-channel input conv (kernel {:?})", head.shape);
+    ensure!(
+        head.shape.len() == 4 && head.shape[2] == 3,
+        "first conv is not a 3-channel input conv (kernel {:?})",
+        head.shape
+    );
     let f = head.shape[3];
     let stages = layers.convs.iter().filter(|(k, _)| k.shape.get(3) == Some(&(4 * f))).count();
     ensure!(stages >= 1, "no pixel-shuffle upsampling convolutions found");
@@ -75,7 +79,12 @@ fn infer_config(layers: &Layers) -> Result<GeneratorConfig> {
     let body_convs = layers.convs.len() - 3 - stages;
     ensure!(body_convs.is_multiple_of(2), "odd number of residual convolutions ({body_convs})");
     let blocks = body_convs / 2;
-    ensure!(layers.bns.len() == 2 * blocks + 1, "expected {} BatchNorm layers, found {}", 2 * blocks + 1, layers.bns.len());
+    ensure!(
+        layers.bns.len() == 2 * blocks + 1,
+        "expected {} BatchNorm layers, found {}",
+        2 * blocks + 1,
+        layers.bns.len()
+    );
     let upsample_prelu = match layers.prelus.len() {
         n if n == 1 + blocks + stages => UpsamplePrelu::PerStage,
         n if n == 2 + blocks => UpsamplePrelu::Shared,

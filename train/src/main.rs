@@ -17,7 +17,11 @@ mod training;
 pub const DEFAULT_MODEL: &str = "weights/teacher-srresnet.bpk";
 
 #[derive(Parser, Debug)]
-#[command(name = "srkd", version, about = "Lightweight SRGAN by knowledge distillation: train, reproduce the paper, evaluate, upscale")]
+#[command(
+    name = "srkd",
+    version,
+    about = "Lightweight SRGAN by knowledge distillation: train, reproduce the paper, evaluate, upscale"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -12,8 +12,7 @@ use crate::fsio;
 /// Load a generator `.bpk`, ready for inference (`valid()`: BN uses running statistics).
 pub fn load_generator(path: &Path, device: &Device) -> Result<(Generator, GeneratorConfig)> {
     let bytes = fsio::read(path)?;
-    let (model, config) =
-        generator_from_bytes(bytes, device).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let (model, config) = generator_from_bytes(bytes, device).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     Ok((model.valid(), config))
 }
 

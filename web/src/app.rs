@@ -147,7 +147,8 @@ impl App {
             let model = match cached {
                 Some(m) => m,
                 None => {
-                    let loaded = fetch_bytes(file).await.and_then(|bytes| pipeline::load_model(model_id, bytes, &backend));
+                    let loaded =
+                        fetch_bytes(file).await.and_then(|bytes| pipeline::load_model(model_id, bytes, &backend));
                     match loaded {
                         Ok(m) => {
                             let m = Rc::new(m);
@@ -166,11 +167,15 @@ impl App {
             let mut tile = backend.tile_for(model.config.filters);
             loop {
                 match pipeline::run(&model, &backend, &picture, mode, tile, cancel.clone(), &progress).await {
-                    Ok(outcome) => return link.send_message(Msg::Finished(Box::new(outcome), model_id.to_string(), backend.kind)),
+                    Ok(outcome) => {
+                        return link.send_message(Msg::Finished(Box::new(outcome), model_id.to_string(), backend.kind));
+                    }
                     Err(JobError::Cancelled) => return link.send_message(Msg::Cancelled),
                     Err(JobError::Input(e)) => return link.send_message(Msg::Failed(e)),
                     Err(JobError::Device(e)) if tile > 32 => {
-                        web_sys::console::warn_1(&format!("device error with {tile}px tiles, retrying smaller: {e}").into());
+                        web_sys::console::warn_1(
+                            &format!("device error with {tile}px tiles, retrying smaller: {e}").into(),
+                        );
                         tile /= 2;
                     }
                     Err(JobError::Device(e)) => return link.send_message(Msg::DeviceFailed(e)),
@@ -179,7 +184,12 @@ impl App {
         });
     }
 
-    fn open(&mut self, ctx: &Context<Self>, name: String, bytes: impl std::future::Future<Output = Result<Vec<u8>, String>> + 'static) {
+    fn open(
+        &mut self,
+        ctx: &Context<Self>,
+        name: String,
+        bytes: impl std::future::Future<Output = Result<Vec<u8>, String>> + 'static,
+    ) {
         self.status = Status::Loading;
         self.error = None;
         ctx.link().send_future(async move {
@@ -200,7 +210,10 @@ impl Component for App {
         let model_id = match query_param("model") {
             Some(id) if find(Some(id.as_str())).is_some() => id,
             Some(id) => {
-                error = Some(format!("unknown model `{id}`; this build ships: {}", MODELS.iter().map(|m| m.0).collect::<Vec<_>>().join(", ")));
+                error = Some(format!(
+                    "unknown model `{id}`; this build ships: {}",
+                    MODELS.iter().map(|m| m.0).collect::<Vec<_>>().join(", ")
+                ));
                 find(None).map(|m| m.0.to_string()).unwrap_or_default()
             }
             None => find(None).map(|m| m.0.to_string()).unwrap_or_default(),
@@ -238,14 +251,19 @@ impl Component for App {
         // Paste an image anywhere on the page (removed again when the view changes).
         let link = ctx.link().clone();
         self._paste_listener = web_sys::window().and_then(|w| w.document()).map(|document| {
-            EventListener::new_with_options(&document, "paste", EventListenerOptions::enable_prevent_default(), move |event| {
-                let Some(e) = event.dyn_ref::<ClipboardEvent>() else { return };
-                let file = e.clipboard_data().and_then(|d| d.files()).and_then(|f| f.get(0));
-                if let Some(file) = file {
-                    e.prevent_default();
-                    link.send_message(Msg::OpenFile(file));
-                }
-            })
+            EventListener::new_with_options(
+                &document,
+                "paste",
+                EventListenerOptions::enable_prevent_default(),
+                move |event| {
+                    let Some(e) = event.dyn_ref::<ClipboardEvent>() else { return };
+                    let file = e.clipboard_data().and_then(|d| d.files()).and_then(|f| f.get(0));
+                    if let Some(file) = file {
+                        e.prevent_default();
+                        link.send_message(Msg::OpenFile(file));
+                    }
+                },
+            )
         });
     }
 
@@ -298,7 +316,8 @@ impl Component for App {
                 entry.1 = outcome.model_ms;
                 let name = self.picture.as_ref().map(|p| p.name.clone()).unwrap_or_default();
                 let file_stem = name.rsplit_once('.').map(|(s, _)| s.to_string()).unwrap_or(name);
-                self.shown = Some(Shown { outcome: *outcome, sr_url, bicubic_url, model_id, backend, first_run, file_stem });
+                self.shown =
+                    Some(Shown { outcome: *outcome, sr_url, bicubic_url, model_id, backend, first_run, file_stem });
                 self.status = Status::Done;
             }
             Msg::Cancel => self.cancel.set(true),
@@ -334,7 +353,8 @@ impl Component for App {
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let busy = matches!(self.status, Status::Running | Status::Loading | Status::Starting);
-        let on_model = link.callback(|e: Event| Msg::SelectModel(e.target_unchecked_into::<HtmlSelectElement>().value()));
+        let on_model =
+            link.callback(|e: Event| Msg::SelectModel(e.target_unchecked_into::<HtmlSelectElement>().value()));
         let on_mode = link.callback(|e: Event| {
             let v = e.target_unchecked_into::<HtmlSelectElement>().value();
             Msg::SetMode(if v == "evaluate" { Mode::Evaluate } else { Mode::Upscale })

@@ -11,7 +11,10 @@ fn window() -> web_sys::Window {
 }
 
 fn js_error(context: &str, e: JsValue) -> String {
-    let detail = e.as_string().or_else(|| js_sys::Error::try_from(e).ok().map(|e| String::from(e.message()))).unwrap_or_default();
+    let detail = e
+        .as_string()
+        .or_else(|| js_sys::Error::try_from(e).ok().map(|e| String::from(e.message())))
+        .unwrap_or_default();
     format!("{context}: {detail}")
 }
 
@@ -36,7 +39,8 @@ pub async fn yield_now() {
 
 /// Whether the browser exposes WebGPU at all (`navigator.gpu`).
 pub fn has_webgpu() -> bool {
-    js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
+    js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("gpu"))
+        .is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
 }
 
 async fn array_buffer_bytes(promise: Promise, context: &str) -> Result<Vec<u8>, String> {

@@ -95,7 +95,10 @@ fn check_size(picture: &Picture, mode: Mode) -> Result<(), String> {
         Mode::Evaluate => (MAX_EVALUATE_SIDE, "evaluates"),
     };
     if w > max || h > max {
-        return Err(format!("{}: {w}×{h} is too large; the page {what} images up to {max}×{max} (the `srkd` CLI has no limit)", picture.name));
+        return Err(format!(
+            "{}: {w}×{h} is too large; the page {what} images up to {max}×{max} (the `srkd` CLI has no limit)",
+            picture.name
+        ));
     }
     let min = if mode == Mode::Evaluate { 24 } else { 4 };
     if w < min || h < min {

@@ -30,7 +30,8 @@ pub fn root() -> Html {
     {
         let view = view.clone();
         use_effect_with((), move |_| {
-            let listener = web_sys::window().map(|window| EventListener::new(&window, "hashchange", move |_| view.set(current_view())));
+            let listener = web_sys::window()
+                .map(|window| EventListener::new(&window, "hashchange", move |_| view.set(current_view())));
             move || drop(listener)
         });
     }

@@ -39,7 +39,17 @@ impl Activations {
     /// Each padded row is written whole, border included, into unfilled memory: these copies
     /// run on every training step's convolutions, and zeroing the buffer first was a third of
     /// their time.
-    pub fn from_planar(planar: &[f32], n: usize, c: usize, h: usize, w: usize, pad: usize, slack: usize, scale: f32, offset: f32) -> Self {
+    pub fn from_planar(
+        planar: &[f32],
+        n: usize,
+        c: usize,
+        h: usize,
+        w: usize,
+        pad: usize,
+        slack: usize,
+        scale: f32,
+        offset: f32,
+    ) -> Self {
         assert_eq!(planar.len(), n * c * h * w, "planar input size");
         let (padded_h, row_stride) = (h + 2 * pad, (w + 2 * pad) * c);
         let len = n * padded_h * row_stride + slack;
@@ -65,7 +75,14 @@ impl Activations {
                 for x0 in (0..x_blocked).step_by(8) {
                     // SAFETY: 8 rows of 8 floats in, 8 rows of 8 out, all inside the slices;
                     // `transposes` checked for AVX.
-                    unsafe { super::simd::transpose8(plane(ch0).as_ptr().add(x0), h * w, out.as_mut_ptr().add(x0 * c + ch0), c) };
+                    unsafe {
+                        super::simd::transpose8(
+                            plane(ch0).as_ptr().add(x0),
+                            h * w,
+                            out.as_mut_ptr().add(x0 * c + ch0),
+                            c,
+                        )
+                    };
                 }
             }
             for ch in 0..c {

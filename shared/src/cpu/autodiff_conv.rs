@@ -30,7 +30,13 @@ use super::train_conv::{self, ConvShape};
 pub trait DirectConvBackend: Backend {
     /// `conv2d(x, weight) + bias` with "same" padding and the given stride, then a leaky ReLU
     /// of negative slope `slope` if any (0: a ReLU).
-    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, stride: usize, slope: Option<f32>) -> FloatTensor<Self>;
+    fn direct_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: usize,
+        slope: Option<f32>,
+    ) -> FloatTensor<Self>;
 }
 
 /// `conv.forward(x)`: on the CPU backend through the direct kernels where they compute this
@@ -56,13 +62,15 @@ pub fn conv2d_leaky_relu(conv: &Conv2d, x: Tensor<4>, slope: f64) -> Tensor<4> {
 fn direct(conv: &Conv2d, x: Tensor<4>, slope: Option<f32>) -> Result<Tensor<4>, Tensor<4>> {
     match (direct_shape(conv, &x), &conv.bias) {
         // The three-output kernel has no activation.
-        (Some(shape), Some(bias)) if slope.is_none() || shape.c_out != 3 => Ok(Tensor::from_dispatch(<Dispatch as DirectConvBackend>::direct_conv2d(
-            x.into_dispatch(),
-            conv.weight.val().into_dispatch(),
-            bias.val().into_dispatch(),
-            shape.stride,
-            slope,
-        ))),
+        (Some(shape), Some(bias)) if slope.is_none() || shape.c_out != 3 => {
+            Ok(Tensor::from_dispatch(<Dispatch as DirectConvBackend>::direct_conv2d(
+                x.into_dispatch(),
+                conv.weight.val().into_dispatch(),
+                bias.val().into_dispatch(),
+                shape.stride,
+                slope,
+            )))
+        }
         _ => Err(x),
     }
 }
@@ -114,7 +122,13 @@ fn out_dims(shape: ConvShape) -> [usize; 4] {
 }
 
 impl DirectConvBackend for Flex {
-    fn direct_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, stride: usize, slope: Option<f32>) -> FlexTensor {
+    fn direct_conv2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        stride: usize,
+        slope: Option<f32>,
+    ) -> FlexTensor {
         let shape = shape_of(&x, &weight, stride);
         let isa = shape.isa().expect("checked by `conv2d`");
         let (out, _) = train_conv::forward(isa, shape, &host(&x), &host(&weight), &host(&bias), slope, false);
@@ -191,27 +205,56 @@ impl Backward<Flex, 3> for DirectConvGrad {
             grads.register::<Flex>(node.id, flex(dw, [shape.c_out, shape.c_in, shape.k, shape.k]));
         }
         if let Some(node) = node_bias {
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(train_conv::bias_grad(shape, &dy), [shape.c_out])));
+            grads.register::<Flex>(
+                node.id,
+                FlexTensor::from_data(TensorData::new(train_conv::bias_grad(shape, &dy), [shape.c_out])),
+            );
         }
     }
 }
 
 impl<C: CheckpointStrategy> DirectConvBackend for Autodiff<Flex, C> {
-    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, stride: usize, slope: Option<f32>) -> FloatTensor<Self> {
+    fn direct_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: usize,
+        slope: Option<f32>,
+    ) -> FloatTensor<Self> {
         let (x_tracked, weight_tracked) = (x.is_tracked(), weight.is_tracked());
         match DirectConvGrad.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let shape = shape_of(x.primitive(), weight.primitive(), stride);
                 let isa = shape.isa().expect("checked by `conv2d`");
                 let weights = host(weight.primitive()).into_owned();
-                let (out, input) = train_conv::forward(isa, shape, &host(x.primitive()), &weights, &host(bias.primitive()), slope, weight_tracked);
+                let (out, input) = train_conv::forward(
+                    isa,
+                    shape,
+                    &host(x.primitive()),
+                    &weights,
+                    &host(bias.primitive()),
+                    slope,
+                    weight_tracked,
+                );
                 let out = flex(out, out_dims(shape));
                 // (A clone of a flex tensor shares its data.)
                 let activation = slope.map(|s| (out.clone(), s));
-                let saved = Saved { isa, shape, weights: x_tracked.then(|| Arc::new(weights)), input: input.map(Arc::new), activation };
+                let saved = Saved {
+                    isa,
+                    shape,
+                    weights: x_tracked.then(|| Arc::new(weights)),
+                    input: input.map(Arc::new),
+                    activation,
+                };
                 prep.finish(saved, out)
             }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::direct_conv2d(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), stride, slope)),
+            OpsKind::UnTracked(prep) => prep.finish(Flex::direct_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                stride,
+                slope,
+            )),
         }
     }
 }
@@ -251,7 +294,10 @@ mod tests {
             (32, 128, 3, 1, 4, 4),
         ];
         for (c_in, c_out, k, stride, h, w) in cases {
-            let mut conv = Conv2dConfig::new([c_in, c_out], [k, k]).with_stride([stride, stride]).with_padding(PaddingConfig2d::Same).init(&device);
+            let mut conv = Conv2dConfig::new([c_in, c_out], [k, k])
+                .with_stride([stride, stride])
+                .with_padding(PaddingConfig2d::Same)
+                .init(&device);
             conv.bias = Some(Param::from_tensor(Tensor::random([c_out], Distribution::Normal(0.0, 1.0), &device)));
             let x = Tensor::<4>::random([2, c_in, h, w], Distribution::Normal(0.0, 1.0), &device).require_grad();
             assert!(computes(&conv, &x), "{c_in}→{c_out} k{k} s{stride} {h}×{w}");
@@ -259,16 +305,26 @@ mod tests {
             for &slope in activations {
                 let (direct, reference) = match slope {
                     None => (conv2d(&conv, x.clone()), conv.forward(x.clone())),
-                    Some(0.0) => (conv2d_relu(&conv, x.clone()), burn::tensor::activation::relu(conv.forward(x.clone()))),
-                    Some(s) => (conv2d_leaky_relu(&conv, x.clone(), s), burn::tensor::activation::leaky_relu(conv.forward(x.clone()), s)),
+                    Some(0.0) => {
+                        (conv2d_relu(&conv, x.clone()), burn::tensor::activation::relu(conv.forward(x.clone())))
+                    }
+                    Some(s) => (
+                        conv2d_leaky_relu(&conv, x.clone(), s),
+                        burn::tensor::activation::leaky_relu(conv.forward(x.clone()), s),
+                    ),
                 };
-                let weights = Tensor::<4>::random(reference.dims(), Distribution::Normal(0.0, 1.0), &device.clone().inner());
+                let weights =
+                    Tensor::<4>::random(reference.dims(), Distribution::Normal(0.0, 1.0), &device.clone().inner());
                 let grads_direct = (direct.clone() * weights.clone().autodiff()).sum().backward();
                 let grads_reference = (reference.clone() * weights.autodiff()).sum().backward();
                 let case = format!("{c_in}→{c_out} k{k} s{stride} {h}×{w} activation {slope:?}");
                 close(&format!("forward {case}"), direct.inner(), reference.inner());
                 close(&format!("∂x {case}"), x.grad(&grads_direct).unwrap(), x.grad(&grads_reference).unwrap());
-                close(&format!("∂W {case}"), conv.weight.grad(&grads_direct).unwrap(), conv.weight.grad(&grads_reference).unwrap());
+                close(
+                    &format!("∂W {case}"),
+                    conv.weight.grad(&grads_direct).unwrap(),
+                    conv.weight.grad(&grads_reference).unwrap(),
+                );
                 let bias = conv.bias.as_ref().unwrap();
                 let (db, db_ref) = (bias.grad(&grads_direct).unwrap(), bias.grad(&grads_reference).unwrap());
                 db.into_data().assert_approx_eq::<f32>(&db_ref.into_data(), Tolerance::rel_abs(1e-4, 1e-4));
@@ -303,7 +359,10 @@ mod tests {
         // 12 channels are not whole vectors; stride 3 is not supported.
         assert!(!computes(&Conv2dConfig::new([12, 12], [3, 3]).with_padding(PaddingConfig2d::Same).init(&device), &x));
         let x = Tensor::<4>::zeros([1, 16, 6, 6], &device);
-        assert!(!computes(&Conv2dConfig::new([16, 16], [3, 3]).with_stride([3, 3]).with_padding(PaddingConfig2d::Same).init(&device), &x));
+        assert!(!computes(
+            &Conv2dConfig::new([16, 16], [3, 3]).with_stride([3, 3]).with_padding(PaddingConfig2d::Same).init(&device),
+            &x
+        ));
         assert!(!computes(&Conv2dConfig::new([16, 16], [3, 3]).init(&device), &x));
     }
 }

@@ -23,7 +23,13 @@ use super::batch_norm::{self, NormShape};
 pub trait DirectNormBackend: Backend {
     /// `(leaky(batch_norm_train(x)), batch mean, biased batch variance)`; a `slope` of 1 is
     /// no activation.
-    fn batch_norm_leaky_relu(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, epsilon: f64, slope: f64) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+    fn batch_norm_leaky_relu(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        slope: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// `bn.forward(x)`, through the fused operation where it applies (training mode on the CPU
@@ -41,16 +47,28 @@ fn fused(bn: &BatchNorm, x: Tensor<4>, slope: f64) -> Result<Tensor<4>, Tensor<4
     let device = x.device();
     // Training mode: batch statistics (an autodiff device and a layer that trains); elsewhere
     // burn's inference path with the running statistics.
-    let applies = device.is_autodiff() && bn.training.is_enabled() && device == Device::flex() && x.dtype() == DType::F32 && x.dims()[0] > 0;
+    let applies = device.is_autodiff()
+        && bn.training.is_enabled()
+        && device == Device::flex()
+        && x.dtype() == DType::F32
+        && x.dims()[0] > 0;
     if !applies {
         return Err(x);
     }
-    let (out, mean, var) = <Dispatch as DirectNormBackend>::batch_norm_leaky_relu(x.into_dispatch(), bn.gamma.val().into_dispatch(), bn.beta.val().into_dispatch(), bn.epsilon, slope);
+    let (out, mean, var) = <Dispatch as DirectNormBackend>::batch_norm_leaky_relu(
+        x.into_dispatch(),
+        bn.gamma.val().into_dispatch(),
+        bn.beta.val().into_dispatch(),
+        bn.epsilon,
+        slope,
+    );
     let (mean, var) = (Tensor::<1>::from_dispatch(mean), Tensor::<1>::from_dispatch(var));
     // The running statistics, as burn's `BatchNorm::forward` keeps them.
     let m = bn.momentum;
-    let running_mean = bn.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m).add(mean.detach().mul_scalar(m));
-    let running_var = bn.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m).add(var.detach().mul_scalar(m));
+    let running_mean =
+        bn.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m).add(mean.detach().mul_scalar(m));
+    let running_var =
+        bn.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m).add(var.detach().mul_scalar(m));
     bn.running_mean.update(running_mean.detach());
     bn.running_var.update(running_var.detach());
     Ok(Tensor::from_dispatch(out))
@@ -66,7 +84,13 @@ fn flex(values: Vec<f32>, dims: &[usize]) -> FlexTensor {
 }
 
 /// The forward pass on host values: output, mean, variance.
-fn forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64, slope: f64) -> (FlexTensor, Vec<f32>, Vec<f32>) {
+fn forward(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    epsilon: f64,
+    slope: f64,
+) -> (FlexTensor, Vec<f32>, Vec<f32>) {
     let shape = shape_of(x);
     let values = host(x);
     let (out, mean, var) = batch_norm::forward(shape, &values, &host(gamma), &host(beta), epsilon, slope as f32);
@@ -74,7 +98,13 @@ fn forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64, 
 }
 
 impl DirectNormBackend for Flex {
-    fn batch_norm_leaky_relu(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, epsilon: f64, slope: f64) -> (FlexTensor, FlexTensor, FlexTensor) {
+    fn batch_norm_leaky_relu(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+        slope: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let c = shape_of(&x).c;
         let (out, mean, var) = forward(&x, &gamma, &beta, epsilon, slope);
         (out, flex(mean, &[c]), flex(var, &[c]))
@@ -111,7 +141,8 @@ impl Backward<Flex, 3> for BatchNormGrad {
         let dz = grads.consume::<Flex>(&ops.node);
         let Saved { x, z, gamma, mean, var, epsilon, slope } = ops.state;
         let shape = shape_of(&x);
-        let (dx, dgamma, dbeta) = batch_norm::backward(shape, &host(&x), &host(&z), &host(&dz), &gamma, &mean, &var, epsilon, slope as f32);
+        let (dx, dgamma, dbeta) =
+            batch_norm::backward(shape, &host(&x), &host(&z), &host(&dz), &gamma, &mean, &var, epsilon, slope as f32);
         if let Some(node) = node_x {
             grads.register::<Flex>(node.id, flex(dx, &x.layout().shape().dims::<4>()));
         }
@@ -125,7 +156,13 @@ impl Backward<Flex, 3> for BatchNormGrad {
 }
 
 impl<C: CheckpointStrategy> DirectNormBackend for Autodiff<Flex, C> {
-    fn batch_norm_leaky_relu(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, epsilon: f64, slope: f64) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+    fn batch_norm_leaky_relu(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        slope: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let (out, mean, var) = forward(x.primitive(), gamma.primitive(), beta.primitive(), epsilon, slope);
         let c = mean.len();
         // The statistics leave as constants: burn detaches them for the running averages.
@@ -178,11 +215,15 @@ mod tests {
             let (direct_bn, reference_bn) = (new_bn(), new_bn());
             // The same parameters in both.
             let reference_bn = reference_bn.load_record(direct_bn.clone().into_record());
-            let x = (Tensor::<4>::random([n, c, h, w], Distribution::Normal(0.0, 2.0), &device) + 3.0).detach().require_grad();
+            let x = (Tensor::<4>::random([n, c, h, w], Distribution::Normal(0.0, 2.0), &device) + 3.0)
+                .detach()
+                .require_grad();
             let direct = batch_norm_leaky_relu(&direct_bn, x.clone(), slope);
             let reference = burn::tensor::activation::leaky_relu(reference_bn.forward(x.clone()), slope);
-            let r = Tensor::<4>::random([n, c, h, w], Distribution::Normal(0.0, 1.0), &device.clone().inner()).autodiff();
-            let (g_direct, g_reference) = ((direct.clone() * r.clone()).sum().backward(), (reference.clone() * r).sum().backward());
+            let r =
+                Tensor::<4>::random([n, c, h, w], Distribution::Normal(0.0, 1.0), &device.clone().inner()).autodiff();
+            let (g_direct, g_reference) =
+                ((direct.clone() * r.clone()).sum().backward(), (reference.clone() * r).sum().backward());
             close("output", direct.inner(), reference.inner());
             close("∂x", x.grad(&g_direct).unwrap(), x.grad(&g_reference).unwrap());
             close("∂γ", direct_bn.gamma.grad(&g_direct).unwrap(), reference_bn.gamma.grad(&g_reference).unwrap());

@@ -21,11 +21,7 @@ use super::shuffle_prelu::{self, ShuffleShape};
 #[backend_extension(Flex, Autodiff)]
 pub trait DirectPreluBackend: Backend {
     /// `prelu(pixel_shuffle(x, factor), alpha)`; a factor of 1 is no shuffle.
-    fn shuffle_prelu(
-        x: FloatTensor<Self>,
-        alpha: FloatTensor<Self>,
-        factor: usize,
-    ) -> FloatTensor<Self>;
+    fn shuffle_prelu(x: FloatTensor<Self>, alpha: FloatTensor<Self>, factor: usize) -> FloatTensor<Self>;
 }
 
 /// `act.forward(x)`, through the fused operation on the CPU backend.
@@ -51,33 +47,22 @@ fn fused(act: &PRelu, x: Tensor<4>, r: usize) -> Result<Tensor<4>, Tensor<4>> {
     if !fits {
         return Err(x);
     }
-    Ok(Tensor::from_dispatch(
-        <Dispatch as DirectPreluBackend>::shuffle_prelu(
-            x.into_dispatch(),
-            act.alpha.val().into_dispatch(),
-            r,
-        ),
-    ))
+    Ok(Tensor::from_dispatch(<Dispatch as DirectPreluBackend>::shuffle_prelu(
+        x.into_dispatch(),
+        act.alpha.val().into_dispatch(),
+        r,
+    )))
 }
 
 fn shape_of(x: &FlexTensor, r: usize) -> ShuffleShape {
     let [n, c, h, w] = x.layout().shape().dims::<4>();
-    ShuffleShape {
-        n,
-        c: c / (r * r),
-        h,
-        w,
-        r,
-    }
+    ShuffleShape { n, c: c / (r * r), h, w, r }
 }
 
 fn forward(x: &FlexTensor, alpha: &[f32], r: usize) -> FlexTensor {
     let shape = shape_of(x, r);
     let out = shuffle_prelu::forward(shape, &host(x), alpha);
-    FlexTensor::from_data(TensorData::new(
-        out,
-        [shape.n, shape.c, shape.h * r, shape.w * r],
-    ))
+    FlexTensor::from_data(TensorData::new(out, [shape.n, shape.c, shape.h * r, shape.w * r]))
 }
 
 impl DirectPreluBackend for Flex {
@@ -108,41 +93,22 @@ impl Backward<Flex, 2> for ShufflePreluGrad {
         let shape = shape_of(&x, factor);
         let (dx, dalpha) = shuffle_prelu::backward(shape, &host(&x), &alpha, &host(&dy));
         if let Some(node) = node_x {
-            grads.register::<Flex>(
-                node.id,
-                FlexTensor::from_data(TensorData::new(dx, x.layout().shape().dims::<4>())),
-            );
+            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, x.layout().shape().dims::<4>())));
         }
         if let Some(node) = node_alpha {
-            grads.register::<Flex>(
-                node.id,
-                FlexTensor::from_data(TensorData::new(dalpha, [alpha.len()])),
-            );
+            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dalpha, [alpha.len()])));
         }
     }
 }
 
 impl<C: CheckpointStrategy> DirectPreluBackend for Autodiff<Flex, C> {
-    fn shuffle_prelu(
-        x: FloatTensor<Self>,
-        alpha: FloatTensor<Self>,
-        factor: usize,
-    ) -> FloatTensor<Self> {
+    fn shuffle_prelu(x: FloatTensor<Self>, alpha: FloatTensor<Self>, factor: usize) -> FloatTensor<Self> {
         let alpha_values = host(alpha.primitive()).into_owned();
         let out = forward(x.primitive(), &alpha_values, factor);
-        match ShufflePreluGrad
-            .prepare::<C>([x.node(), alpha.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish(
-                Saved {
-                    x: x.primitive().clone(),
-                    alpha: Arc::new(alpha_values),
-                    factor,
-                },
-                out,
-            ),
+        match ShufflePreluGrad.prepare::<C>([x.node(), alpha.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                prep.finish(Saved { x: x.primitive().clone(), alpha: Arc::new(alpha_values), factor }, out)
+            }
             OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
@@ -158,9 +124,7 @@ mod tests {
 
     fn close<const D: usize>(what: &str, direct: Tensor<D>, reference: Tensor<D>) {
         assert_eq!(direct.dims(), reference.dims(), "{what}");
-        direct
-            .into_data()
-            .assert_approx_eq::<f32>(&reference.into_data(), Tolerance::rel_abs(1e-4, 1e-4));
+        direct.into_data().assert_approx_eq::<f32>(&reference.into_data(), Tolerance::rel_abs(1e-4, 1e-4));
     }
 
     /// Output and the gradients of input and slopes equal burn's PixelShuffle then PReLU, for
@@ -170,46 +134,20 @@ mod tests {
         let device = Device::flex().autodiff();
         for (r, c, slopes) in [(1, 8, 8), (2, 4, 4), (2, 3, 1), (1, 5, 1)] {
             let mut act = PReluConfig::new().with_num_parameters(slopes).init(&device);
-            act.alpha = Param::from_tensor(Tensor::random(
-                [slopes],
-                Distribution::Uniform(0.05, 0.5),
-                &device,
-            ));
+            act.alpha = Param::from_tensor(Tensor::random([slopes], Distribution::Uniform(0.05, 0.5), &device));
             let shuffle = PixelShuffleConfig::new(r).init();
-            let x = Tensor::<4>::random(
-                [2, c * r * r, 5, 7],
-                Distribution::Normal(0.0, 1.0),
-                &device,
-            )
-            .require_grad();
-            let direct = if r == 1 {
-                prelu(&act, x.clone())
-            } else {
-                pixel_shuffle_prelu(&shuffle, &act, x.clone())
-            };
+            let x = Tensor::<4>::random([2, c * r * r, 5, 7], Distribution::Normal(0.0, 1.0), &device).require_grad();
+            let direct = if r == 1 { prelu(&act, x.clone()) } else { pixel_shuffle_prelu(&shuffle, &act, x.clone()) };
             let reference = act.forward(shuffle.forward(x.clone()));
-            let weights = Tensor::<4>::random(
-                reference.dims(),
-                Distribution::Normal(0.0, 1.0),
-                &device.clone().inner(),
-            )
-            .autodiff();
-            let (g, g_ref) = (
-                (direct.clone() * weights.clone()).sum().backward(),
-                (reference.clone() * weights).sum().backward(),
-            );
+            let weights =
+                Tensor::<4>::random(reference.dims(), Distribution::Normal(0.0, 1.0), &device.clone().inner())
+                    .autodiff();
+            let (g, g_ref) =
+                ((direct.clone() * weights.clone()).sum().backward(), (reference.clone() * weights).sum().backward());
             let case = format!("factor {r}, {c} channels, {slopes} slopes");
             close(&format!("output {case}"), direct.inner(), reference.inner());
-            close(
-                &format!("∂x {case}"),
-                x.grad(&g).unwrap(),
-                x.grad(&g_ref).unwrap(),
-            );
-            close(
-                &format!("∂α {case}"),
-                act.alpha.grad(&g).unwrap(),
-                act.alpha.grad(&g_ref).unwrap(),
-            );
+            close(&format!("∂x {case}"), x.grad(&g).unwrap(), x.grad(&g_ref).unwrap());
+            close(&format!("∂α {case}"), act.alpha.grad(&g).unwrap(), act.alpha.grad(&g_ref).unwrap());
         }
     }
 }

@@ -50,7 +50,8 @@ fn statistics(shape: NormShape, x: &[f32], ch: usize) -> (f32, f32) {
     let plane = |at: usize| &x[at..at + shape.plane];
     let total: f64 = shape.planes(ch).map(plane).map(|p| lane_sum(p.len(), |i| [p[i]])[0] as f64).sum();
     let mean = (total / shape.samples()) as f32;
-    let squares: f64 = shape.planes(ch).map(plane).map(|p| lane_sum(p.len(), |i| [(p[i] - mean) * (p[i] - mean)])[0] as f64).sum();
+    let squares: f64 =
+        shape.planes(ch).map(plane).map(|p| lane_sum(p.len(), |i| [(p[i] - mean) * (p[i] - mean)])[0] as f64).sum();
     (mean, (squares / shape.samples()) as f32)
 }
 
@@ -67,7 +68,16 @@ fn normalise(out: &mut [f32], x: &[f32], c: Channel) {
 
 /// One channel of the forward pass: its statistics, then its output planes.
 #[inline(always)]
-fn forward_channel(shape: NormShape, x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f64, slope: f32, ch: usize, out: SharedMut) -> (f32, f32) {
+fn forward_channel(
+    shape: NormShape,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    epsilon: f64,
+    slope: f32,
+    ch: usize,
+    out: SharedMut,
+) -> (f32, f32) {
     let (mean, var) = statistics(shape, x, ch);
     let c = Channel { mean, inv_std: inv_std(var, epsilon), gamma: gamma[ch], beta: beta[ch], slope };
     for at in shape.planes(ch) {
@@ -82,7 +92,15 @@ fn forward_channel(shape: NormShape, x: &[f32], gamma: &[f32], beta: &[f32], eps
 /// input-gradient planes; returns (∂β, ∂γ).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn backward_channel(shape: NormShape, x: &[f32], z: &[f32], dz: &[f32], c: Channel, ch: usize, dx: SharedMut) -> (f32, f32) {
+fn backward_channel(
+    shape: NormShape,
+    x: &[f32],
+    z: &[f32],
+    dz: &[f32],
+    c: Channel,
+    ch: usize,
+    dx: SharedMut,
+) -> (f32, f32) {
     // Through the activation: where the output is negative, the slope.
     let slope = c.slope;
     let dy = move |z: f32, g: f32| if z < 0.0 { g * slope } else { g };
@@ -118,11 +136,22 @@ fn inv_std(var: f32, epsilon: f64) -> f32 {
 
 /// The output `leaky((x − mean)/√(var + ε)·γ + β)` with negative slope `slope` (1: no
 /// activation), and the batch mean and biased variance per channel.
-pub(crate) fn forward(shape: NormShape, x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f64, slope: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+pub(crate) fn forward(
+    shape: NormShape,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    epsilon: f64,
+    slope: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     assert!(x.len() == shape.n * shape.c * shape.plane && gamma.len() == shape.c && beta.len() == shape.c);
     let mut out = zeros(x.len());
     let dst = SharedMut(out.as_mut_ptr());
-    let per_range = map_ranges(shape.c, |channels| widest(|| channels.map(|ch| forward_channel(shape, x, gamma, beta, epsilon, slope, ch, dst)).collect::<Vec<_>>()));
+    let per_range = map_ranges(shape.c, |channels| {
+        widest(|| {
+            channels.map(|ch| forward_channel(shape, x, gamma, beta, epsilon, slope, ch, dst)).collect::<Vec<_>>()
+        })
+    });
     let (mean, var) = per_range.into_iter().flatten().unzip();
     (out, mean, var)
 }
@@ -130,7 +159,17 @@ pub(crate) fn forward(shape: NormShape, x: &[f32], gamma: &[f32], beta: &[f32], 
 /// Gradients of [`forward`] with respect to `x`, γ and β, given the gradient `dz` of its
 /// output `z`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn backward(shape: NormShape, x: &[f32], z: &[f32], dz: &[f32], gamma: &[f32], mean: &[f32], var: &[f32], epsilon: f64, slope: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+pub(crate) fn backward(
+    shape: NormShape,
+    x: &[f32],
+    z: &[f32],
+    dz: &[f32],
+    gamma: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    epsilon: f64,
+    slope: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     assert!(x.len() == shape.n * shape.c * shape.plane && z.len() == x.len() && dz.len() == x.len());
     let mut dx = zeros(x.len());
     let dst = SharedMut(dx.as_mut_ptr());
@@ -138,7 +177,13 @@ pub(crate) fn backward(shape: NormShape, x: &[f32], z: &[f32], dz: &[f32], gamma
         widest(|| {
             channels
                 .map(|ch| {
-                    let c = Channel { mean: mean[ch], inv_std: inv_std(var[ch], epsilon), gamma: gamma[ch], beta: 0.0, slope };
+                    let c = Channel {
+                        mean: mean[ch],
+                        inv_std: inv_std(var[ch], epsilon),
+                        gamma: gamma[ch],
+                        beta: 0.0,
+                        slope,
+                    };
                     backward_channel(shape, x, z, dz, c, ch, dst)
                 })
                 .collect::<Vec<_>>()

@@ -9,9 +9,9 @@
 //! input gradient of a strided convolution is four of these with a subset of the taps each.
 
 use super::activations::{Activations, SharedMut, for_each_chunk, for_each_row};
-use super::simd::Isa;
 #[cfg(target_arch = "x86_64")]
 use super::microkernel::{Tile, accumulate};
+use super::simd::Isa;
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512, Simd};
 
@@ -125,7 +125,9 @@ impl TapConv {
         });
         let bias = (0..c_out).map(|q| spec.bias.map_or(0.0, |b| b[original(q)])).collect();
         // After the shuffle, the activation's channel is q mod f.
-        let slope = spec.slope.map(|alpha| (0..c_out).map(|q| if alpha.len() == 1 { alpha[0] } else { alpha[q % f] }).collect());
+        let slope = spec
+            .slope
+            .map(|alpha| (0..c_out).map(|q| if alpha.len() == 1 { alpha[0] } else { alpha[q % f] }).collect());
         Some(TapConv { isa, c_in, c_out, nr, taps, weights, bias, slope, shuffle: r })
     }
 
@@ -150,12 +152,27 @@ impl TapConv {
         assert_eq!(output.c * r * r, self.c_out, "output channels");
         assert_eq!(output.n, input.n, "batch");
         let last_out = |n: usize, offset: usize| (n - 1) * grid.out_step + offset + r - 1;
-        assert!(grid.rows > 0 && grid.cols > 0 && last_out(grid.rows, grid.out_offset[0]) < output.h && last_out(grid.cols, grid.out_offset[1]) < output.w);
-        assert!((grid.rows - 1) * grid.in_step < input.h + input.pad && (grid.cols - 1) * grid.in_step < input.w + input.pad);
+        assert!(
+            grid.rows > 0
+                && grid.cols > 0
+                && last_out(grid.rows, grid.out_offset[0]) < output.h
+                && last_out(grid.cols, grid.out_offset[1]) < output.w
+        );
+        assert!(
+            (grid.rows - 1) * grid.in_step < input.h + input.pad
+                && (grid.cols - 1) * grid.in_step < input.w + input.pad
+        );
         if let Skip::Buffer(s) = skip {
             assert!(r == 1 && (s.n, s.h, s.w, s.c, s.pad) == (output.n, output.h, output.w, output.c, output.pad));
         }
-        let job = Job { conv: self, input, output: Geometry::of(output), out: SharedMut(output.data.as_mut_ptr()), skip, grid };
+        let job = Job {
+            conv: self,
+            input,
+            output: Geometry::of(output),
+            out: SharedMut(output.data.as_mut_ptr()),
+            skip,
+            grid,
+        };
         // Tasks of whole grid rows; several rows each where rows are short, so that a tap group's
         // weights (see `TAP_GROUP_BYTES`) serve enough tiles — but at least two tasks per core.
         let rows = input.n * grid.rows;
@@ -271,7 +288,8 @@ impl Job<'_> {
         let f = conv.c_out / (conv.shuffle * conv.shuffle);
         let tiles_per_row = grid.cols.div_ceil(MR);
         // Sums between tap groups: [row][tile][MR][NV] vectors.
-        let mut partial: Vec<f32> = if groups > 1 { vec![0.0; rows.len() * tiles_per_row * MR * nr] } else { Vec::new() };
+        let mut partial: Vec<f32> =
+            if groups > 1 { vec![0.0; rows.len() * tiles_per_row * MR * nr] } else { Vec::new() };
         for block in 0..conv.c_out / nr {
             let q0 = block * nr;
             let bias: [S::V; NV] = std::array::from_fn(|v| unsafe { S::load(conv.bias.as_ptr().add(q0 + v * lanes)) });
@@ -286,16 +304,21 @@ impl Job<'_> {
                         let mut acc: Tile<S, MR, NV> = if g == 0 {
                             [bias; MR]
                         } else {
-                            std::array::from_fn(|m| std::array::from_fn(|v| unsafe { S::load(saved.as_ptr().add((m * NV + v) * lanes)) }))
+                            std::array::from_fn(|m| {
+                                std::array::from_fn(|v| unsafe { S::load(saved.as_ptr().add((m * NV + v) * lanes)) })
+                            })
                         };
                         // SAFETY: the input's border (≥ the taps' reach) keeps every tap of a grid
                         // point inside the buffer; points past the row's end (a partial tile) read
                         // at most MR − 1 steps further, into the next row or the buffer's slack,
                         // and are never stored.
-                        let origin = unsafe { input.data.as_ptr().add(input.index(img, j * grid.in_step, i0 * grid.in_step)) };
+                        let origin =
+                            unsafe { input.data.as_ptr().add(input.index(img, j * grid.in_step, i0 * grid.in_step)) };
                         let mut weights = unsafe { block_weights.add(g * group * c_in * nr) };
                         for &offset in group_offsets {
-                            acc = unsafe { accumulate::<S, MR, NV>(acc, origin.offset(offset), scalar_row, 1, weights, nr, c_in) };
+                            acc = unsafe {
+                                accumulate::<S, MR, NV>(acc, origin.offset(offset), scalar_row, 1, weights, nr, c_in)
+                            };
                             weights = unsafe { weights.add(c_in * nr) };
                         }
                         if g + 1 == groups {
@@ -318,7 +341,16 @@ impl Job<'_> {
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn store<S: Simd, const MR: usize, const NV: usize>(&self, acc: &Tile<S, MR, NV>, valid: usize, img: usize, j: usize, i0: usize, q0: usize, f: usize) {
+    fn store<S: Simd, const MR: usize, const NV: usize>(
+        &self,
+        acc: &Tile<S, MR, NV>,
+        valid: usize,
+        img: usize,
+        j: usize,
+        i0: usize,
+        q0: usize,
+        f: usize,
+    ) {
         let (conv, grid) = (self.conv, self.grid);
         let r = conv.shuffle;
         for (m, sums) in acc.iter().enumerate().take(valid) {

@@ -35,7 +35,12 @@ pub fn applies(x: &Tensor<4>) -> bool {
 /// kernel, no groups or dilation.
 fn fits(conv: &Conv2d) -> bool {
     let [_, _, kh, kw] = conv.weight.dims();
-    conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1 && kh == kw && kh % 2 == 1 && matches!(conv.padding, PaddingConfig2d::Same)
+    conv.stride == [1, 1]
+        && conv.dilation == [1, 1]
+        && conv.groups == 1
+        && kh == kw
+        && kh % 2 == 1
+        && matches!(conv.padding, PaddingConfig2d::Same)
 }
 
 pub(crate) fn values(t: Tensor<1>) -> Vec<f32> {
@@ -113,7 +118,12 @@ impl CpuGenerator {
         let blocks = g
             .blocks
             .iter()
-            .map(|b| Some((Layer::new(isa, &b.conv1, Some(&b.bn1), Some(&b.act), 1)?, Layer::new(isa, &b.conv2, Some(&b.bn2), None, 1)?)))
+            .map(|b| {
+                Some((
+                    Layer::new(isa, &b.conv1, Some(&b.bn1), Some(&b.act), 1)?,
+                    Layer::new(isa, &b.conv2, Some(&b.bn2), None, 1)?,
+                ))
+            })
             .collect::<Option<Vec<_>>>()?;
         let trunk = Layer::new(isa, &g.trunk_conv, Some(&g.trunk_bn), None, 1)?;
         let upsample = g
@@ -132,7 +142,16 @@ impl CpuGenerator {
         let (weights, bias) = folded(&g.tail, None);
         let map = OutputMap { tanh: g.tanh, scale: g.out_scale as f32, offset: g.out_offset as f32 };
         let tail = ReduceConv::new(isa, &weights, tail_in, tail_k, Some(&bias), Tap::window(tail_k, tail_k / 2), map)?;
-        Some(CpuGenerator { head, blocks, trunk, upsample, tail, tail_k, in_scale: g.in_scale as f32, in_offset: g.in_offset as f32 })
+        Some(CpuGenerator {
+            head,
+            blocks,
+            trunk,
+            upsample,
+            tail,
+            tail_k,
+            in_scale: g.in_scale as f32,
+            in_offset: g.in_offset as f32,
+        })
     }
 
     /// Output size over input size.
@@ -143,12 +162,21 @@ impl CpuGenerator {
     /// Planar `[n][3][h][w]` pixels (0–255) → planar `[n][3][s·h][s·w]` pixels, as
     /// [`Generator::forward`]; `after(stage)` is called as each stage ends (`head`, `blocks`,
     /// `trunk`, `upsample`, `tail`).
-    pub fn forward(&self, pixels: &[f32], n: usize, h: usize, w: usize, after: &mut dyn FnMut(&'static str)) -> Vec<f32> {
+    pub fn forward(
+        &self,
+        pixels: &[f32],
+        n: usize,
+        h: usize,
+        w: usize,
+        after: &mut dyn FnMut(&'static str),
+    ) -> Vec<f32> {
         let f = self.head.conv.c_out();
         // A buffer's border is the widest "same" padding of the convolutions that read it.
-        let trunk_readers = self.blocks.iter().flat_map(|(a, b)| [a, b]).chain([&self.trunk]).chain(self.upsample.first());
+        let trunk_readers =
+            self.blocks.iter().flat_map(|(a, b)| [a, b]).chain([&self.trunk]).chain(self.upsample.first());
         let trunk_pad = trunk_readers.map(|l| l.k).max().unwrap_or(1) / 2;
-        let input = Activations::from_planar(pixels, n, 3, h, w, self.head.k / 2, slack(3), self.in_scale, self.in_offset);
+        let input =
+            Activations::from_planar(pixels, n, 3, h, w, self.head.k / 2, slack(3), self.in_scale, self.in_offset);
         let lr = || Activations::zeros(n, h, w, f, trunk_pad, slack(f));
         let mut head = lr();
         self.head.run(&input, &mut head, Skip::None);
@@ -223,7 +251,17 @@ mod tests {
         let identity = PixelRange { output_activation: OutputActivation::Identity, ..PixelRange::default() };
         let cases = [
             (GeneratorConfig { filters: 16, blocks: 2, ..GeneratorConfig::student() }, [2, 3, 7, 13]),
-            (GeneratorConfig { filters: 32, blocks: 1, scale: 2, upsample_prelu: UpsamplePrelu::PerStage, pixels: identity, ..GeneratorConfig::student() }, [1, 3, 9, 17]),
+            (
+                GeneratorConfig {
+                    filters: 32,
+                    blocks: 1,
+                    scale: 2,
+                    upsample_prelu: UpsamplePrelu::PerStage,
+                    pixels: identity,
+                    ..GeneratorConfig::student()
+                },
+                [1, 3, 9, 17],
+            ),
             (GeneratorConfig { filters: 64, blocks: 1, ..GeneratorConfig::teacher() }, [1, 3, 5, 6]),
         ];
         let isas = Isa::available();
@@ -244,7 +282,8 @@ mod tests {
                 let out = direct.forward(&input, n, h, w, &mut |stage| stages.push(stage));
                 assert_eq!(stages, ["head", "blocks", "trunk", "upsample", "tail"]);
                 // 0.01 on the 0–255 scale: 4e-5 of the range.
-                TensorData::new(out, [n, 3, s * h, s * w]).assert_approx_eq::<f32>(&reference, Tolerance::absolute(0.01));
+                TensorData::new(out, [n, 3, s * h, s * w])
+                    .assert_approx_eq::<f32>(&reference, Tolerance::absolute(0.01));
             }
             // And through the generator's own forward, which picks the path.
             if CpuGenerator::new(&g).is_some() {

@@ -61,7 +61,11 @@ pub fn conv2d_relu(conv: &burn::nn::conv::Conv2d, x: burn::tensor::Tensor<4>) ->
 
 /// `leaky_relu(conv.forward(x), slope)` (this build has no training kernels).
 #[cfg(not(feature = "training"))]
-pub fn conv2d_leaky_relu(conv: &burn::nn::conv::Conv2d, x: burn::tensor::Tensor<4>, slope: f64) -> burn::tensor::Tensor<4> {
+pub fn conv2d_leaky_relu(
+    conv: &burn::nn::conv::Conv2d,
+    x: burn::tensor::Tensor<4>,
+    slope: f64,
+) -> burn::tensor::Tensor<4> {
     burn::tensor::activation::leaky_relu(conv.forward(x), slope)
 }
 
@@ -73,7 +77,11 @@ pub fn prelu(act: &burn::nn::PRelu, x: burn::tensor::Tensor<4>) -> burn::tensor:
 
 /// `act.forward(shuffle.forward(x))` (this build has no training kernels).
 #[cfg(not(feature = "training"))]
-pub fn pixel_shuffle_prelu(shuffle: &burn::nn::PixelShuffle, act: &burn::nn::PRelu, x: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<4> {
+pub fn pixel_shuffle_prelu(
+    shuffle: &burn::nn::PixelShuffle,
+    act: &burn::nn::PRelu,
+    x: burn::tensor::Tensor<4>,
+) -> burn::tensor::Tensor<4> {
     act.forward(shuffle.forward(x))
 }
 
@@ -85,7 +93,11 @@ pub fn batch_norm(bn: &burn::nn::BatchNorm, x: burn::tensor::Tensor<4>) -> burn:
 
 /// `leaky_relu(bn.forward(x), slope)` (this build has no training kernels).
 #[cfg(not(feature = "training"))]
-pub fn batch_norm_leaky_relu(bn: &burn::nn::BatchNorm, x: burn::tensor::Tensor<4>, slope: f64) -> burn::tensor::Tensor<4> {
+pub fn batch_norm_leaky_relu(
+    bn: &burn::nn::BatchNorm,
+    x: burn::tensor::Tensor<4>,
+    slope: f64,
+) -> burn::tensor::Tensor<4> {
     burn::tensor::activation::leaky_relu(bn.forward(x), slope)
 }
 

@@ -42,7 +42,15 @@ pub(crate) struct ReduceConv {
 impl ReduceConv {
     /// `weights`: `[3][c_in][k][k]` (burn's layout). `None` unless the input channels are whole
     /// vectors of `isa`.
-    pub fn new(isa: Isa, weights: &[f32], c_in: usize, k: usize, bias: Option<&[f32]>, taps: Vec<Tap>, map: OutputMap) -> Option<Self> {
+    pub fn new(
+        isa: Isa,
+        weights: &[f32],
+        c_in: usize,
+        k: usize,
+        bias: Option<&[f32]>,
+        taps: Vec<Tap>,
+        map: OutputMap,
+    ) -> Option<Self> {
         assert_eq!(weights.len(), OUTPUTS * c_in * k * k, "weights of a 3×{c_in}×{k}×{k} kernel");
         let lanes = isa.lanes();
         if c_in % lanes != 0 {
@@ -52,7 +60,8 @@ impl ReduceConv {
         for (t, tap) in taps.iter().enumerate() {
             for i in 0..c_in {
                 for o in 0..OUTPUTS {
-                    packed[((t * (c_in / lanes) + i / lanes) * OUTPUTS + o) * lanes + i % lanes] = weights[((o * c_in + i) * k + tap.ky) * k + tap.kx];
+                    packed[((t * (c_in / lanes) + i / lanes) * OUTPUTS + o) * lanes + i % lanes] =
+                        weights[((o * c_in + i) * k + tap.ky) * k + tap.kx];
                 }
             }
         }
@@ -134,7 +143,10 @@ impl Job<'_> {
                         v = v.tanh();
                     }
                     // SAFETY: pixel (y, x0 + m) of plane o of this task's image: its own row.
-                    unsafe { *self.out.0.add(((img * OUTPUTS + o) * h + y) * w + x0 + m) = v * conv.map.scale + conv.map.offset };
+                    unsafe {
+                        *self.out.0.add(((img * OUTPUTS + o) * h + y) * w + x0 + m) =
+                            v * conv.map.scale + conv.map.offset
+                    };
                 }
             }
         }
@@ -149,7 +161,13 @@ impl Job<'_> {
 /// floats, stays inside the input buffer; `weights` holds `taps · chunks · 3 · lanes` floats.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn sums<S: Simd, const PT: usize>(origin: *const f32, offsets: &[isize], pixel: usize, chunks: usize, mut weights: *const f32) -> [[S::V; OUTPUTS]; PT] {
+unsafe fn sums<S: Simd, const PT: usize>(
+    origin: *const f32,
+    offsets: &[isize],
+    pixel: usize,
+    chunks: usize,
+    mut weights: *const f32,
+) -> [[S::V; OUTPUTS]; PT] {
     let mut acc = [[unsafe { S::splat(0.0) }; OUTPUTS]; PT];
     for &offset in offsets {
         let a = unsafe { origin.offset(offset) };

@@ -48,19 +48,12 @@ impl ShuffleShape {
 
 /// The slope of output channel `ch` (one value: shared by all channels).
 fn slope(alpha: &[f32], ch: usize) -> f32 {
-    if alpha.len() == 1 {
-        alpha[0]
-    } else {
-        alpha[ch]
-    }
+    if alpha.len() == 1 { alpha[0] } else { alpha[ch] }
 }
 
 /// `prelu(pixel_shuffle(x))`.
 pub(crate) fn forward(shape: ShuffleShape, x: &[f32], alpha: &[f32]) -> Vec<f32> {
-    assert!(
-        x.len() == shape.len() && (alpha.len() == 1 || alpha.len() == shape.c),
-        "shuffle + PReLU of {shape:?}"
-    );
+    assert!(x.len() == shape.len() && (alpha.len() == 1 || alpha.len() == shape.c), "shuffle + PReLU of {shape:?}");
     let mut out = zeros(x.len());
     let dst = SharedMut(out.as_mut_ptr());
     let ShuffleShape { n, c, w, .. } = shape;
@@ -72,10 +65,7 @@ pub(crate) fn forward(shape: ShuffleShape, x: &[f32], alpha: &[f32]) -> Vec<f32>
                 let src = &x[shape.input(img, ch, i, j, y, 0)..][..w];
                 for (xx, &v) in src.iter().enumerate() {
                     // SAFETY: output plane `plane` belongs to this task only; the index is inside it.
-                    unsafe {
-                        *dst.get().add(shape.output(img, ch, i, j, y, xx)) =
-                            if v < 0.0 { v * a } else { v }
-                    };
+                    unsafe { *dst.get().add(shape.output(img, ch, i, j, y, xx)) = if v < 0.0 { v * a } else { v } };
                 }
             }
         })
@@ -84,12 +74,7 @@ pub(crate) fn forward(shape: ShuffleShape, x: &[f32], alpha: &[f32]) -> Vec<f32>
 }
 
 /// Gradients of [`forward`]: `∂L/∂x` (planar, the input's layout) and `∂L/∂α` (one per slope).
-pub(crate) fn backward(
-    shape: ShuffleShape,
-    x: &[f32],
-    alpha: &[f32],
-    dy: &[f32],
-) -> (Vec<f32>, Vec<f32>) {
+pub(crate) fn backward(shape: ShuffleShape, x: &[f32], alpha: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
     assert!(x.len() == shape.len() && dy.len() == x.len());
     let ShuffleShape { n, c, w, .. } = shape;
     let mut dx = zeros(x.len());

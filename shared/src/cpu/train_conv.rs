@@ -74,20 +74,31 @@ pub(crate) fn channels_last(planar: &[f32], n: usize, c: usize, h: usize, w: usi
 /// `conv(x) + bias` (then a leaky ReLU of negative slope `slope`, if any: 0 is a ReLU),
 /// planar `[n][c_out][out_h][out_w]`. Also returns the channels-last input when `keep_input`
 /// (the weight gradient reads it).
-pub(crate) fn forward(isa: Isa, shape: ConvShape, x: &[f32], weights: &[f32], bias: &[f32], slope: Option<f32>, keep_input: bool) -> (Vec<f32>, Option<Activations>) {
+pub(crate) fn forward(
+    isa: Isa,
+    shape: ConvShape,
+    x: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    slope: Option<f32>,
+    keep_input: bool,
+) -> (Vec<f32>, Option<Activations>) {
     let ConvShape { n, c_in, h, w, c_out, k, stride } = shape;
     let input = channels_last(x, n, c_in, h, w, shape.border());
     let out = if c_out % isa.lanes() == 0 {
         // A leaky ReLU is a PReLU with one slope for all channels.
         let slope = slope.map(|s| [s]);
-        let spec = ConvSpec { weights, c_out, c_in, k, bias: Some(bias), slope: slope.as_ref().map(|s| &s[..]), shuffle: 1 };
+        let spec =
+            ConvSpec { weights, c_out, c_in, k, bias: Some(bias), slope: slope.as_ref().map(|s| &s[..]), shuffle: 1 };
         let conv = TapConv::new(isa, spec, shape.taps()).expect("whole vectors of output channels");
         let mut output = Activations::zeros(n, shape.out_h(), shape.out_w(), c_out, 0, slack(c_out));
         conv.run(&input, &mut output, Grid::strided(shape.out_h(), shape.out_w(), stride), Skip::None);
         output.to_planar()
     } else {
         assert!(slope.is_none(), "no activation on three outputs");
-        ReduceConv::new(isa, weights, c_in, k, Some(bias), shape.taps(), OutputMap::IDENTITY).expect("three outputs at stride 1").run(&input)
+        ReduceConv::new(isa, weights, c_in, k, Some(bias), shape.taps(), OutputMap::IDENTITY)
+            .expect("three outputs at stride 1")
+            .run(&input)
     };
     (out, keep_input.then_some(input))
 }
@@ -134,15 +145,23 @@ pub(crate) fn input_grad(isa: Isa, shape: ConvShape, weights: &[f32], dy: &Activ
                 if taps.is_empty() || rows == 0 || cols == 0 {
                     continue;
                 }
-                let spec = ConvSpec { weights: &transposed, c_out: c_in, c_in: c_out, k, bias: None, slope: None, shuffle: 1 };
+                let spec =
+                    ConvSpec { weights: &transposed, c_out: c_in, c_in: c_out, k, bias: None, slope: None, shuffle: 1 };
                 let conv = TapConv::new(isa, spec, taps).expect("whole vectors of input channels");
-                conv.run(dy, &mut dx, Grid { rows, cols, in_step: 1, out_step: stride, out_offset: [py, px] }, Skip::None);
+                conv.run(
+                    dy,
+                    &mut dx,
+                    Grid { rows, cols, in_step: 1, out_step: stride, out_offset: [py, px] },
+                    Skip::None,
+                );
             }
         }
         dx.to_planar()
     } else {
         assert_eq!(stride, 1, "three input channels at stride 1");
-        ReduceConv::new(isa, &transposed, c_out, k, None, taps(0, 0), OutputMap::IDENTITY).expect("whole vectors of output channels").run(dy)
+        ReduceConv::new(isa, &transposed, c_out, k, None, taps(0, 0), OutputMap::IDENTITY)
+            .expect("whole vectors of output channels")
+            .run(dy)
     }
 }
 
@@ -157,7 +176,11 @@ pub(crate) fn bias_grad(shape: ConvShape, dy: &[f32]) -> Vec<f32> {
     let plane = shape.out_h() * shape.out_w();
     let per_range = map_ranges(shape.c_out, |channels| {
         let plane_sum = |at: usize| lane_sum(plane, |i| [dy[at + i]])[0] as f64;
-        widest(|| channels.map(|ch| (0..shape.n).map(|img| plane_sum((img * shape.c_out + ch) * plane)).sum::<f64>() as f32).collect::<Vec<_>>())
+        widest(|| {
+            channels
+                .map(|ch| (0..shape.n).map(|img| plane_sum((img * shape.c_out + ch) * plane)).sum::<f64>() as f32)
+                .collect::<Vec<_>>()
+        })
     });
     per_range.into_iter().flatten().collect()
 }

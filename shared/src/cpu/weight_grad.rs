@@ -10,9 +10,9 @@
 
 use super::activations::{Activations, for_each_chunk, map_ranges};
 use super::conv::{Tap, tile_channels};
-use super::simd::Isa;
 #[cfg(target_arch = "x86_64")]
 use super::microkernel::{Tile, accumulate};
+use super::simd::Isa;
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Avx512, Simd};
 
@@ -31,7 +31,14 @@ enum Roles {
 /// `∂L/∂W` in burn's layout `[c_out][c_in][k][k]` of a convolution that read `x` through
 /// `taps` (offsets from input pixel (j·stride, i·stride)) and produced the output whose gradient
 /// is `dy`; `None` if neither channel count is whole vectors of `isa`.
-pub(crate) fn weight_grad(isa: Isa, x: &Activations, dy: &Activations, taps: &[Tap], k: usize, stride: usize) -> Option<Vec<f32>> {
+pub(crate) fn weight_grad(
+    isa: Isa,
+    x: &Activations,
+    dy: &Activations,
+    taps: &[Tap],
+    k: usize,
+    stride: usize,
+) -> Option<Vec<f32>> {
     let lanes = isa.lanes();
     let roles = if dy.c % lanes == 0 {
         Roles::InputScalars
@@ -41,7 +48,10 @@ pub(crate) fn weight_grad(isa: Isa, x: &Activations, dy: &Activations, taps: &[T
         return None;
     };
     let reach = taps.iter().map(|t| t.dy.unsigned_abs().max(t.dx.unsigned_abs())).max().unwrap_or(0);
-    assert!(x.pad >= reach && x.n == dy.n && x.h + x.pad > (dy.h - 1) * stride && x.w + x.pad > (dy.w - 1) * stride, "input does not fit the gradient");
+    assert!(
+        x.pad >= reach && x.n == dy.n && x.h + x.pad > (dy.h - 1) * stride && x.w + x.pad > (dy.w - 1) * stride,
+        "input does not fit the gradient"
+    );
     let (scalar_c, vector_c) = match roles {
         Roles::InputScalars => (x.c, dy.c),
         Roles::GradScalars => (dy.c, x.c),
@@ -142,16 +152,24 @@ impl Job<'_> {
                         // SAFETY: the tap stays inside x's border for every output pixel (checked
                         // in `weight_grad`); a partial tile of scalar channels reads at most
                         // MR − 1 floats past the pixel, into the next pixel or the slack.
-                        let (xs, gs) = unsafe { (x.data.as_ptr().add(x.index(img, j * s, 0)).offset(offset), dy.data.as_ptr().add(dy.index(img, j, 0))) };
+                        let (xs, gs) = unsafe {
+                            (
+                                x.data.as_ptr().add(x.index(img, j * s, 0)).offset(offset),
+                                dy.data.as_ptr().add(dy.index(img, j, 0)),
+                            )
+                        };
                         let (scalars, vectors) = match self.roles {
                             Roles::InputScalars => (unsafe { xs.add(a0) }, unsafe { gs.add(b0) }),
                             Roles::GradScalars => (unsafe { gs.add(a0) }, unsafe { xs.add(b0) }),
                         };
-                        acc = unsafe { accumulate::<S, MR, NV>(acc, scalars, 1, scalar_step, vectors, vector_step, dy.w) };
+                        acc = unsafe {
+                            accumulate::<S, MR, NV>(acc, scalars, 1, scalar_step, vectors, vector_step, dy.w)
+                        };
                     }
                     for (m, tile_row) in acc.iter().enumerate().take(valid) {
                         for (v, &vector) in tile_row.iter().enumerate() {
-                            let dst = &mut sums[(t * self.scalar_c + a0 + m) * self.vector_c + b0 + v * S::LANES..][..S::LANES];
+                            let dst = &mut sums[(t * self.scalar_c + a0 + m) * self.vector_c + b0 + v * S::LANES..]
+                                [..S::LANES];
                             // SAFETY: `dst` holds LANES floats.
                             unsafe { S::store(dst.as_mut_ptr(), S::add(vector, S::load(dst.as_ptr()))) };
                         }

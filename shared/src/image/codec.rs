@@ -29,9 +29,8 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Error> {
     if bytes.is_empty() {
         return Err(Error::Image("empty file".into()));
     }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| Error::Image(e.to_string()))?;
+    let mut reader =
+        ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| Error::Image(e.to_string()))?;
     if reader.format().is_none() {
         return Err(Error::Image("not a recognised image format".into()));
     }
@@ -55,15 +54,8 @@ fn from_dynamic(image: &DynamicImage) -> Result<Decoded, Error> {
     // 16-bit and float images are scaled to 8-bit: every metric and model here is defined on
     // 8-bit data.
     let rgba = image.to_rgba8();
-    let rgb = ImageF32::new(
-        w,
-        h,
-        3,
-        rgba.pixels().flat_map(|p| [p[0] as f32, p[1] as f32, p[2] as f32]).collect(),
-    );
-    let alpha = color.has_alpha().then(|| {
-        ImageF32::new(w, h, 1, rgba.pixels().map(|p| p[3] as f32).collect())
-    });
+    let rgb = ImageF32::new(w, h, 3, rgba.pixels().flat_map(|p| [p[0] as f32, p[1] as f32, p[2] as f32]).collect());
+    let alpha = color.has_alpha().then(|| ImageF32::new(w, h, 1, rgba.pixels().map(|p| p[3] as f32).collect()));
     Ok(Decoded { rgb, alpha, grayscale, high_bit_depth })
 }
 
@@ -79,9 +71,7 @@ pub fn encode_png(width: usize, height: usize, channels: usize, samples: Vec<u8>
         _ => return Err(err()),
     };
     let mut out = Cursor::new(Vec::new());
-    image
-        .write_to(&mut out, ImageFormat::Png)
-        .map_err(|e| Error::Image(e.to_string()))?;
+    image.write_to(&mut out, ImageFormat::Png).map_err(|e| Error::Image(e.to_string()))?;
     Ok(out.into_inner())
 }
 

@@ -10,8 +10,7 @@ pub fn rgb_to_y(image: &ImageF32, round: bool) -> Vec<f64> {
         .data
         .chunks_exact(image.channels)
         .map(|px| {
-            let y = 16.0
-                + (65.481 * px[0] as f64 + 128.553 * px[1] as f64 + 24.966 * px[2] as f64) / 255.0;
+            let y = 16.0 + (65.481 * px[0] as f64 + 128.553 * px[1] as f64 + 24.966 * px[2] as f64) / 255.0;
             if round { y.round() } else { y }
         })
         .collect()

@@ -51,9 +51,7 @@ impl Contributions {
         }
         // Drop tap columns that are zero for every output sample, as MATLAB does; this keeps
         // the mirrored indices identical to its implementation at the borders.
-        let keep: Vec<usize> = (0..taps)
-            .filter(|&k| (0..out_len).any(|j| all_w[j * taps + k] != 0.0))
-            .collect();
+        let keep: Vec<usize> = (0..taps).filter(|&k| (0..out_len).any(|j| all_w[j * taps + k] != 0.0)).collect();
         let period = 2 * in_len as i64;
         let mirror = |idx: i64| {
             let m = (idx - 1).rem_euclid(period);

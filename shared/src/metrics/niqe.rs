@@ -29,8 +29,8 @@ struct PristineModel {
 fn pristine() -> &'static PristineModel {
     static MODEL: OnceLock<PristineModel> = OnceLock::new();
     MODEL.get_or_init(|| {
-        let model: PristineModel =
-            serde_json::from_str(include_str!("niqe_pris_params.json")).expect("embedded NIQE parameters are valid JSON");
+        let model: PristineModel = serde_json::from_str(include_str!("niqe_pris_params.json"))
+            .expect("embedded NIQE parameters are valid JSON");
         assert_eq!((model.mu.len(), model.cov.len(), model.gaussian_window.len()), (FEATURES, FEATURES * FEATURES, 49));
         model
     })
@@ -97,10 +97,7 @@ fn mscn(img: &[f64], w: usize, h: usize, window: &[f64]) -> Vec<f64> {
     let squared: Vec<f64> = img.iter().map(|v| v * v).collect();
     let mu = convolve_nearest(img, w, h, window);
     let mu2 = convolve_nearest(&squared, w, h, window);
-    img.iter()
-        .zip(mu.iter().zip(&mu2))
-        .map(|(&v, (&m, &m2))| (v - m) / ((m2 - m * m).abs().sqrt() + 1.0))
-        .collect()
+    img.iter().zip(mu.iter().zip(&mu2)).map(|(&v, (&m, &m2))| (v - m) / ((m2 - m * m).abs().sqrt() + 1.0)).collect()
 }
 
 /// 7×7 filtering with replicated borders. The window is symmetric, so convolution and
@@ -172,7 +169,8 @@ fn block_features(block: &[f64], side: usize) -> [f64; FEATURES_PER_SCALE] {
     let (alpha, bl, br) = aggd(block);
     f[0] = alpha;
     f[1] = (bl + br) / 2.0;
-    let at = |y: isize, x: isize| block[y.rem_euclid(side as isize) as usize * side + x.rem_euclid(side as isize) as usize];
+    let at =
+        |y: isize, x: isize| block[y.rem_euclid(side as isize) as usize * side + x.rem_euclid(side as isize) as usize];
     for (k, (sy, sx)) in [(0isize, 1isize), (1, 0), (1, 1), (1, -1)].into_iter().enumerate() {
         let products: Vec<f64> = (0..side as isize)
             .flat_map(|y| (0..side as isize).map(move |x| (y, x)))
@@ -190,7 +188,8 @@ fn block_features(block: &[f64], side: usize) -> [f64; FEATURES_PER_SCALE] {
 fn distance_to_pristine(features: &[[f64; FEATURES]], model: &PristineModel) -> Result<f64, Error> {
     let mu: Vec<f64> = (0..FEATURES)
         .map(|j| {
-            let (s, n) = features.iter().map(|f| f[j]).filter(|v| !v.is_nan()).fold((0.0, 0), |(s, n), v| (s + v, n + 1));
+            let (s, n) =
+                features.iter().map(|f| f[j]).filter(|v| !v.is_nan()).fold((0.0, 0), |(s, n), v| (s + v, n + 1));
             s / n as f64
         })
         .collect();

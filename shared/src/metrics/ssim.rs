@@ -61,8 +61,7 @@ pub fn ssim(a: &[f64], b: &[f64], width: usize, height: usize) -> Option<f64> {
         let var_a = aa[i] - ma * ma;
         let var_b = bb[i] - mb * mb;
         let cov = ab[i] - ma * mb;
-        total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2))
-            / ((ma * ma + mb * mb + c1) * (var_a + var_b + c2));
+        total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2)) / ((ma * ma + mb * mb + c1) * (var_a + var_b + c2));
     }
     Some(total / n as f64)
 }

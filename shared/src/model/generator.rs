@@ -6,8 +6,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::pixel_range::{OutputActivation, PixelRange};
-use crate::cpu::{self, CpuGenerator};
 use super::shifted_conv;
+use crate::cpu::{self, CpuGenerator};
 
 /// Whether the PReLUs after the pixel-shuffle stages have a parameter set each or share one.
 ///
@@ -107,25 +107,12 @@ impl GeneratorConfig {
         let stages = self.upsample_stages().expect("invalid generator config");
         let f = self.filters;
         let conv = |c_in: usize, c_out: usize, k: usize| {
-            Conv2dConfig::new([c_in, c_out], [k, k])
-                .with_padding(PaddingConfig2d::Same)
-                .init(device)
+            Conv2dConfig::new([c_in, c_out], [k, k]).with_padding(PaddingConfig2d::Same).init(device)
         };
-        let bn = || {
-            BatchNormConfig::new(f)
-                .with_epsilon(self.bn_epsilon)
-                .with_momentum(self.bn_momentum)
-                .init(device)
-        };
+        let bn = || BatchNormConfig::new(f).with_epsilon(self.bn_epsilon).with_momentum(self.bn_momentum).init(device);
         let prelu = || PReluConfig::new().with_num_parameters(f).init(device);
         let blocks = (0..self.blocks)
-            .map(|_| ResidualBlock {
-                conv1: conv(f, f, 3),
-                bn1: bn(),
-                act: prelu(),
-                conv2: conv(f, f, 3),
-                bn2: bn(),
-            })
+            .map(|_| ResidualBlock { conv1: conv(f, f, 3), bn1: bn(), act: prelu(), conv2: conv(f, f, 3), bn2: bn() })
             .collect();
         let upsample_convs = (0..stages).map(|_| conv(f, 4 * f, 3)).collect();
         let upsample_acts = match self.upsample_prelu {
@@ -200,7 +187,11 @@ impl Generator {
     /// (`head`, `blocks`, `trunk`, `upsample`, `tail`) — where `srkd bench infer --stages`
     /// reads the clock to show where the time goes. The activations are `None` where the stage
     /// has already finished on the host (the direct CPU path).
-    pub fn forward_staged(&self, pixels: Tensor<4>, mut after: impl FnMut(&'static str, Option<&Tensor<4>>)) -> Tensor<4> {
+    pub fn forward_staged(
+        &self,
+        pixels: Tensor<4>,
+        mut after: impl FnMut(&'static str, Option<&Tensor<4>>),
+    ) -> Tensor<4> {
         // Inference on the CPU backend: packed weights and direct convolutions.
         if let Some(direct) = cpu::applies(&pixels).then(|| CpuGenerator::new(self)).flatten() {
             let device = pixels.device();

@@ -26,11 +26,7 @@ impl Default for PixelRange {
     /// The Keras SRGAN convention, also used for natively trained models so that imported and
     /// trained generators are interchangeable in the distillation losses.
     fn default() -> Self {
-        Self {
-            input: [0.0, 1.0],
-            output_activation: OutputActivation::Tanh,
-            output: [-1.0, 1.0],
-        }
+        Self { input: [0.0, 1.0], output_activation: OutputActivation::Tanh, output: [-1.0, 1.0] }
     }
 }
 

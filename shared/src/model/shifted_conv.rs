@@ -8,8 +8,8 @@
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::module::conv2d;
-use burn::tensor::{Device, Tensor};
 use burn::tensor::ops::{ConvOptions, PadMode};
+use burn::tensor::{Device, Tensor};
 
 /// Floats of the per-band intermediate (≈ 64 MiB).
 const BAND_FLOATS: usize = 16 << 20;

@@ -6,8 +6,8 @@ use std::time::Instant;
 use anyhow::{Result, anyhow, bail};
 use burn::optim::AdamConfig;
 use burn::tensor::Tensor;
-use srkd_core::model::Generator;
 use srkd_core::image::decode;
+use srkd_core::model::Generator;
 use srkd_core::tensor::{image_to_tensor, tensor_to_image};
 
 use crate::backend::Backend;
@@ -15,8 +15,8 @@ use crate::fsio;
 use crate::model_file::load_generator;
 use crate::training::config::TrainConfig;
 use crate::training::data::{TrainingImages, make_batch};
+use crate::training::schedule::{DEFAULT_KD_WEIGHT, LossWeights, Network, Phase, Schedule, TeacherRole};
 use crate::training::step_clock::{PARTS, StepClock};
-use crate::training::schedule::{LossWeights, Network, Phase, Schedule, TeacherRole, DEFAULT_KD_WEIGHT};
 use crate::training::trainer::{batch_tensors, load_frozen, step};
 
 #[derive(clap::Args, Debug)]
@@ -78,7 +78,9 @@ pub enum BenchWhat {
 
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
-        BenchWhat::Train { backends, batch_size, hr_crop, steps, data, json } => train(backends, batch_size, hr_crop, steps, data, json),
+        BenchWhat::Train { backends, batch_size, hr_crop, steps, data, json } => {
+            train(backends, batch_size, hr_crop, steps, data, json)
+        }
         BenchWhat::Infer { models, size, runs, backend, image, json, save, stages } => {
             infer(&models, size, runs, backend, &image, json, save, stages)
         }
@@ -120,7 +122,16 @@ fn stage_times(generator: &Generator, input: &Tensor<4>, runs: usize) -> Vec<(&'
 }
 
 #[allow(clippy::too_many_arguments)]
-fn infer(models: &[PathBuf], size: usize, runs: usize, backend: Backend, image: &Path, json: Option<PathBuf>, save: Option<PathBuf>, stages: bool) -> Result<()> {
+fn infer(
+    models: &[PathBuf],
+    size: usize,
+    runs: usize,
+    backend: Backend,
+    image: &Path,
+    json: Option<PathBuf>,
+    save: Option<PathBuf>,
+    stages: bool,
+) -> Result<()> {
     if runs == 0 || size < 16 {
         bail!("--runs must be ≥ 1 and --size ≥ 16");
     }
@@ -134,7 +145,13 @@ fn infer(models: &[PathBuf], size: usize, runs: usize, backend: Backend, image: 
         fsio::write_atomic(&dir.join("input.f32"), &f32_bytes(&input.to_planar()))?;
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("×4 forward pass on a {size}×{size} crop of {} ({}×{} out), {} backend, {runs} timed runs after 1 warm-up, {threads} threads available", image.display(), 4 * size, 4 * size, backend.name());
+    println!(
+        "×4 forward pass on a {size}×{size} crop of {} ({}×{} out), {} backend, {runs} timed runs after 1 warm-up, {threads} threads available",
+        image.display(),
+        4 * size,
+        4 * size,
+        backend.name()
+    );
     println!("{:<28} {:>10} {:>10} {:>14} {:>10}", "model", "median s", "min s", "GFLOP/run", "GFLOP/s");
     let mut results = Vec::new();
     for path in models {
@@ -146,7 +163,8 @@ fn infer(models: &[PathBuf], size: usize, runs: usize, backend: Backend, image: 
         for run in 0..=runs {
             let start = Instant::now();
             // Reading the result back synchronises the device, so the time covers the whole pass.
-            let sr = tensor_to_image(generator.forward(image_to_tensor(&input, &device))).map_err(|e| anyhow!("{e}"))?;
+            let sr =
+                tensor_to_image(generator.forward(image_to_tensor(&input, &device))).map_err(|e| anyhow!("{e}"))?;
             if run > 0 {
                 times.push(start.elapsed().as_secs_f64());
             }
@@ -158,7 +176,8 @@ fn infer(models: &[PathBuf], size: usize, runs: usize, backend: Backend, image: 
         let min = times.iter().copied().fold(f64::INFINITY, f64::min);
         let med = median(&mut times.clone());
         println!("{name:<28} {med:>10.3} {min:>10.3} {:>14.1} {:>10.1}", flops / 1e9, flops / 1e9 / med);
-        let stage_seconds = if stages { stage_times(&generator, &image_to_tensor(&input, &device), runs) } else { Vec::new() };
+        let stage_seconds =
+            if stages { stage_times(&generator, &image_to_tensor(&input, &device), runs) } else { Vec::new() };
         for (stage, seconds) in &stage_seconds {
             println!("    {stage:<24} {seconds:>10.3}");
         }
@@ -175,13 +194,37 @@ fn infer(models: &[PathBuf], size: usize, runs: usize, backend: Backend, image: 
     Ok(())
 }
 
-fn train(backends: Vec<Backend>, batch_size: usize, hr_crop: usize, steps: usize, data: PathBuf, json: Option<PathBuf>) -> Result<()> {
+fn train(
+    backends: Vec<Backend>,
+    batch_size: usize,
+    hr_crop: usize,
+    steps: usize,
+    data: PathBuf,
+    json: Option<PathBuf>,
+) -> Result<()> {
     let config = TrainConfig { batch_size, hr_crop, data, ..TrainConfig::default() };
     let losses = LossWeights { pixel: 0.0, content: 1.0, kd: DEFAULT_KD_WEIGHT, adversarial: 1e-3 };
-    let phase = Phase { name: "g2g+al step".into(), discriminator: true, losses, steps, lr: 1e-4, lr_decay_every: 0, lr_decay: 0.5 };
-    let schedule = Schedule { name: "bench".into(), network: Network::Student, teacher: Some(TeacherRole::ContentG), init_from_srresnet: false, init_from_student: false, phases: vec![phase.clone()] };
+    let phase = Phase {
+        name: "g2g+al step".into(),
+        discriminator: true,
+        losses,
+        steps,
+        lr: 1e-4,
+        lr_decay_every: 0,
+        lr_decay: 0.5,
+    };
+    let schedule = Schedule {
+        name: "bench".into(),
+        network: Network::Student,
+        teacher: Some(TeacherRole::ContentG),
+        init_from_srresnet: false,
+        init_from_student: false,
+        phases: vec![phase.clone()],
+    };
     let images = Arc::new(TrainingImages::load(&config.data, config.student.scale, hr_crop)?);
-    println!("student G2G+AL training step, batch {batch_size}, {hr_crop}² HR crops, {steps} timed steps after 1 warm-up");
+    println!(
+        "student G2G+AL training step, batch {batch_size}, {hr_crop}² HR crops, {steps} timed steps after 1 warm-up"
+    );
     println!("{:<8} {:>10} {:>10} {:>12}", "backend", "s/step", "steps/s", "images/s");
     let mut results = Vec::new();
     for backend in backends {
@@ -207,7 +250,8 @@ fn train(backends: Vec<Backend>, batch_size: usize, hr_crop: usize, steps: usize
             let start = Instant::now();
             let (hr, lr) = batch_tensors(&batch, &device);
             // The clock waits for the device after each part, so the time covers the whole step.
-            let (_, g_next, d_next) = step(&phase, &frozen, g, d, &mut og, Some(&mut od), phase.lr, hr, lr, &mut clock)?;
+            let (_, g_next, d_next) =
+                step(&phase, &frozen, g, d, &mut og, Some(&mut od), phase.lr, hr, lr, &mut clock)?;
             g = g_next;
             d = d_next;
             if i > 0 {
@@ -218,7 +262,13 @@ fn train(backends: Vec<Backend>, batch_size: usize, hr_crop: usize, steps: usize
             }
         }
         let per_step = times.iter().sum::<f64>() / steps.max(1) as f64;
-        println!("{:<8} {:>10.3} {:>10.3} {:>12.2}", backend.name(), per_step, 1.0 / per_step, batch_size as f64 / per_step);
+        println!(
+            "{:<8} {:>10.3} {:>10.3} {:>12.2}",
+            backend.name(),
+            per_step,
+            1.0 / per_step,
+            batch_size as f64 / per_step
+        );
         for (name, seconds) in PARTS.iter().zip(&parts) {
             println!("  {name:<36} {:>8.3} s", seconds.iter().sum::<f64>() / seconds.len().max(1) as f64);
         }

@@ -31,7 +31,8 @@ pub fn run(args: DmosArgs) -> Result<()> {
     }
     check_sessions(&sessions).map_err(|e| anyhow!("{e}"))?;
     let sessions: Vec<RaterSession> = sessions.into_iter().map(|(_, s)| s).collect();
-    let table = compute_dmos(&sessions, DmosOptions { exclude_outliers: args.exclude_outliers }).map_err(|e| anyhow!("{e}"))?;
+    let table =
+        compute_dmos(&sessions, DmosOptions { exclude_outliers: args.exclude_outliers }).map_err(|e| anyhow!("{e}"))?;
     print_table(&table);
     if let Some(path) = &args.json {
         fsio::write_atomic(path, &serde_json::to_vec_pretty(&table)?)?;
@@ -44,7 +45,11 @@ pub fn run(args: DmosArgs) -> Result<()> {
 
 fn print_table(table: &DmosTable) {
     let images = table.images();
-    println!("study {}: DMOS (higher = further from the reference), mean ± 95% CI over {} raters", table.study, table.raters.len());
+    println!(
+        "study {}: DMOS (higher = further from the reference), mean ± 95% CI over {} raters",
+        table.study,
+        table.raters.len()
+    );
     print!("{:<20}", "method");
     for image in &images {
         print!(" {:>18}", image);
@@ -55,7 +60,12 @@ fn print_table(table: &DmosTable) {
         for image in &images {
             let best = table.best_for(image).is_some_and(|(m, _)| m == method);
             let text = match table.dmos.get(*image).and_then(|r| r.get(method)) {
-                Some(c) => format!("{}{:.1}{}", if best { "*" } else { "" }, c.dmos, c.ci95.map(|h| format!(" ±{h:.1}")).unwrap_or_default()),
+                Some(c) => format!(
+                    "{}{:.1}{}",
+                    if best { "*" } else { "" },
+                    c.dmos,
+                    c.ci95.map(|h| format!(" ±{h:.1}")).unwrap_or_default()
+                ),
                 None => "—".into(),
             };
             print!(" {text:>18}");
@@ -71,11 +81,23 @@ fn print_table(table: &DmosTable) {
         }
         println!(" {:>8.2}", table.reference_mean().unwrap_or(f64::NAN));
     }
-    println!("* = best (lowest) per image; reference* = sanity check, d = 0 on each rater's scale, not z-scored with the methods");
+    println!(
+        "* = best (lowest) per image; reference* = sanity check, d = 0 on each rater's scale, not z-scored with the methods"
+    );
     for s in &table.screening {
         if s.outlier {
-            println!("BT.500: rater {} is an outlier ({} high, {} low of {} items){}", s.rater, s.above, s.below, s.items,
-                if table.raters.contains(&s.rater) { " — kept; --exclude-outliers leaves them out" } else { " — excluded" });
+            println!(
+                "BT.500: rater {} is an outlier ({} high, {} low of {} items){}",
+                s.rater,
+                s.above,
+                s.below,
+                s.items,
+                if table.raters.contains(&s.rater) {
+                    " — kept; --exclude-outliers leaves them out"
+                } else {
+                    " — excluded"
+                }
+            );
         }
     }
     for e in &table.excluded {

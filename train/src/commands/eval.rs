@@ -6,8 +6,8 @@ use serde::Serialize;
 use srkd_core::image::{ImageF32, bicubic_upscale, decode, degrade, encode_png};
 use srkd_core::metrics::{Quality, quality_y};
 
-use crate::inference::upscale_rgb;
 use crate::fsio;
+use crate::inference::upscale_rgb;
 use crate::model_file::InferenceArgs;
 
 #[derive(clap::Args, Debug)]
@@ -35,7 +35,11 @@ pub struct EvalArgs {
 
 /// Where the ×4 results come from.
 enum Upscaler {
-    Model { device: burn::tensor::Device, generator: srkd_core::model::Generator, config: srkd_core::model::GeneratorConfig },
+    Model {
+        device: burn::tensor::Device,
+        generator: srkd_core::model::Generator,
+        config: srkd_core::model::GeneratorConfig,
+    },
     Results(PathBuf),
 }
 
@@ -103,7 +107,12 @@ pub fn load_hr(path: &Path, scale: usize) -> Result<ImageF32> {
     // Measuring needs a shaved border and an SSIM window on top of the ×scale crop.
     let min = scale * (2 * scale + 11).div_ceil(scale);
     if image.rgb.width < min || image.rgb.height < min {
-        bail!("{}: {}×{} is too small to evaluate (need at least {min}×{min})", path.display(), image.rgb.width, image.rgb.height);
+        bail!(
+            "{}: {}×{} is too small to evaluate (need at least {min}×{min})",
+            path.display(),
+            image.rgb.width,
+            image.rgb.height
+        );
     }
     Ok(image.rgb)
 }

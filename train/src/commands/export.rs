@@ -32,6 +32,12 @@ pub fn run(args: ExportArgs) -> Result<()> {
     generator.save_into(&mut store).map_err(|e| anyhow!("{}: cannot export ({e})", args.model.display()))?;
     let bytes = store.get_bytes().map_err(|e| anyhow!("{}: cannot export ({e})", args.model.display()))?;
     fsio::write_atomic(&args.out, &bytes)?;
-    eprintln!("exported {} → {} (safetensors, PyTorch names, {} filters, {} blocks)", args.model.display(), args.out.display(), config.filters, config.blocks);
+    eprintln!(
+        "exported {} → {} (safetensors, PyTorch names, {} filters, {} blocks)",
+        args.model.display(),
+        args.out.display(),
+        config.filters,
+        config.blocks
+    );
     Ok(())
 }

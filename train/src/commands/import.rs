@@ -30,8 +30,8 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
 pub fn run(args: ImportKerasArgs) -> Result<()> {
     let device = Device::flex();
     let source = fsio::read(&args.input)?;
-    let (generator, config) = keras::import_generator(&args.input, &device)
-        .with_context(|| format!("{}", args.input.display()))?;
+    let (generator, config) =
+        keras::import_generator(&args.input, &device).with_context(|| format!("{}", args.input.display()))?;
     let params = trainable_params(&generator);
     let mut meta: BTreeMap<String, String> = args.meta.into_iter().collect();
     meta.insert("srkd.source.file".into(), args.input.file_name().unwrap_or_default().to_string_lossy().into());

@@ -1,5 +1,5 @@
-use std::path::PathBuf;
 use anyhow::{Result, anyhow, bail};
+use std::path::PathBuf;
 
 use super::train::stop_on_ctrl_c;
 use crate::backend::Backend;

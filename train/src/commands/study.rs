@@ -75,7 +75,8 @@ fn read_run(run: &Path) -> Result<RunInfo> {
     if !path.is_file() {
         bail!("{}: no report.json — is this a finished `srkd reproduce` run?", run.display());
     }
-    let report: Value = serde_json::from_slice(&fsio::read(&path)?).with_context(|| format!("{}: not JSON", path.display()))?;
+    let report: Value =
+        serde_json::from_slice(&fsio::read(&path)?).with_context(|| format!("{}: not JSON", path.display()))?;
     let sets = report["provenance"]["eval_sets"]
         .as_array()
         .map(|sets| {
@@ -152,7 +153,10 @@ fn export(args: ExportArgs) -> Result<()> {
     let (set, set_dir) = match &args.set {
         None => info.sets[0].clone(),
         Some(name) => info.sets.iter().find(|(s, _)| s == name).cloned().ok_or_else(|| {
-            anyhow!("the run has no eval set `{name}` (it has: {})", info.sets.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(", "))
+            anyhow!(
+                "the run has no eval set `{name}` (it has: {})",
+                info.sets.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(", ")
+            )
         })?,
     };
     let evaluated: Vec<String> =
@@ -169,7 +173,10 @@ fn export(args: ExportArgs) -> Result<()> {
                 bail!("--methods: the reference is always included; name only methods to compare");
             }
             if !evaluated.contains(m) {
-                bail!("--methods: `{m}` was not evaluated on set `{set}` in this run (evaluated: {})", evaluated.join(", "));
+                bail!(
+                    "--methods: `{m}` was not evaluated on set `{set}` in this run (evaluated: {})",
+                    evaluated.join(", ")
+                );
             }
         }
         args.methods.clone()
@@ -235,7 +242,12 @@ fn export(args: ExportArgs) -> Result<()> {
         .into_iter()
         .flatten()
         .filter(|m| m["id"].as_str().is_some_and(|id| methods.iter().any(|x| x == id)))
-        .filter_map(|m| Some((m["id"].as_str()?.to_string(), json!({"weights": m["weights"], "sha256": m["sha256"], "label": m["label"]}))))
+        .filter_map(|m| {
+            Some((
+                m["id"].as_str()?.to_string(),
+                json!({"weights": m["weights"], "sha256": m["sha256"], "label": m["label"]}),
+            ))
+        })
         .collect();
     let study = Study {
         id: id.clone(),
@@ -261,13 +273,16 @@ fn export(args: ExportArgs) -> Result<()> {
     // The eval images' licences travel with the pictures made from them.
     let licences = set_dir.join("LICENSES.md");
     if licences.is_file() {
-        std::fs::copy(&licences, staging.path().join("LICENSES.md")).with_context(|| format!("{}: cannot copy", licences.display()))?;
+        std::fs::copy(&licences, staging.path().join("LICENSES.md"))
+            .with_context(|| format!("{}: cannot copy", licences.display()))?;
     }
     if args.out.exists() {
-        std::fs::remove_dir(&args.out).with_context(|| format!("{}: cannot replace the empty folder", args.out.display()))?;
+        std::fs::remove_dir(&args.out)
+            .with_context(|| format!("{}: cannot replace the empty folder", args.out.display()))?;
     }
     let staged = staging.keep();
-    std::fs::rename(&staged, &args.out).with_context(|| format!("{}: cannot move the finished bundle into place", args.out.display()))?;
+    std::fs::rename(&staged, &args.out)
+        .with_context(|| format!("{}: cannot move the finished bundle into place", args.out.display()))?;
     make_readable(&args.out)?;
     println!(
         "study {id}: {} images × {} methods + hidden reference = {} trials{} → {}",

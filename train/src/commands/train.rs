@@ -119,7 +119,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let out = args.out.clone().ok_or_else(|| anyhow!("--out RUN_FOLDER is required"))?;
     let stop = stop_on_ctrl_c()?;
-    let opts = RunOptions { run_dir: &out, backend: args.backend, resume: args.resume, stop, progress: true, stop_after: args.stop_after };
+    let opts = RunOptions {
+        run_dir: &out,
+        backend: args.backend,
+        resume: args.resume,
+        stop,
+        progress: true,
+        stop_after: args.stop_after,
+    };
     match train(&config, opts)? {
         Outcome::Finished { generator } => {
             eprintln!("finished: {}", generator.display());

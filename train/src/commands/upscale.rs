@@ -4,8 +4,8 @@ use anyhow::{Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use srkd_core::image::{ImageF32, decode, encode_png, imresize};
 
-use crate::inference::upscale_rgb;
 use crate::fsio;
+use crate::inference::upscale_rgb;
 use crate::model_file::InferenceArgs;
 
 #[derive(clap::Args, Debug)]

@@ -19,7 +19,11 @@ pub enum Upscaler<'a> {
     /// The ground truth itself (NIQE reference row; PSNR/SSIM are not defined).
     Reference,
     Bicubic,
-    Generator { model: &'a Generator, config: &'a GeneratorConfig, device: &'a Device },
+    Generator {
+        model: &'a Generator,
+        config: &'a GeneratorConfig,
+        device: &'a Device,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

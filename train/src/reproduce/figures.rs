@@ -62,7 +62,14 @@ pub fn busiest_crop(hr: &ImageF32, side: usize) -> (usize, usize) {
 
 /// Write a grid of the same `side`² crop at `(x, y)` of every tile's image, each enlarged
 /// `zoom`× with nearest-neighbour sampling so pixels stay visible, labelled underneath.
-pub fn crop_grid(tiles: &[Tile], (x, y): (usize, usize), side: usize, zoom: usize, columns: usize, out: &Path) -> Result<()> {
+pub fn crop_grid(
+    tiles: &[Tile],
+    (x, y): (usize, usize),
+    side: usize,
+    zoom: usize,
+    columns: usize,
+    out: &Path,
+) -> Result<()> {
     register_font();
     let cell = side * zoom;
     let (pad, label_h) = (8, 26);
@@ -92,7 +99,8 @@ pub fn crop_grid(tiles: &[Tile], (x, y): (usize, usize), side: usize, zoom: usiz
         let style = ("sans-serif", 15).into_font().color(&BLACK);
         for (i, tile) in tiles.iter().enumerate() {
             let (ox, oy) = (pad + (i % columns) * (cell + pad), pad + (i / columns) * (cell + pad + label_h));
-            root.draw_text(tile.label, &style, (ox as i32, (oy + cell + 5) as i32)).map_err(|e| anyhow!("figure text: {e}"))?;
+            root.draw_text(tile.label, &style, (ox as i32, (oy + cell + 5) as i32))
+                .map_err(|e| anyhow!("figure text: {e}"))?;
         }
         root.present().map_err(|e| anyhow!("figure: {e}"))?;
     }
@@ -111,10 +119,10 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series], log_y: bool, ou
     register_font();
     let points = || series.iter().flat_map(|s| s.points.iter());
     let x_max = points().map(|p| p.0).fold(1.0, f64::max);
-    let (mut y_min, mut y_max) = points().map(|p| p.1).filter(|v| v.is_finite() && (!log_y || *v > 0.0)).fold(
-        (f64::INFINITY, f64::NEG_INFINITY),
-        |(lo, hi), v| (lo.min(v), hi.max(v)),
-    );
+    let (mut y_min, mut y_max) = points()
+        .map(|p| p.1)
+        .filter(|v| v.is_finite() && (!log_y || *v > 0.0))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if !y_min.is_finite() {
         (y_min, y_max) = (if log_y { 1e-3 } else { 0.0 }, 1.0);
     }
@@ -157,7 +165,11 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series], log_y: bool, ou
             }};
         }
         if log_y {
-            plot!(builder.build_cartesian_2d(0f64..x_max, (y_min * 0.9..y_max * 1.1).log_scale()).map_err(|e| anyhow!("{e}"))?);
+            plot!(
+                builder
+                    .build_cartesian_2d(0f64..x_max, (y_min * 0.9..y_max * 1.1).log_scale())
+                    .map_err(|e| anyhow!("{e}"))?
+            );
         } else {
             let margin = (y_max - y_min) * 0.05;
             plot!(builder.build_cartesian_2d(0f64..x_max, y_min - margin..y_max + margin).map_err(|e| anyhow!("{e}"))?);

@@ -160,9 +160,16 @@ pub enum ReproduceOutcome {
 /// The training config of one stage: the preset's sizes, the stage's schedule with its step
 /// budget (a student's split evenly over its phases), the teachers and student init this run
 /// uses, and validation on the first eval set.
-pub fn stage_config(preset: &Preset, plan: &Plan, run: &Path, schedule_name: &str, validation: &Path) -> Result<TrainConfig> {
+pub fn stage_config(
+    preset: &Preset,
+    plan: &Plan,
+    run: &Path,
+    schedule_name: &str,
+    validation: &Path,
+) -> Result<TrainConfig> {
     let mut config = preset.base_config();
-    let mut schedule = Schedule::built_in(schedule_name, 1).ok_or_else(|| anyhow!("unknown schedule {schedule_name}"))?;
+    let mut schedule =
+        Schedule::built_in(schedule_name, 1).ok_or_else(|| anyhow!("unknown schedule {schedule_name}"))?;
     let phases = schedule.phases.len();
     let is_teacher = schedule_name.starts_with("teacher-");
     let is_init = schedule_name == STUDENT_INIT.2;
@@ -250,7 +257,11 @@ pub fn methods(plan: &Plan, run: &Path) -> Vec<Method> {
         label: label.into(),
         role: Role::Student,
         schedule: plan.train_init.then(|| schedule.into()),
-        weights: Some(if plan.train_init { run.join("train").join(id).join("generator.bpk") } else { plan.student_init.clone() }),
+        weights: Some(if plan.train_init {
+            run.join("train").join(id).join("generator.bpk")
+        } else {
+            plan.student_init.clone()
+        }),
     });
     for (id, label, schedule) in STUDENTS {
         methods.push(Method {
@@ -416,14 +427,17 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceOutcome> {
         }
     }
 
-    let report = report::write(run, &report::Inputs {
-        preset: &preset,
-        plan: &plan,
-        methods: &methods,
-        eval_sets: &opts.eval_sets,
-        scores: &scores,
-        times: &times,
-        ma_scores: opts.ma_scores.as_deref(),
-    })?;
+    let report = report::write(
+        run,
+        &report::Inputs {
+            preset: &preset,
+            plan: &plan,
+            methods: &methods,
+            eval_sets: &opts.eval_sets,
+            scores: &scores,
+            times: &times,
+            ma_scores: opts.ma_scores.as_deref(),
+        },
+    )?;
     Ok(ReproduceOutcome::Finished { report })
 }

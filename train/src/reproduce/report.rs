@@ -60,17 +60,16 @@ pub fn load_ma(path: &Path) -> Result<MaScores> {
 /// PI = ((10 − Ma) + NIQE) / 2, averaged over the images; only when every image has both.
 fn perceptual_index(scores: &MethodScores, ma: Option<&MaScores>) -> Option<f64> {
     let per_image = ma?.get(&scores.set)?.get(&scores.method)?;
-    let values: Option<Vec<f64>> = scores
-        .images
-        .iter()
-        .map(|i| Some(((10.0 - per_image.get(&i.image)?) + i.niqe?) / 2.0))
-        .collect();
+    let values: Option<Vec<f64>> =
+        scores.images.iter().map(|i| Some(((10.0 - per_image.get(&i.image)?) + i.niqe?) / 2.0)).collect();
     values.filter(|v| !v.is_empty()).map(|v| v.iter().sum::<f64>() / v.len() as f64)
 }
 
 fn git_describe() -> String {
     match git_output(&["rev-parse", "--short", "HEAD"]) {
-        Some(commit) if git_output(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) => {
+        Some(commit)
+            if git_output(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) =>
+        {
             format!("{commit} (with uncommitted changes)")
         }
         Some(commit) => commit,
@@ -81,7 +80,11 @@ fn git_describe() -> String {
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
@@ -163,9 +166,15 @@ fn teachers_description(plan: &Plan) -> String {
 
 fn student_init_description(plan: &Plan) -> String {
     if plan.train_init {
-        format!("the shared MSE student trained in this run ({} steps, pixel MSE only); every student starts from it", plan.init_steps)
+        format!(
+            "the shared MSE student trained in this run ({} steps, pixel MSE only); every student starts from it",
+            plan.init_steps
+        )
     } else {
-        format!("`{}` (pixel MSE only, no KD); every student starts from it and is fine-tuned", plan.student_init.display())
+        format!(
+            "`{}` (pixel MSE only, no KD); every student starts from it and is fine-tuned",
+            plan.student_init.display()
+        )
     }
 }
 
@@ -296,7 +305,10 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
         (Some(p), false) => format!("PI: n/a ({} has no complete Ma scores for these images).", p.display()),
         (None, _) => "PI: n/a (no Ma model). NIQE alone is shown; pass `--ma-scores FILE` to compute PI.".into(),
     };
-    writeln!(md, "\n{pi_note} NIQE: MATLAB-release algorithm and pristine model (via basicsr 1.4.2), Y channel, shave 4.\n")?;
+    writeln!(
+        md,
+        "\n{pi_note} NIQE: MATLAB-release algorithm and pristine model (via basicsr 1.4.2), Y channel, shave 4.\n"
+    )?;
 
     // Figure 2.
     let mut figures = BTreeMap::new();
@@ -309,40 +321,74 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
         let at = busiest_crop(&srkd_core::image::modcrop(&hr, 4), side);
         let mut tiles: Vec<(String, PathBuf)> = vec![("HR".into(), first.clone())];
         for m in &scored {
-            let output = find(set, &m.id).and_then(|s| s.images.iter().find(|i| i.image == name)).and_then(|i| i.output.clone());
+            let output =
+                find(set, &m.id).and_then(|s| s.images.iter().find(|i| i.image == name)).and_then(|i| i.output.clone());
             if let Some(o) = output {
                 tiles.push((m.label.clone(), run.join(o)));
             }
         }
         let tiles: Vec<Tile> = tiles.iter().map(|(l, p)| Tile { label: l, image: p }).collect();
         crop_grid(&tiles, at, side, FIGURE_ZOOM, 4, &run.join("fig2.png"))?;
-        writeln!(md, "## Figure 2 — the same {side}×{side} crop of `{name}` ({set}) at ({}, {}), enlarged {FIGURE_ZOOM}×\n", at.0, at.1)?;
+        writeln!(
+            md,
+            "## Figure 2 — the same {side}×{side} crop of `{name}` ({set}) at ({}, {}), enlarged {FIGURE_ZOOM}×\n",
+            at.0, at.1
+        )?;
         writeln!(md, "![Fig. 2](fig2.png)\n")?;
-        figures.insert("fig2", json!({"file": "fig2.png", "set": set, "image": name, "crop": [at.0, at.1, side, side]}));
+        figures
+            .insert("fig2", json!({"file": "fig2.png", "set": set, "image": name, "crop": [at.0, at.1, side, side]}));
     }
 
     // Training curves.
     let (psnr_series, loss_series) = training_series(run, inputs.methods)?;
     if psnr_series.iter().any(|s| !s.points.is_empty()) {
-        line_chart("Validation PSNR-Y (embedded eval set) during training", "PSNR-Y (dB)", &psnr_series, false, &run.join("curves-psnr.png"))?;
-        line_chart("Generator loss during training", "total generator loss", &loss_series, true, &run.join("curves-loss.png"))?;
-        writeln!(md, "## Training curves\n\n![validation PSNR](curves-psnr.png)\n\n![generator loss](curves-loss.png)\n")?;
-        writeln!(md, "Generator losses of different schedules weigh different terms (pixel MSE, content, KD, adversarial), so compare their shapes, not their levels.\n")?;
+        line_chart(
+            "Validation PSNR-Y (embedded eval set) during training",
+            "PSNR-Y (dB)",
+            &psnr_series,
+            false,
+            &run.join("curves-psnr.png"),
+        )?;
+        line_chart(
+            "Generator loss during training",
+            "total generator loss",
+            &loss_series,
+            true,
+            &run.join("curves-loss.png"),
+        )?;
+        writeln!(
+            md,
+            "## Training curves\n\n![validation PSNR](curves-psnr.png)\n\n![generator loss](curves-loss.png)\n"
+        )?;
+        writeln!(
+            md,
+            "Generator losses of different schedules weigh different terms (pixel MSE, content, KD, adversarial), so compare their shapes, not their levels.\n"
+        )?;
         figures.insert("curves", json!(["curves-psnr.png", "curves-loss.png"]));
     }
 
     // Per-image detail.
     writeln!(md, "## Per-image results\n")?;
     for set in &sets {
-        writeln!(md, "### {set}\n\n| image | {} |", scored.iter().map(|m| m.label.as_str()).collect::<Vec<_>>().join(" | "))?;
+        writeln!(
+            md,
+            "### {set}\n\n| image | {} |",
+            scored.iter().map(|m| m.label.as_str()).collect::<Vec<_>>().join(" | ")
+        )?;
         writeln!(md, "|---|{}|", scored.iter().map(|_| "---:").collect::<Vec<_>>().join("|"))?;
-        let names: Vec<String> = find(set, "bicubic").map(|s| s.images.iter().map(|i| i.image.clone()).collect()).unwrap_or_default();
+        let names: Vec<String> =
+            find(set, "bicubic").map(|s| s.images.iter().map(|i| i.image.clone()).collect()).unwrap_or_default();
         for name in names {
             let cells: Vec<String> = scored
                 .iter()
                 .map(|m| {
                     let i = find(set, &m.id).and_then(|s| s.images.iter().find(|i| i.image == name));
-                    format!("{} / {} / {}", fmt(i.and_then(|i| i.psnr), 2), fmt(i.and_then(|i| i.ssim), 4), fmt(i.and_then(|i| i.niqe), 2))
+                    format!(
+                        "{} / {} / {}",
+                        fmt(i.and_then(|i| i.psnr), 2),
+                        fmt(i.and_then(|i| i.ssim), 4),
+                        fmt(i.and_then(|i| i.niqe), 2)
+                    )
                 })
                 .collect();
             writeln!(md, "| {name} | {} |", cells.join(" | "))?;
@@ -352,8 +398,10 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
 
     // Provenance.
     let data_images = collect_images(&[inputs.plan.data.clone()]).map(|f| f.len()).unwrap_or(0);
-    let training_seconds: f64 = inputs.times.stages.iter().filter(|(k, _)| !k.starts_with("eval/")).map(|(_, t)| t.seconds).sum();
-    let eval_seconds: f64 = inputs.times.stages.iter().filter(|(k, _)| k.starts_with("eval/")).map(|(_, t)| t.seconds).sum();
+    let training_seconds: f64 =
+        inputs.times.stages.iter().filter(|(k, _)| !k.starts_with("eval/")).map(|(_, t)| t.seconds).sum();
+    let eval_seconds: f64 =
+        inputs.times.stages.iter().filter(|(k, _)| k.starts_with("eval/")).map(|(_, t)| t.seconds).sum();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let provenance = json!({
         "generated": utc_string(now),
@@ -372,10 +420,20 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
         "stages": inputs.times.stages,
     });
     writeln!(md, "## Provenance\n")?;
-    writeln!(md, "- generated: {} by srkd {} at commit {}", provenance["generated"].as_str().unwrap_or(""), env!("CARGO_PKG_VERSION"), provenance["commit"].as_str().unwrap_or(""))?;
+    writeln!(
+        md,
+        "- generated: {} by srkd {} at commit {}",
+        provenance["generated"].as_str().unwrap_or(""),
+        env!("CARGO_PKG_VERSION"),
+        provenance["commit"].as_str().unwrap_or("")
+    )?;
     writeln!(md, "- backend: `{}` on {}", inputs.plan.backend, provenance["machine"].as_str().unwrap_or(""))?;
     writeln!(md, "- training data: {}", provenance["training_data"].as_str().unwrap_or(""))?;
-    writeln!(md, "- eval sets: {}", inputs.eval_sets.iter().map(|(n, d)| format!("{n} = `{}`", d.display())).collect::<Vec<_>>().join(", "))?;
+    writeln!(
+        md,
+        "- eval sets: {}",
+        inputs.eval_sets.iter().map(|(n, d)| format!("{n} = `{}`", d.display())).collect::<Vec<_>>().join(", ")
+    )?;
     writeln!(md, "- teachers: {}", provenance["teachers"].as_str().unwrap_or(""))?;
     writeln!(md, "- student init: {}", provenance["student_init"].as_str().unwrap_or(""))?;
     writeln!(md, "- perceptual network: {}", perceptual_description(inputs.plan))?;
@@ -387,13 +445,33 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
         inputs.plan.hr_crop,
         inputs.plan.hr_crop,
         inputs.plan.seed,
-        if inputs.plan.train_teacher { format!("; {} steps per teacher phase", inputs.plan.teacher_steps) } else { String::new() }
+        if inputs.plan.train_teacher {
+            format!("; {} steps per teacher phase", inputs.plan.teacher_steps)
+        } else {
+            String::new()
+        }
     )?;
-    writeln!(md, "- wall time: training {:.1} min, evaluation {:.1} min (all runs of this folder; per stage in report.json)", training_seconds / 60.0, eval_seconds / 60.0)?;
+    writeln!(
+        md,
+        "- wall time: training {:.1} min, evaluation {:.1} min (all runs of this folder; per stage in report.json)",
+        training_seconds / 60.0,
+        eval_seconds / 60.0
+    )?;
     for i in infos.iter().filter(|i| i.weights.is_some()) {
-        writeln!(md, "- `{}`: {} (sha256 {})", i.id, i.weights.as_deref().unwrap_or(""), i.sha256.as_deref().unwrap_or(""))?;
+        writeln!(
+            md,
+            "- `{}`: {} (sha256 {})",
+            i.id,
+            i.weights.as_deref().unwrap_or(""),
+            i.sha256.as_deref().unwrap_or("")
+        )?;
     }
-    writeln!(md, "\nRegenerate: `srkd reproduce --preset {} --out {}` (a re-run skips finished stages).", inputs.plan.preset, run.display())?;
+    writeln!(
+        md,
+        "\nRegenerate: `srkd reproduce --preset {} --out {}` (a re-run skips finished stages).",
+        inputs.plan.preset,
+        run.display()
+    )?;
 
     let report = json!({
         "title": title,

@@ -62,7 +62,8 @@ impl Checkpoint {
             }
             std::fs::rename(&current, &old)?;
         }
-        std::fs::rename(&partial, &current).with_context(|| format!("{}: cannot install checkpoint", current.display()))?;
+        std::fs::rename(&partial, &current)
+            .with_context(|| format!("{}: cannot install checkpoint", current.display()))?;
         if old.exists() {
             std::fs::remove_dir_all(&old)?;
         }

@@ -117,8 +117,24 @@ pub fn make_batch(images: &TrainingImages, seed: u64, step: usize, n: usize, hr_
         let x = rng.random_range(0..=pair.lr_w - lr_size);
         let y = rng.random_range(0..=pair.lr_h - lr_size);
         let aug = (rng.random::<bool>(), rng.random::<bool>(), rng.random::<bool>());
-        crop_into(&pair.lr, pair.lr_w, x, y, lr_size, aug, &mut lr[i * 3 * lr_size * lr_size..][..3 * lr_size * lr_size]);
-        crop_into(&pair.hr, pair.lr_w * s, x * s, y * s, hr_size, aug, &mut hr[i * 3 * hr_size * hr_size..][..3 * hr_size * hr_size]);
+        crop_into(
+            &pair.lr,
+            pair.lr_w,
+            x,
+            y,
+            lr_size,
+            aug,
+            &mut lr[i * 3 * lr_size * lr_size..][..3 * lr_size * lr_size],
+        );
+        crop_into(
+            &pair.hr,
+            pair.lr_w * s,
+            x * s,
+            y * s,
+            hr_size,
+            aug,
+            &mut hr[i * 3 * hr_size * hr_size..][..3 * hr_size * hr_size],
+        );
     }
     Batch { n, hr_size, lr_size, hr, lr }
 }
@@ -131,7 +147,15 @@ pub struct BatchLoader {
 }
 
 impl BatchLoader {
-    pub fn start(images: Arc<TrainingImages>, seed: u64, first_step: usize, end_step: usize, n: usize, hr_size: usize, workers: usize) -> Self {
+    pub fn start(
+        images: Arc<TrainingImages>,
+        seed: u64,
+        first_step: usize,
+        end_step: usize,
+        n: usize,
+        hr_size: usize,
+        workers: usize,
+    ) -> Self {
         let workers = workers.max(1);
         let mut receivers = Vec::with_capacity(workers);
         for w in 0..workers {
@@ -179,10 +203,7 @@ mod tests {
         let (w, h) = (40, 32);
         let img = ImageF32::new(w, h, 3, (0..w * h * 3).map(|i| ((i * 31) % 256) as f32).collect());
         let (hr, lr) = degrade(&img, scale);
-        TrainingImages {
-            pairs: vec![Pair { lr_w: lr.width, lr_h: lr.height, hr: hr.to_u8(), lr: lr.to_u8() }],
-            scale,
-        }
+        TrainingImages { pairs: vec![Pair { lr_w: lr.width, lr_h: lr.height, hr: hr.to_u8(), lr: lr.to_u8() }], scale }
     }
 
     #[test]

@@ -56,15 +56,17 @@ pub fn load_vgg(source: &PerceptualSource, device: &Device) -> Result<(Vgg, VggC
     let path = source.path();
     let kernels = match source {
         PerceptualSource::Vgg16Hed(p) => hed_kernels(p, &config),
-        PerceptualSource::Vgg19Torch(p) => {
-            torch_kernels(&mut PytorchStore::from_file(p), vgg.convs.len())
-        }
-        PerceptualSource::Vgg19Safetensors(p) => {
-            torch_kernels(&mut SafetensorsStore::from_file(p), vgg.convs.len())
-        }
+        PerceptualSource::Vgg19Torch(p) => torch_kernels(&mut PytorchStore::from_file(p), vgg.convs.len()),
+        PerceptualSource::Vgg19Safetensors(p) => torch_kernels(&mut SafetensorsStore::from_file(p), vgg.convs.len()),
     }
     .with_context(|| format!("{}", path.display()))?;
-    ensure!(kernels.len() == vgg.convs.len(), "{}: expected {} convolutions, found {}", path.display(), vgg.convs.len(), kernels.len());
+    ensure!(
+        kernels.len() == vgg.convs.len(),
+        "{}: expected {} convolutions, found {}",
+        path.display(),
+        vgg.convs.len(),
+        kernels.len()
+    );
     for (conv, (w, wshape, b)) in vgg.convs.iter_mut().zip(kernels) {
         let expected = conv.weight.shape().to_vec();
         ensure!(wshape.to_vec() == expected, "{}: kernel {wshape:?} does not fit {expected:?}", path.display());
@@ -102,10 +104,8 @@ where
     S::Error: std::fmt::Display,
 {
     let tensors = store.get_all_tensors().map_err(|e| anyhow::anyhow!("unreadable weights ({e})"))?;
-    let mut indices: Vec<usize> = tensors
-        .keys()
-        .filter_map(|k| k.strip_prefix("features.")?.strip_suffix(".weight")?.parse().ok())
-        .collect();
+    let mut indices: Vec<usize> =
+        tensors.keys().filter_map(|k| k.strip_prefix("features.")?.strip_suffix(".weight")?.parse().ok()).collect();
     indices.sort_unstable();
     if indices.is_empty() {
         bail!("no `features.N.weight` tensors: not a torchvision VGG state dict");
@@ -154,7 +154,10 @@ mod tests {
                 ] {
                     let start = data.len();
                     data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-                    header.insert(name, serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}));
+                    header.insert(
+                        name,
+                        serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
+                    );
                 }
                 c_in = c_out;
                 n += 1;

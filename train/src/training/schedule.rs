@@ -134,10 +134,12 @@ impl Schedule {
         use Network::*;
         use TeacherRole::*;
         let distil_then_adversarial = |teacher| {
-            schedule(Student, Some(teacher), Init::Student, vec![
-                phase("content+kd", false, c_kd, steps),
-                phase("adversarial+kd", true, c_kd_adv, steps),
-            ])
+            schedule(
+                Student,
+                Some(teacher),
+                Init::Student,
+                vec![phase("content+kd", false, c_kd, steps), phase("adversarial+kd", true, c_kd_adv, steps)],
+            )
         };
         Some(match name {
             "teacher-srresnet" => schedule(Teacher, None, Init::Fresh, vec![phase("mse", false, mse, steps)]),

@@ -7,7 +7,14 @@ use anyhow::{Result, anyhow};
 use burn::tensor::Device;
 
 /// The parts of a step, in order (`srkd bench train` and scripts/bench/peers.py use these names).
-pub const PARTS: [&str; 6] = ["G forward", "D step", "frozen nets (teacher, VGG on HR)", "G losses (VGG on SR, D on SR)", "G backward", "G Adam"];
+pub const PARTS: [&str; 6] = [
+    "G forward",
+    "D step",
+    "frozen nets (teacher, VGG on HR)",
+    "G losses (VGG on SR, D on SR)",
+    "G backward",
+    "G Adam",
+];
 
 /// Laps of one step. A running clock waits for the device at each lap, so queued GPU work is
 /// charged to the part that queued it; the training loop's clock is off, since those waits

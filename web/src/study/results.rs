@@ -168,7 +168,12 @@ impl ResultsPage {
         if self.sessions.is_empty() {
             return html! { <p id="no-sessions">{ "No rating files imported yet." }</p> };
         }
-        let screening = |rater: &str| self.table.as_ref().and_then(|t| t.as_ref().ok()).and_then(|t| t.screening.iter().find(|s| s.rater == rater));
+        let screening = |rater: &str| {
+            self.table
+                .as_ref()
+                .and_then(|t| t.as_ref().ok())
+                .and_then(|t| t.screening.iter().find(|s| s.rater == rater))
+        };
         html! {
             <table id="sessions">
                 <tr><th>{ "rater" }</th><th>{ "ratings" }</th><th>{ "from" }</th><th>{ "BT.500 screening" }</th><th></th></tr>

@@ -22,8 +22,9 @@ pub fn load(study: &str, rater: &str) -> Option<RaterSession> {
 
 /// Persist `session`; an error (storage full or disabled) must stop the page from moving on.
 pub fn save(session: &RaterSession) -> Result<(), String> {
-    LocalStorage::set(session_key(&session.study, &session.rater), session)
-        .map_err(|e| format!("this browser refused to store the rating ({e}); export what you have and free some storage"))
+    LocalStorage::set(session_key(&session.study, &session.rater), session).map_err(|e| {
+        format!("this browser refused to store the rating ({e}); export what you have and free some storage")
+    })
 }
 
 pub fn active_rater(study: &str) -> Option<String> {
@@ -32,7 +33,9 @@ pub fn active_rater(study: &str) -> Option<String> {
 
 pub fn set_active(study: &str, rater: Option<&str>) -> Result<(), String> {
     match rater {
-        Some(rater) => LocalStorage::set(active_key(study), rater).map_err(|e| format!("cannot store the session ({e})")),
+        Some(rater) => {
+            LocalStorage::set(active_key(study), rater).map_err(|e| format!("cannot store the session ({e})"))
+        }
         None => {
             LocalStorage::delete(active_key(study));
             Ok(())
@@ -43,7 +46,9 @@ pub fn set_active(study: &str, rater: Option<&str>) -> Result<(), String> {
 /// Every session stored in this browser (any study), for the results view.
 pub fn all_sessions() -> Vec<RaterSession> {
     let storage = LocalStorage::raw();
-    let keys: Vec<String> =
-        (0..storage.length().unwrap_or(0)).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(PREFIX) && k.contains(".rater.")).collect();
+    let keys: Vec<String> = (0..storage.length().unwrap_or(0))
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|k| k.starts_with(PREFIX) && k.contains(".rater."))
+        .collect();
     keys.into_iter().filter_map(|k| LocalStorage::get(k).ok()).collect()
 }

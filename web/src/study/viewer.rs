@@ -69,7 +69,9 @@ pub fn viewer(props: &ViewerProps) -> Html {
     let (class, style) = match *zoom {
         Zoom::Fit => ("fit", String::new()),
         Zoom::Actual => ("actual", String::new()),
-        Zoom::Double => ("double", if *natural_width > 0 { format!("width: {}px", 2 * *natural_width) } else { String::new() }),
+        Zoom::Double => {
+            ("double", if *natural_width > 0 { format!("width: {}px", 2 * *natural_width) } else { String::new() })
+        }
     };
     html! {
         <div class="viewer">
