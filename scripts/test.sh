@@ -11,9 +11,14 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian chromium (needs root)" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
 fi
-cargo test --locked                        # default members: shared + train (and tests/)
-# Type-check the CUDA build. burn's cuda backend downloads an LLVM bundle in a build script;
-# DOCS_RS makes that script skip the download, which a type-check does not need.
-DOCS_RS=1 cargo check --locked -p srkd --features cuda
+cargo fmt --all --check                    # rustfmt.toml; `cargo fmt --all` fixes it
+cargo clippy --locked --all-targets -- -D warnings
+# Default members: shared + train, and the integration tests (tests/tests.rs). The cases that
+# need a Vulkan driver are #[ignore]d for a plain `cargo test`; here they run (SwiftShader and
+# lavapipe are installed above and by .ci/run).
+cargo test --locked -- --include-ignored
+# Type-check (and lint) the CUDA build. burn's cuda backend downloads an LLVM bundle in a build
+# script; DOCS_RS makes that script skip the download, which a check does not need.
+DOCS_RS=1 cargo clippy --locked -p srkd --features cuda -- -D warnings
 # Builds shared + web for wasm32 (trunk) and runs the browser tests.
 scripts/test-web.sh

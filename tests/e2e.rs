@@ -2,21 +2,11 @@
 //! Keras import, tiled upscaling, `srkd dmos`, and clean failures on bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::common::*;
 
 use sha2::{Digest, Sha256};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn srkd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_srkd")).args(args).current_dir(root()).output().expect("cannot start srkd")
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Run `srkd eval` on one image and return (bicubic PSNR, model PSNR, model SSIM).
 fn eval_json(model: &str, image: &str) -> (f64, f64, f64) {
@@ -274,6 +264,24 @@ fn eval_embedded_set_prints_bicubic_and_teacher_for_every_image_and_scores_other
     assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
     let read = |p: &Path| serde_json::from_slice::<serde_json::Value>(&std::fs::read(p).unwrap()).unwrap();
     assert_eq!(read(&json), read(&scored));
+    assert!(read(&json)["mean"]["model"].get("niqe").is_none(), "NIQE only when asked");
+    // --niqe: NIQE of bicubic and of the results, per image and in the mean.
+    let with_niqe = dir.path().join("niqe.json");
+    let niqe_run =
+        srkd(&["eval", "data/eval", "--results", path_str(&sr_dir), "--niqe", "--json", path_str(&with_niqe)]);
+    assert!(niqe_run.status.success(), "{}", String::from_utf8_lossy(&niqe_run.stderr));
+    let niqe = read(&with_niqe);
+    for side in ["bicubic", "model"] {
+        let per_image: Vec<f64> =
+            niqe["images"].as_array().unwrap().iter().map(|i| i[side]["niqe"].as_f64().unwrap()).collect();
+        assert_eq!(per_image.len(), 7);
+        assert!(per_image.iter().all(|v| v.is_finite() && *v > 0.0), "{side}: {per_image:?}");
+        let mean = per_image.iter().sum::<f64>() / 7.0;
+        assert!((niqe["mean"][side]["niqe"].as_f64().unwrap() - mean).abs() < 1e-9);
+        assert_eq!(niqe["mean"][side]["psnr"], read(&scored)["mean"][side]["psnr"]);
+    }
+    // Bicubic blurs: it is less natural than the SRResNet's result by NIQE too.
+    assert!(niqe["mean"]["bicubic"]["niqe"].as_f64() > niqe["mean"]["model"]["niqe"].as_f64());
     // A result of the wrong size is named, not scored.
     image::RgbImage::new(10, 10).save(sr_dir.join("butterfly_x4.png")).unwrap();
     let bad = srkd(&["eval", "data/eval", "--results", path_str(&sr_dir)]);
@@ -334,12 +342,17 @@ fn dmos_from_rating_files() {
     let out = srkd(&["dmos", &a, &b, "--json", json.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    // Rater a: d = 0, 2, 1 → z = −1, 1, 0; rater b: d = 0, 3, 0 → z = −1/√3, 2/√3, −1/√3.
-    let z = 1.0 / 3f64.sqrt();
+    // Eq. 4–6 over the super-resolved images only: rater a: d = 2 (gan2g), 1 (bicubic) → mean
+    // 1.5, sd 1/√2 → z = ±1/√2; rater b: d = 3, 0 → mean 1.5, sd 3/√2 → z = ±1/√2. The hidden
+    // reference (d = 0) is a sanity row on the same scales: z = −3/√2 (a), −1/√2 (b).
+    let h = 1.0 / 2f64.sqrt();
     let expect = |za: f64, zb: f64| (100.0 * (za + 3.0) / 6.0 + 100.0 * (zb + 3.0) / 6.0) / 2.0;
     let got = |m: &str| table["dmos"]["butterfly"][m]["dmos"].as_f64().unwrap();
-    assert!((got("gan2g") - expect(1.0, 2.0 * z)).abs() < 1e-9);
-    assert!((got("bicubic") - expect(0.0, -z)).abs() < 1e-9);
+    assert!((got("gan2g") - expect(h, h)).abs() < 1e-9, "{}", got("gan2g"));
+    assert!((got("bicubic") - expect(-h, -h)).abs() < 1e-9);
+    assert!(table["dmos"]["butterfly"].get("reference").is_none(), "the reference is not a method");
+    let sanity = table["reference"]["butterfly"]["dmos"].as_f64().unwrap();
+    assert!((sanity - expect(-3.0 * h, -h)).abs() < 1e-9, "{sanity}");
     assert_eq!(table["excluded"].as_array().unwrap().len(), 0);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("gan2g") && stdout.contains("*"), "{stdout}");

@@ -5,22 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::common::*;
 
 /// Training crops and a one-image eval set, fast to load.
 fn fixtures(dir: &Path) -> (PathBuf, PathBuf) {
-    let data = dir.join("data");
+    let data = tiny_data(dir);
     let eval = dir.join("eval");
-    std::fs::create_dir_all(&data).unwrap();
     std::fs::create_dir_all(&eval).unwrap();
-    for name in ["astronaut.png", "coffee.png"] {
-        let img = image::open(root().join("data/eval").join(name)).unwrap();
-        img.crop_imm(0, 0, 128, 96).save(data.join(name)).unwrap();
-    }
     std::fs::copy(root().join("data/eval/butterfly.png"), eval.join("butterfly.png")).unwrap();
     (data, eval)
 }
@@ -37,24 +28,6 @@ fn reproduce(data: &Path, eval: &Path, out: &Path, extra: &[&str]) -> Output {
     args.extend(["--out".into(), out.to_string_lossy().to_string()]);
     args.extend(extra.iter().map(|s| s.to_string()));
     Command::new(env!("CARGO_BIN_EXE_srkd")).args(&args).current_dir(root()).output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "srkd reproduce failed:\n{stderr}");
-    stderr
-}
-
-fn failed(out: &Output) -> String {
-    assert!(!out.status.success(), "expected a failure");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let last = stderr.lines().last().unwrap_or_default();
-    assert!(last.starts_with("error: ") && !stderr.contains("panicked"), "{stderr}");
-    stderr
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
 const STUDENTS: [&str; 5] = ["student-nokd", "student-gan2gan", "student-gan2g", "student-gan2g-al", "student-g2g-al"];
@@ -150,10 +123,6 @@ fn quick_reproduction_end_to_end() {
     assert!(err.contains("ma.json") && !err.contains("skipping"), "checked before any stage: {err}");
 
     study_export_from_run(&run, dir.path());
-}
-
-fn srkd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_srkd")).args(args).current_dir(root()).output().unwrap()
 }
 
 /// `srkd study export` on the finished run: every item's picture is the run's own output (or

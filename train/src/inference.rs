@@ -1,9 +1,17 @@
+//! Running a generator on an image of any size: tiles that overlap by the receptive field.
+
+use std::path::Path;
+
 use anyhow::{Result, anyhow};
+use burn::module::Module;
 use burn::tensor::Device;
 use srkd_core::image::ImageF32;
 use srkd_core::model::{Generator, GeneratorConfig};
 use srkd_core::tensor::{image_to_tensor, tensor_to_image};
 use srkd_core::tiling::{Stitcher, plan_tiles};
+use srkd_core::weights::generator_from_bytes;
+
+use crate::fsio;
 
 /// Upscale an RGB image tile by tile; returns 8-bit RGB samples of the `scale`× result.
 /// `tile = 0` runs the whole image at once. The overlap is the generator's receptive radius,
@@ -27,4 +35,11 @@ pub fn upscale_rgb(
         on_tile(i + 1, tiles.len());
     }
     Ok(stitcher.rgb)
+}
+
+/// Load a generator `.bpk`, ready for inference (`valid()`: BN uses running statistics).
+pub fn load_generator(path: &Path, device: &Device) -> Result<(Generator, GeneratorConfig)> {
+    let bytes = fsio::read(path)?;
+    let (model, config) = generator_from_bytes(bytes, device).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok((model.valid(), config))
 }

@@ -3,18 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod allocator;
-mod backend;
 mod commands;
-mod fsio;
-mod h5;
-mod inference;
-mod keras;
-mod model_file;
-mod reproduce;
-mod training;
-
-/// The generator used when `--model` is not given.
-pub const DEFAULT_MODEL: &str = "weights/teacher-srresnet.bpk";
 
 #[derive(Parser, Debug)]
 #[command(

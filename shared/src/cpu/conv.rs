@@ -204,7 +204,7 @@ pub(super) fn tile_channels(isa: Isa, c_out: usize) -> usize {
         Isa::Avx512 => 4,
         Isa::Avx2 => 2,
     };
-    (1..=widest).rev().map(|v| v * lanes).find(|nr| c_out % nr == 0).unwrap_or(lanes)
+    (1..=widest).rev().map(|v| v * lanes).find(|nr| c_out.is_multiple_of(*nr)).unwrap_or(lanes)
 }
 
 /// Shape and border of a buffer, without its data.

@@ -16,6 +16,9 @@
 // x86-64 instructions are the only callers of much of it: elsewhere (the page's wasm) that is
 // dead code by design.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_variables, unused_mut))]
+// A fused op that does not apply to a call returns `Err(input)`: the tensor handed back to the
+// reference path, not an error value, so its size is no concern.
+#![allow(clippy::result_large_err)]
 
 mod activations;
 #[cfg(feature = "training")]

@@ -53,7 +53,7 @@ impl ReduceConv {
     ) -> Option<Self> {
         assert_eq!(weights.len(), OUTPUTS * c_in * k * k, "weights of a 3×{c_in}×{k}×{k} kernel");
         let lanes = isa.lanes();
-        if c_in % lanes != 0 {
+        if !c_in.is_multiple_of(lanes) {
             return None;
         }
         let mut packed = vec![0.0f32; taps.len() * c_in * OUTPUTS];

@@ -79,6 +79,7 @@ const SUM_LANES: usize = 16;
 /// does not vectorise); the tail is added after.
 #[cfg(feature = "training")]
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // `l` is the lane: the partial sums are the point
 pub(super) fn lane_sum<const K: usize>(len: usize, mut f: impl FnMut(usize) -> [f32; K]) -> [f32; K] {
     let mut lanes = [[0.0f32; SUM_LANES]; K];
     let whole = len / SUM_LANES * SUM_LANES;

@@ -45,7 +45,7 @@ impl ConvShape {
     /// gradients here, if any. Channel counts of three (RGB) are served by the three-output
     /// kernel at stride 1; every other count must be whole vectors.
     pub fn isa(&self) -> Option<Isa> {
-        if !(self.stride == 1 || self.stride == 2) || self.k % 2 == 0 || self.pad_start().is_none() {
+        if !(self.stride == 1 || self.stride == 2) || self.k.is_multiple_of(2) || self.pad_start().is_none() {
             return None;
         }
         let rgb_ok = |c: usize| c == OUTPUTS && self.stride == 1;

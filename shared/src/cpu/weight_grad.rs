@@ -40,9 +40,9 @@ pub(crate) fn weight_grad(
     stride: usize,
 ) -> Option<Vec<f32>> {
     let lanes = isa.lanes();
-    let roles = if dy.c % lanes == 0 {
+    let roles = if dy.c.is_multiple_of(lanes) {
         Roles::InputScalars
-    } else if x.c % lanes == 0 {
+    } else if x.c.is_multiple_of(lanes) {
         Roles::GradScalars
     } else {
         return None;

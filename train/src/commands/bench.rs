@@ -10,14 +10,14 @@ use srkd_core::image::decode;
 use srkd_core::model::Generator;
 use srkd_core::tensor::{image_to_tensor, tensor_to_image};
 
-use crate::backend::Backend;
-use crate::fsio;
-use crate::model_file::load_generator;
-use crate::training::config::TrainConfig;
-use crate::training::data::{TrainingImages, make_batch};
-use crate::training::schedule::{DEFAULT_KD_WEIGHT, LossWeights, Network, Phase, Schedule, TeacherRole};
-use crate::training::step_clock::{PARTS, StepClock};
-use crate::training::trainer::{batch_tensors, load_frozen, step};
+use srkd::backend::Backend;
+use srkd::fsio;
+use srkd::inference::load_generator;
+use srkd::training::config::TrainConfig;
+use srkd::training::data::{TrainingImages, make_batch};
+use srkd::training::schedule::{DEFAULT_KD_WEIGHT, LossWeights, Network, Phase, Schedule, TeacherRole};
+use srkd::training::step_clock::{PARTS, StepClock};
+use srkd::training::trainer::{batch_tensors, load_frozen, step};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow};
 use srkd_core::dmos::{DmosOptions, DmosTable, RaterSession, check_sessions, compute_dmos};
 
-use crate::fsio;
+use srkd::fsio;
 
 #[derive(clap::Args, Debug)]
 pub struct DmosArgs {

@@ -3,12 +3,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use srkd_core::image::{ImageF32, bicubic_upscale, decode, degrade, encode_png};
-use srkd_core::metrics::{Quality, quality_y};
+use srkd::evaluation::{Degraded, Scores, Upscaler, collect_images, mean_scores, score};
+use srkd::fsio;
+use srkd_core::image::{ImageF32, encode_png};
 
-use crate::fsio;
-use crate::inference::upscale_rgb;
-use crate::model_file::InferenceArgs;
+use super::InferenceArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
@@ -31,151 +30,82 @@ pub struct EvalArgs {
     /// inputs, named `STEM_x4.png`, in this folder.
     #[arg(long, conflicts_with = "save_sr")]
     pub results: Option<PathBuf>,
-}
-
-/// Where the ×4 results come from.
-enum Upscaler {
-    Model {
-        device: burn::tensor::Device,
-        generator: srkd_core::model::Generator,
-        config: srkd_core::model::GeneratorConfig,
-    },
-    Results(PathBuf),
+    /// Also report NIQE (lower = more natural) of bicubic and of the model, per image and in
+    /// the mean (MATLAB NIQE, border shave = scale; `null` where an image is too small).
+    #[arg(long)]
+    pub niqe: bool,
 }
 
 #[derive(Serialize)]
 pub struct ImageResult {
     pub name: String,
-    pub bicubic: Quality,
-    pub model: Quality,
+    pub bicubic: Scores,
+    pub model: Scores,
 }
 
 #[derive(Serialize)]
 pub struct Report {
     pub images: Vec<ImageResult>,
-    pub mean: MeanQuality,
+    pub mean: MeanScores,
 }
 
 #[derive(Serialize)]
-pub struct MeanQuality {
-    pub bicubic: Quality,
-    pub model: Quality,
-}
-
-const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"];
-
-/// Expand folders (non-recursively, sorted) into image files; files are taken as given.
-pub fn collect_images(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
-                .map_err(|e| anyhow!("{}: cannot list folder ({e})", input.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-                })
-                .collect();
-            found.sort();
-            if found.is_empty() {
-                bail!("{}: no images in folder", input.display());
-            }
-            files.extend(found);
-        } else if input.exists() {
-            files.push(input.clone());
-        } else {
-            bail!("{}: no such file or folder", input.display());
-        }
-    }
-    Ok(files)
-}
-
-fn mean(values: impl Iterator<Item = Quality>) -> Quality {
-    let (mut p, mut s, mut n) = (0.0, 0.0, 0.0);
-    for q in values {
-        p += q.psnr;
-        s += q.ssim;
-        n += 1.0;
-    }
-    Quality { psnr: p / n, ssim: s / n }
-}
-
-pub fn load_hr(path: &Path, scale: usize) -> Result<ImageF32> {
-    let image = decode(&fsio::read(path)?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    // Measuring needs a shaved border and an SSIM window on top of the ×scale crop.
-    let min = scale * (2 * scale + 11).div_ceil(scale);
-    if image.rgb.width < min || image.rgb.height < min {
-        bail!(
-            "{}: {}×{} is too small to evaluate (need at least {min}×{min})",
-            path.display(),
-            image.rgb.width,
-            image.rgb.height
-        );
-    }
-    Ok(image.rgb)
+pub struct MeanScores {
+    pub bicubic: Scores,
+    pub model: Scores,
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let files = collect_images(&args.inputs)?;
-    let upscaler = match &args.results {
+    let loaded = match &args.results {
         Some(dir) if !dir.is_dir() => bail!("{}: no such folder", dir.display()),
-        Some(dir) => Upscaler::Results(dir.clone()),
-        None => {
-            let (device, generator, config) = args.inference.load()?;
-            Upscaler::Model { device, generator, config }
+        Some(_) => None,
+        None => Some(args.inference.load()?),
+    };
+    let upscaler = match (&args.results, &loaded) {
+        (Some(dir), _) => Upscaler::Results(dir),
+        (None, Some((device, model, config))) => {
+            Upscaler::Generator { model, config, device, tile: args.inference.tile }
         }
+        (None, None) => bail!("no model to evaluate"),
     };
     // Results from elsewhere are ×4 like every model here.
-    let s = match &upscaler {
-        Upscaler::Model { config, .. } => config.scale,
-        Upscaler::Results(_) => 4,
-    };
+    let s = loaded.as_ref().map_or(4, |(_, _, config)| config.scale);
 
     let bar = ProgressBar::new(files.len() as u64).with_style(
         ProgressStyle::with_template("evaluating [{bar:30}] {pos}/{len} {msg} ETA {eta}").expect("static template"),
     );
     let mut images = Vec::new();
     for path in &files {
-        let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
-        bar.set_message(name.clone());
-        let hr = load_hr(path, s)?;
-        let (hr, lr) = degrade(&hr, s);
-        let stem = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+        let image = Degraded::load(path, s)?;
+        bar.set_message(image.name.clone());
         if let Some(dir) = &args.save_lr {
-            let png = encode_png(lr.width, lr.height, 3, lr.to_u8()).map_err(|e| anyhow!("{name}: {e}"))?;
-            fsio::write_atomic(&dir.join(format!("{stem}.png")), &png)?;
+            save_png(&dir.join(format!("{}.png", image.stem)), &image.lq, &image.name)?;
         }
-        let bicubic = quality_y(&bicubic_upscale(&lr, s), &hr, s)?;
-        let sr = match &upscaler {
-            Upscaler::Model { device, generator, config } => {
-                let sr = upscale_rgb(generator, config, &lr, args.inference.tile, device, |_, _| {})?;
-                if let Some(dir) = &args.save_sr {
-                    let png = encode_png(hr.width, hr.height, 3, sr.clone()).map_err(|e| anyhow!("{name}: {e}"))?;
-                    fsio::write_atomic(&dir.join(format!("{stem}_x{s}.png")), &png)?;
-                }
-                ImageF32::from_u8(hr.width, hr.height, 3, &sr)
-            }
-            Upscaler::Results(dir) => load_result(&dir.join(format!("{stem}_x{s}.png")), hr.width, hr.height)?,
-        };
-        let model = quality_y(&sr, &hr, s)?;
-        images.push(ImageResult { name, bicubic, model });
+        let result = |u: &Upscaler| u.upscale(&image, s)?.ok_or_else(|| anyhow!("{}: no result", image.name));
+        let (bicubic, sr) = (result(&Upscaler::Bicubic)?, result(&upscaler)?);
+        if let Some(dir) = &args.save_sr {
+            save_png(&dir.join(format!("{}_x{s}.png", image.stem)), &sr, &image.name)?;
+        }
+        images.push(ImageResult {
+            bicubic: score(&bicubic, &image, s, args.niqe)?,
+            model: score(&sr, &image, s, args.niqe)?,
+            name: image.name,
+        });
         bar.inc(1);
     }
     bar.finish_and_clear();
 
-    let report = Report {
-        mean: MeanQuality {
-            bicubic: mean(images.iter().map(|r| r.bicubic)),
-            model: mean(images.iter().map(|r| r.model)),
-        },
-        images,
+    let means = |pick: fn(&ImageResult) -> Scores| mean_scores(&images.iter().map(pick).collect::<Vec<_>>());
+    let (Some(bicubic), Some(model)) = (means(|r| r.bicubic), means(|r| r.model)) else {
+        bail!("no images to evaluate");
     };
+    let report = Report { mean: MeanScores { bicubic, model }, images };
+    let niqe = if args.niqe { " / NIQE (lower = more natural)" } else { "" };
     match &args.results {
-        Some(dir) => println!("results: {}   metrics: PSNR-Y dB / SSIM-Y, shave = scale", dir.display()),
+        Some(dir) => println!("results: {}   metrics: PSNR-Y dB / SSIM-Y{niqe}, shave = scale", dir.display()),
         None => println!(
-            "model: {}   backend: {}   metrics: PSNR-Y dB / SSIM-Y, shave = scale",
+            "model: {}   backend: {}   metrics: PSNR-Y dB / SSIM-Y{niqe}, shave = scale",
             args.inference.model.display(),
             args.inference.backend.name()
         ),
@@ -188,21 +118,18 @@ pub fn run(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// Another upscaler's result for an HR image of `width`×`height` (after the ×scale crop).
-fn load_result(path: &Path, width: usize, height: usize) -> Result<ImageF32> {
-    let image = decode(&fsio::read(path)?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let (w, h) = (image.rgb.width, image.rgb.height);
-    if (w, h) != (width, height) {
-        bail!("{}: {w}×{h}, but the ×4 result of its input is {width}×{height}", path.display());
-    }
-    Ok(image.rgb)
+fn save_png(path: &Path, image: &ImageF32, name: &str) -> Result<()> {
+    let png = encode_png(image.width, image.height, 3, image.to_u8()).map_err(|e| anyhow!("{name}: {e}"))?;
+    fsio::write_atomic(path, &png)
 }
 
 fn print_table(report: &Report) {
-    println!("{:<28} {:>16} {:>16}", "image", "bicubic", "model");
-    let row = |name: &str, b: &Quality, m: &Quality| {
-        println!("{:<28} {:>7.2} / {:.4} {:>7.2} / {:.4}", name, b.psnr, b.ssim, m.psnr, m.ssim);
+    println!("{:<28} {:>24} {:>24}", "image", "bicubic", "model");
+    let cell = |q: &Scores| {
+        let niqe = q.niqe.map(|v| format!(" / {v:.3}")).unwrap_or_default();
+        format!("{:.2} / {:.4}{niqe}", q.psnr, q.ssim)
     };
+    let row = |name: &str, b: &Scores, m: &Scores| println!("{:<28} {:>24} {:>24}", name, cell(b), cell(m));
     for r in &report.images {
         row(&r.name, &r.bicubic, &r.model);
     }

@@ -9,8 +9,8 @@ use anyhow::{Result, anyhow};
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 
-use crate::fsio;
-use crate::model_file::load_generator;
+use srkd::fsio;
+use srkd::inference::load_generator;
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {

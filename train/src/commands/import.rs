@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use srkd_core::model::trainable_params;
 use srkd_core::weights::generator_to_bytes;
 
-use crate::{fsio, keras};
+use srkd::{fsio, keras};
 
 #[derive(clap::Args, Debug)]
 pub struct ImportKerasArgs {

@@ -1,10 +1,10 @@
 use anyhow::{Result, anyhow, bail};
 use std::path::PathBuf;
 
-use super::train::stop_on_ctrl_c;
-use crate::backend::Backend;
-use crate::reproduce::preset::PresetName;
-use crate::reproduce::{ReproduceOptions, ReproduceOutcome, reproduce};
+use srkd::backend::Backend;
+use srkd::interrupt::stop_on_ctrl_c;
+use srkd::reproduce::preset::PresetName;
+use srkd::reproduce::{ReproduceOptions, ReproduceOutcome, reproduce};
 
 /// The eval set used when no --eval-set is given.
 const EMBEDDED_SET: (&str, &str) = ("embedded", "data/eval");

@@ -14,10 +14,10 @@ use srkd_core::dmos::REFERENCE;
 use srkd_core::image::{ImageF32, decode, degrade, encode_png};
 use srkd_core::study::{Study, StudyItem};
 
-use crate::commands::eval::{collect_images, load_hr};
-use crate::fsio;
-use crate::reproduce::evaluate::{output_path, scores_path};
-use crate::training::config::TrainConfig;
+use srkd::evaluation::{collect_images, load_hr};
+use srkd::fsio;
+use srkd::reproduce::evaluate::{output_path, scores_path};
+use srkd::training::config::TrainConfig;
 
 #[derive(clap::Args, Debug)]
 pub struct StudyArgs {

@@ -1,14 +1,13 @@
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::backend::Backend;
-use crate::fsio;
-use crate::training::config::TrainConfig;
-use crate::training::schedule::BUILT_IN;
-use crate::training::trainer::{Outcome, RunOptions, train};
+use srkd::backend::Backend;
+use srkd::fsio;
+use srkd::interrupt::stop_on_ctrl_c;
+use srkd::training::config::TrainConfig;
+use srkd::training::schedule::BUILT_IN;
+use srkd::training::trainer::{Outcome, RunOptions, train};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = format!("Built-in schedules: {}", BUILT_IN.join(", ")))]
@@ -93,22 +92,6 @@ pub fn effective_config(args: &TrainArgs) -> Result<TrainConfig> {
         config.init = Some(v.clone());
     }
     Ok(config)
-}
-
-/// A flag that the first Ctrl-C sets (the run checkpoints and stops at the next step); a
-/// second Ctrl-C exits at once.
-pub fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond interrupt: exiting without a checkpoint");
-            std::process::exit(130);
-        }
-        eprintln!("\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to abort)");
-    })
-    .context("cannot install the Ctrl-C handler")?;
-    Ok(stop)
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {

@@ -4,9 +4,9 @@ use anyhow::{Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use srkd_core::image::{ImageF32, decode, encode_png, imresize};
 
-use crate::fsio;
-use crate::inference::upscale_rgb;
-use crate::model_file::InferenceArgs;
+use super::InferenceArgs;
+use srkd::fsio;
+use srkd::inference::upscale_rgb;
 
 #[derive(clap::Args, Debug)]
 pub struct UpscaleArgs {

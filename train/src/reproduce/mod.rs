@@ -18,13 +18,14 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
+use crate::evaluation::Upscaler;
 use crate::fsio;
-use crate::model_file::load_generator;
+use crate::inference::load_generator;
 use crate::training::checkpoint;
 use crate::training::config::TrainConfig;
 use crate::training::schedule::Schedule;
 use crate::training::trainer::{Outcome, RunOptions, train};
-use evaluate::{MethodScores, Upscaler, evaluate, scores_path};
+use evaluate::{MethodScores, evaluate, scores_path};
 use preset::{Preset, PresetName};
 
 /// A method of the comparison: a row of the paper's tables.
@@ -409,16 +410,16 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceOutcome> {
             eprintln!("evaluating {} on {set}", method.id);
             let stage_started = Instant::now();
             let result = match method.role {
-                Role::Reference => evaluate(run, set, dir, &method.id, scale, &Upscaler::Reference, opts.tile)?,
-                Role::Bicubic => evaluate(run, set, dir, &method.id, scale, &Upscaler::Bicubic, opts.tile)?,
+                Role::Reference => evaluate(run, set, dir, &method.id, scale, &Upscaler::Reference)?,
+                Role::Bicubic => evaluate(run, set, dir, &method.id, scale, &Upscaler::Bicubic)?,
                 Role::Teacher | Role::Student => {
                     let weights = method.weights.as_ref().expect("learned methods have weights");
                     if loaded.is_none() {
                         loaded = Some(load_generator(weights, &device)?);
                     }
                     let (model, config) = loaded.as_ref().expect("just loaded");
-                    let upscaler = Upscaler::Generator { model, config, device: &device };
-                    evaluate(run, set, dir, &method.id, scale, &upscaler, opts.tile)?
+                    let upscaler = Upscaler::Generator { model, config, device: &device, tile: opts.tile };
+                    evaluate(run, set, dir, &method.id, scale, &upscaler)?
                 }
             };
             fsio::write_atomic(&path, &serde_json::to_vec_pretty(&result)?)?;

