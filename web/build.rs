@@ -10,6 +10,7 @@ use std::path::Path;
 /// the no-KD baseline last; the first listed is the default.
 const KNOWN: &[(&str, &str)] = &[
     ("student-srresnet-kd", "Student · SRResNet KD, PSNR (248 k)"),
+    ("student-mse", "Student · MSE init, PSNR (248 k)"),
     ("student-gan2gan", "Student · GAN2GAN (248 k)"),
     ("student-gan2g", "Student · GAN2G (248 k)"),
     ("student-gan2g-al", "Student · GAN2G+AL (248 k)"),
@@ -17,6 +18,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("student-nokd", "Student · no KD (248 k)"),
     ("teacher-srgan", "Teacher · SRGAN (1.55 M)"),
     ("teacher-srresnet", "Teacher · SRResNet (1.55 M)"),
+    ("teacher-g", "Teacher · G, content only (1.55 M)"),
 ];
 
 fn main() {

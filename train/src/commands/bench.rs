@@ -15,9 +15,10 @@ use srkd::fsio;
 use srkd::inference::load_generator;
 use srkd::training::config::TrainConfig;
 use srkd::training::data::{TrainingImages, make_batch};
+use srkd::training::frozen::Frozen;
 use srkd::training::schedule::{DEFAULT_KD_WEIGHT, LossWeights, Network, Phase, Schedule, TeacherRole};
+use srkd::training::step::{DeviceBatch, GanState, Trained};
 use srkd::training::step_clock::{PARTS, StepClock};
-use srkd::training::trainer::{batch_tensors, load_frozen, step};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -236,24 +237,21 @@ fn train(
             }
         };
         let ad = device.clone().autodiff();
-        let frozen = load_frozen(&config, &schedule, &device, &ad)?;
+        let frozen = Frozen::load(&config, &schedule, &device, &ad)?;
         let discriminator = config.discriminator.clone().with_input_size(hr_crop);
         discriminator.validate().map_err(|e| anyhow!("{e}"))?;
-        let mut g = config.student.init(&ad);
-        let mut d = Some(discriminator.init(&ad));
-        let (mut og, mut od) = (AdamConfig::new().init(), AdamConfig::new().init());
+        let g = Trained::new(config.student.init(&ad), AdamConfig::new().init());
+        let d = Trained::new(discriminator.init(&ad), AdamConfig::new().init());
+        let mut state = GanState { g, d: Some(d) };
         let mut times = Vec::with_capacity(steps);
         let mut parts: Vec<Vec<f64>> = vec![Vec::with_capacity(steps); PARTS.len()];
         let mut clock = StepClock::on(&device);
         for i in 0..=steps {
             let batch = make_batch(&images, 0, i, batch_size, hr_crop);
             let start = Instant::now();
-            let (hr, lr) = batch_tensors(&batch, &device);
             // The clock waits for the device after each part, so the time covers the whole step.
-            let (_, g_next, d_next) =
-                step(&phase, &frozen, g, d, &mut og, Some(&mut od), phase.lr, hr, lr, &mut clock)?;
-            g = g_next;
-            d = d_next;
+            let (next, _) = state.step(&phase, &frozen, phase.lr, DeviceBatch::upload(&batch, &device), &mut clock)?;
+            state = next;
             if i > 0 {
                 times.push(start.elapsed().as_secs_f64());
                 for (k, (_, seconds)) in clock.laps.iter().enumerate() {

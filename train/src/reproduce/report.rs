@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use burn::tensor::Device;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use srkd_core::image::decode;
 use srkd_core::model::trainable_params;
@@ -23,6 +23,7 @@ use crate::evaluation::collect_images;
 use crate::fsio;
 use crate::provenance::{self, cpu_model, default_perceptual_path, utc_string};
 use crate::training::config::TrainConfig;
+use crate::training::log::{LogLine, RunLog};
 use crate::training::perceptual::PerceptualSource;
 
 pub struct Inputs<'a> {
@@ -146,21 +147,16 @@ fn best(values: impl Iterator<Item = Option<f64>>, higher_is_better: bool) -> Op
 fn training_series(run: &Path, methods: &[Method]) -> Result<(Vec<Series>, Vec<Series>)> {
     let (mut psnr, mut loss) = (Vec::new(), Vec::new());
     for m in methods.iter().filter(|m| m.schedule.is_some()) {
-        let log = run.join("train").join(&m.id).join("log.jsonl");
-        let Ok(text) = std::fs::read_to_string(&log) else { continue };
-        let (mut p, mut l) = (Vec::new(), Vec::new());
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let v: Value = serde_json::from_str(line).with_context(|| format!("{}: malformed line", log.display()))?;
-            let step = v["step"].as_f64().unwrap_or(0.0);
-            if let Some(g) = v["loss_g"].as_f64() {
-                l.push((step, g));
-            }
-            if let Some(q) = v["validation"]["psnr"].as_f64() {
-                p.push((step, q));
-            }
+        let dir = run.join("train").join(&m.id);
+        if !dir.join("log.jsonl").is_file() {
+            continue;
         }
-        psnr.push(Series { label: m.label.clone(), points: p });
-        loss.push(Series { label: m.label.clone(), points: l });
+        let lines = RunLog::read(&dir)?;
+        let points = |value: fn(&LogLine) -> Option<f64>| -> Vec<(f64, f64)> {
+            lines.iter().filter_map(|l| Some((l.step as f64, value(l)?))).collect()
+        };
+        psnr.push(Series { label: m.label.clone(), points: points(|l| l.validation.map(|q| q.psnr)) });
+        loss.push(Series { label: m.label.clone(), points: points(|l| l.loss_g) });
     }
     Ok((psnr, loss))
 }

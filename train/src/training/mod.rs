@@ -3,10 +3,14 @@
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod frozen;
 pub mod init;
+pub mod log;
 pub mod losses;
+pub mod manifest;
 pub mod perceptual;
 pub mod schedule;
+pub mod step;
 pub mod step_clock;
 pub mod trainer;
 pub mod vgg;
