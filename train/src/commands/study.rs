@@ -11,10 +11,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use srkd_core::dmos::REFERENCE;
-use srkd_core::image::{ImageF32, decode, degrade, encode_png};
+use srkd_core::image::{ImageF32, decode, encode_png};
 use srkd_core::study::{Study, StudyItem};
 
-use srkd::evaluation::{collect_images, load_hr};
+use srkd::evaluation::{Degraded, collect_images};
 use srkd::fsio;
 use srkd::reproduce::evaluate::{output_path, scores_path};
 use srkd::training::config::TrainConfig;
@@ -118,8 +118,8 @@ fn picture(image: &ImageF32, what: &str) -> Result<Picture> {
 
 /// An eval image's name and its HR picture as the run scored it (cropped to a multiple of the scale).
 fn eval_hr(path: &Path, scale: usize) -> Result<(String, ImageF32)> {
-    let image = path.file_name().unwrap_or_default().to_string_lossy().to_string();
-    Ok((image, degrade(&load_hr(path, scale)?, scale).0))
+    let image = Degraded::load(path, scale)?;
+    Ok((image.name, image.hr))
 }
 
 /// A method's saved result for `image`, checked to be the HR image's size.

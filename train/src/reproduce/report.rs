@@ -19,7 +19,7 @@ use super::evaluate::MethodScores;
 use super::figures::{Series, Tile, busiest_crop, crop_grid, line_chart};
 use super::preset::Preset;
 use super::{Method, Plan, Role, StageTimes};
-use crate::evaluation::collect_images;
+use crate::evaluation::{collect_images, mean};
 use crate::fsio;
 use crate::provenance::{self, cpu_model, default_perceptual_path, utc_string};
 use crate::training::config::TrainConfig;
@@ -61,9 +61,7 @@ pub fn load_ma(path: &Path) -> Result<MaScores> {
 /// PI = ((10 − Ma) + NIQE) / 2, averaged over the images; only when every image has both.
 fn perceptual_index(scores: &MethodScores, ma: Option<&MaScores>) -> Option<f64> {
     let per_image = ma?.get(&scores.set)?.get(&scores.method)?;
-    let values: Option<Vec<f64>> =
-        scores.images.iter().map(|i| Some(((10.0 - per_image.get(&i.image)?) + i.niqe?) / 2.0)).collect();
-    values.filter(|v| !v.is_empty()).map(|v| v.iter().sum::<f64>() / v.len() as f64)
+    mean(scores.images.iter().map(|i| Some(((10.0 - per_image.get(&i.image)?) + i.niqe?) / 2.0)))
 }
 
 /// The perceptual network as the trainer will load it (`PerceptualSource::from_path`), so a

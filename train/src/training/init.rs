@@ -3,8 +3,6 @@
 //! the authors' code), or any `init = "FILE.bpk"`. A start that does not fit the schedule is
 //! refused with a message, never ignored.
 
-use std::path::Path;
-
 use anyhow::{Result, anyhow, bail};
 use burn::module::Module;
 use burn::tensor::Device;
@@ -37,17 +35,17 @@ pub fn initial_generator(
     };
     // The imported SRResNet brings its own (Keras) architecture; any other start must match
     // the architecture the schedule trains.
-    let (path, must_match) = if let Some(path) = &config.init {
-        (path.as_path(), true)
+    let (path, must_match, hint) = if let Some(path) = &config.init {
+        (path.as_path(), true, "")
     } else if schedule.init_from_student {
-        (config.student_init.as_path(), true)
+        (config.student_init.as_path(), true, STUDENT_INIT_HINT)
     } else if schedule.init_from_srresnet {
-        (config.srresnet_init.as_path(), false)
+        (config.srresnet_init.as_path(), false, "")
     } else {
         return Ok((expected.init(ad), expected.clone(), None));
     };
     if !path.is_file() {
-        bail!("{}: initial weights not found{}", path.display(), missing_hint(config, schedule, path));
+        bail!("{}: initial weights not found{hint}", path.display());
     }
     let bytes = fsio::read(path)?;
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
@@ -72,12 +70,5 @@ fn describe(c: &GeneratorConfig) -> String {
     format!("{}-filter, {}-block ×{}", c.filters, c.blocks, c.scale)
 }
 
-fn missing_hint(config: &TrainConfig, schedule: &Schedule, path: &Path) -> String {
-    if config.init.is_none() && schedule.init_from_student && path == config.student_init {
-        " (the shared MSE-pretrained student: train it with `srkd train --config configs/student-mse.toml \
-         --out runs/student-mse`, or set `student_init`/`init` in the config)"
-            .into()
-    } else {
-        String::new()
-    }
-}
+const STUDENT_INIT_HINT: &str = " (the shared MSE-pretrained student: train it with `srkd train --config \
+     configs/student-mse.toml --out runs/student-mse`, or set `student_init`/`init` in the config)";
