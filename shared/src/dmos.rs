@@ -477,8 +477,10 @@ mod tests {
         assert!(!t.method_means.contains_key(REFERENCE));
         assert_eq!(t.best_for("img1").unwrap().0, "B");
         // CI over two raters: t(1) · s / √2 with s the sample std of the two raters' terms.
-        let s = (46.3630f64 - 66.6667).abs() / 2f64.sqrt();
-        assert!((cell("A").ci95.unwrap() - 12.706 * s / 2f64.sqrt()).abs() < 1e-2);
+        let term_a = 100.0 * ((2.0 - 7.0 / 3.0) / (7.0f64 / 3.0).sqrt() + 3.0) / 6.0;
+        let term_b = 100.0 * (1.0 + 3.0) / 6.0;
+        let s = (term_a - term_b).abs() / 2f64.sqrt();
+        assert!((cell("A").ci95.unwrap() - 12.706 * s / 2f64.sqrt()).abs() < 1e-9);
         assert!(t.excluded.is_empty());
     }
 
