@@ -9,6 +9,8 @@
 #       the same headless Chromium (WebGPU on SwiftShader): time to first result in fresh
 #       browsers, steady-state time per picture, PSNR-Y/SSIM-Y on data/eval (scripts/bench/browser).
 #   P5  bytes the browser downloads before the first upscale (gzip -9 and brotli).
+#   P6  `srkd serve` under load: 50 concurrent raters answering a study, SQLite and PostgreSQL
+#       (scripts/bench-serve.sh).
 # Installs the pinned peers (scripts/bench/requirements.txt) from PyPI into ~/.cache/srkd-bench-venv
 # and UpscalerJS from npm; builds the page (scripts/build-web.sh) unless web/dist is there.
 # Usage: scripts/bench.sh            (≈ 25 min on 2 cores after the first build and install)
@@ -62,6 +64,7 @@ node scripts/bench/browser/p3.mjs --dist web/dist --hr data/eval --lr "$out/lr" 
 for b in webgpu webgl; do
   "$srkd" eval data/eval --results "$out/upscalerjs-$b" --json "$out/p3-upscalerjs-$b.json" > /dev/null
 done
+scripts/bench-serve.sh "$out"   # P6 (writes serve-*.json into $out; the report below adds them)
 dist=(--dist web/dist)
 "$venv/bin/python" scripts/bench/peers.py report --dir "$out" --out docs/performance.md "${dist[@]}"
 echo "raw timings: $out" >&2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Publish one finished `srkd train` run as shipped weights: weights/ID.bpk, its training
+# Publish one finished `srkd train` run (a student, or a trained teacher such as teacher-g) as shipped weights: weights/ID.bpk, its training
 # manifest as weights/ID.manifest.json, an entry in weights/manifest.json (source, config,
 # steps, teacher, data, commit, sha256, PSNR-Y/SSIM-Y on the embedded eval set measured here
 # by `srkd eval`), and the eval JSON as docs/results/ID-eval.json.
@@ -25,7 +25,7 @@ evaluation = json.load(open(f"docs/results/{id}-eval.json"))
 manifest = json.load(open("weights/manifest.json"))
 g = train["generator"]
 manifest[f"{id}.bpk"] = {
-    "what": f"x{g['scale']} student ({g['filters']} filters, {g['blocks']} residual blocks), schedule {train['schedule']['name']}",
+    "what": f"x{g['scale']} {train['schedule'].get('network', 'student')} ({g['filters']} filters, {g['blocks']} residual blocks), schedule {train['schedule']['name']}",
     "architecture": "GeneratorConfig in the file's metadata",
     "source": f"trained by `srkd train --config {config}` (commit {train['commit']}, backend {train['backend']})",
     "steps": train["steps"],

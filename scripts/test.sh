@@ -14,8 +14,11 @@ fi
 cargo fmt --all --check                    # rustfmt.toml; `cargo fmt --all` fixes it
 cargo clippy --locked --all-targets -- -D warnings
 # Default members: shared + train, and the integration tests (tests/tests.rs). The cases that
-# need a Vulkan driver are #[ignore]d for a plain `cargo test`; here they run (SwiftShader and
+# need a Vulkan driver or PostgreSQL are #[ignore]d for a plain `cargo test`; here they run (SwiftShader and
 # lavapipe are installed above and by .ci/run).
+# The server tests also run against PostgreSQL (`srkd serve --db postgres://…`).
+SRKD_TEST_POSTGRES=$(scripts/postgres-for-tests.sh)
+export SRKD_TEST_POSTGRES
 cargo test --locked -- --include-ignored
 # Type-check (and lint) the CUDA build. burn's cuda backend downloads an LLVM bundle in a build
 # script; DOCS_RS makes that script skip the download, which a check does not need.

@@ -340,6 +340,44 @@ def p3_section(d):
     return lines, p3["model"]
 
 
+def p6_section(d):
+    """P6: `srkd bench serve` runs (serve-sqlite.json, serve-postgres.json) as Markdown lines."""
+    runs = [(name, json.loads((d / f"serve-{name}.json").read_text()))
+            for name in ("sqlite", "postgres") if (d / f"serve-{name}.json").exists()]
+    if not runs:
+        return []
+    r0 = runs[0][1]
+    lines = ["", "## P6 — `srkd serve` under load (rating study answers)", "",
+             f"`srkd bench serve`: {r0['raters']} simulated raters register, then all answer the "
+             f"{r0['answers_per_rater']} items of web/study at once, one HTTP request per answer as the page sends them "
+             "(a new loopback connection each), against a fresh `srkd serve` on this machine. An answer counts when its "
+             "200 arrives, which the server sends after the commit; *lost* = acknowledged answers the database does not "
+             "hold afterwards.", "",
+             "| database | answers | answers/s | p50 latency ms | p99 latency ms | max ms | failed | lost |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in runs:
+        db = {"sqlite": "SQLite (WAL, synchronous=FULL)", "postgres": "PostgreSQL 15 (local)"}[name]
+        lat = r["latency_ms"]
+        lines.append(f"| {db} | {r['acknowledged']:,} | {r['answers_per_s']:.0f} | {lat['p50']:.1f} | {lat['p99']:.1f} | "
+                     f"{lat['max']:.1f} | {r['failed']} | {r['lost']} |")
+    return lines
+
+
+def splice_p6(args):
+    """Replace (or add) the P6 section of an existing docs/performance.md."""
+    doc = Path(args.out).read_text().split("\n")
+    new = p6_section(Path(args.dir))
+    start = next((i for i, l in enumerate(doc) if l.startswith("## P6")), None)
+    if start is not None:
+        end = next((i for i in range(start + 1, len(doc)) if doc[i].startswith("## ")), len(doc))
+        doc[start - 1:end - 1] = new
+    else:
+        at = next(i for i, l in enumerate(doc) if l.startswith("## Not measured yet"))
+        doc[at - 1:at - 1] = new
+    Path(args.out).write_text("\n".join(doc))
+    print("\n".join(new))
+
+
 def report(args):
     d = Path(args.dir)
     srkd_runs = [json.loads(p.read_text()) for p in sorted(d.glob("srkd-*.json"))]
@@ -438,6 +476,7 @@ def report(args):
         lines += [f"| **total** | {sum(r[1] for r in rows):,} | **{gz:,}** | **{br:,}** |", "",
                   f"Target ≤ 3 MB (3,000,000 bytes): brotli {'met' if br <= 3_000_000 else f'missed by {br - 3_000_000:,} bytes'}"
                   f"; gzip {'met' if gz <= 3_000_000 else f'missed by {gz - 3_000_000:,} bytes'}."]
+    lines += p6_section(d)
     versions = peer_runs[0]["versions"]
     # The commit the timings were measured on (bench.sh writes it first), not the one reporting.
     commit_file = d / "commit"
@@ -481,8 +520,11 @@ def main():
     r.add_argument("--dir", required=True)
     r.add_argument("--out", required=True)
     r.add_argument("--dist")
+    s6 = sub.add_parser("p6", help="replace only the P6 section of an existing report (scripts/bench-serve.sh)")
+    s6.add_argument("--dir", required=True)
+    s6.add_argument("--out", required=True)
     args = p.parse_args()
-    {"infer": infer, "train": train, "report": report}[args.cmd](args)
+    {"infer": infer, "train": train, "report": report, "p6": splice_p6}[args.cmd](args)
 
 
 if __name__ == "__main__":

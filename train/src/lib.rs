@@ -7,6 +7,7 @@
 //!   `srkd eval`, `srkd reproduce` and training validation.
 //! - [`reproduce`]: the paper's experiment as a resumable pipeline and its report.
 //! - [`inference`]: tiled generator inference; [`keras`] / [`h5`]: importing Keras weights.
+//! - [`serve`]: `srkd serve`, the page and rating studies over HTTP with answers in a database.
 //! - [`backend`], [`fsio`] (atomic writes), [`provenance`], [`interrupt`]: the plumbing.
 //!
 //! Models, kernels, image ops, metrics and the rating study live in `srkd_core` (`shared/`),
@@ -21,6 +22,7 @@ pub mod interrupt;
 pub mod keras;
 pub mod provenance;
 pub mod reproduce;
+pub mod serve;
 pub mod training;
 
 /// The generator used when `--model` is not given.

@@ -35,6 +35,8 @@ enum Command {
     Dmos(commands::dmos::DmosArgs),
     /// Rating studies for the web page (`srkd study export`).
     Study(commands::study::StudyArgs),
+    /// Serve the page, the weights and rating studies; collect raters' answers in a database.
+    Serve(commands::serve::ServeArgs),
     /// Benchmarks (print timings; not tests).
     Bench(commands::bench::BenchArgs),
 }
@@ -51,6 +53,7 @@ fn main() -> std::process::ExitCode {
         Command::Reproduce(args) => commands::reproduce::run(args),
         Command::Dmos(args) => commands::dmos::run(args),
         Command::Study(args) => commands::study::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::Bench(args) => commands::bench::run(args),
     };
     match result {

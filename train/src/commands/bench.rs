@@ -28,6 +28,8 @@ pub struct BenchArgs {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum BenchWhat {
+    /// Load on `srkd serve` (P6): concurrent simulated raters answering a whole study.
+    Serve(super::bench_serve::ServeBenchArgs),
     /// Steps/s of the student G2G+AL training step (teacher forward, content + KD +
     /// adversarial generator losses, discriminator step) on each backend.
     Train {
@@ -79,6 +81,7 @@ pub enum BenchWhat {
 
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
+        BenchWhat::Serve(args) => super::bench_serve::run(args),
         BenchWhat::Train { backends, batch_size, hr_crop, steps, data, json } => {
             train(backends, batch_size, hr_crop, steps, data, json)
         }

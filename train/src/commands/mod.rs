@@ -7,12 +7,15 @@ use srkd::inference::load_generator;
 use srkd_core::model::{Generator, GeneratorConfig};
 
 pub mod bench;
+pub mod bench_serve;
 pub mod dmos;
 pub mod eval;
 pub mod export;
 pub mod import;
 pub mod reproduce;
+pub mod serve;
 pub mod study;
+pub mod study_ratings;
 pub mod train;
 pub mod upscale;
 

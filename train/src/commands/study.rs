@@ -29,6 +29,8 @@ pub struct StudyArgs {
 pub enum StudyCommand {
     /// Write a rating-study bundle (PNGs + study.json) from a finished `srkd reproduce` run.
     Export(ExportArgs),
+    /// Write every rater's answers from the database of `srkd serve` as rating files.
+    Ratings(super::study_ratings::RatingsArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -60,6 +62,7 @@ pub struct ExportArgs {
 pub fn run(args: StudyArgs) -> Result<()> {
     match args.command {
         StudyCommand::Export(args) => export(args),
+        StudyCommand::Ratings(args) => super::study_ratings::run(args),
     }
 }
 
