@@ -10,6 +10,9 @@ out=${1:-$CARGO_TARGET_DIR/bench/serve-$(date -u +%Y%m%dT%H%M%S)}
 mkdir -p "$out"
 cargo build --locked -q -p srkd
 srkd="$CARGO_TARGET_DIR/debug/srkd"
+# What the figures were measured on, and how busy the machine was (1-minute load average).
+git describe --always --dirty > "$out/serve-commit"
+cut -d' ' -f1 /proc/loadavg > "$out/serve-loadavg"
 "$srkd" bench serve --raters "${RATERS:-50}" --json "$out/serve-sqlite.json" > /dev/null
 admin_url=$(scripts/postgres-for-tests.sh)
 db="srkd_bench_$(date -u +%Y%m%d%H%M%S)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests of the web app: builds it (scripts/build-web.sh), gets the CLI's figures for the
 # sample image and model, and drives headless Debian Chromium (upscaler: browser.mjs; rating
-# study + DMOS results against `srkd dmos`: study.mjs) (WebGPU via SwiftShader) with
+# study + DMOS results against `srkd dmos`: study.mjs; the study against `srkd serve`:
+# serve.mjs) (WebGPU via SwiftShader) with
 # playwright-core. Screenshots land in ${SRKD_ARTIFACTS:-target/test-artifacts}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,6 @@ cargo run --locked -q -p srkd -- eval data/eval/butterfly.png --model "weights/$
 status=0
 node web/tests/browser.mjs web/dist "$model" "$artifacts/cli-eval.json" "$artifacts" || status=1
 node web/tests/study.mjs web/dist "cargo run --locked -q -p srkd --" "$artifacts" || status=1
+cargo build --locked -q -p srkd
+node web/tests/serve.mjs web/dist "${CARGO_TARGET_DIR:-target}/debug/srkd" "$artifacts" || status=1
 exit $status

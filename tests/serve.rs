@@ -114,6 +114,8 @@ fn serve_hosts_the_page_and_studies_and_nothing_else() {
             assert!(!view.contains(&format!("\"{method}\"")), "{path} names method {method}");
         }
         assert!(!view.contains("provenance"));
+        // The page parses it as a study (the view has no `reference`, so it must say so).
+        srkd_core::study::Study::parse(&path, &view).unwrap();
     }
     let items = study_items(&server);
     let picture = server.request("GET", &format!("/studies/{id}/{}", items[0]["url"].as_str().unwrap()), &[], b"");
@@ -132,8 +134,19 @@ fn serve_hosts_the_page_and_studies_and_nothing_else() {
 #[test]
 fn every_bad_request_gets_a_json_4xx_and_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite:{}", dir.path().join("r.db").display());
-    let server = start(&db, &fake_page(dir.path()), dir.path(), &[]);
+    bad_requests_case(&format!("sqlite:{}", dir.path().join("r.db").display()), dir.path());
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test.sh starts one (scripts/postgres-for-tests.sh)"]
+fn every_bad_request_gets_a_json_4xx_and_stores_nothing_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    bad_requests_case(&crate::http::fresh_postgres(), dir.path());
+}
+
+fn bad_requests_case(db: &str, dir: &Path) {
+    let db = db.to_string();
+    let server = start(&db, &fake_page(dir), dir, &[]);
     let id = study_id();
     let ann = register(&server, "ann");
     let bob = register(&server, "bob");
@@ -199,7 +212,7 @@ fn every_bad_request_gets_a_json_4xx_and_stores_nothing() {
     }
     assert_eq!(server.request("GET", "/api/nothing", &[], b"").status, 404);
     // Only the accepted answers are stored: ann's replaced score and bob's one answer.
-    let out = dir.path().join("export");
+    let out = dir.join("export");
     ok(&srkd(&["study", "ratings", "--db", &db, "--out", path_str(&out)]));
     let ann: Value = serde_json::from_slice(&std::fs::read(out.join("001-ann.json")).unwrap()).unwrap();
     let bob: Value = serde_json::from_slice(&std::fs::read(out.join("002-bob.json")).unwrap()).unwrap();

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -21,6 +22,16 @@ fn items() -> Vec<(usize, bool)> {
 /// Each rater answers the study's items in order (the first `stop_after`, or all) from their
 /// own thread, as `rater-NN`'s page would; returns the acknowledged (rater, item) pairs.
 fn rate_concurrently(server: Client, tokens: &[String], stop_after: Option<usize>) -> BTreeSet<(usize, usize)> {
+    rate_counting(server, tokens, stop_after, &AtomicUsize::new(0))
+}
+
+/// [`rate_concurrently`], counting acknowledged answers in `progress` as they come.
+fn rate_counting(
+    server: Client,
+    tokens: &[String],
+    stop_after: Option<usize>,
+    progress: &AtomicUsize,
+) -> BTreeSet<(usize, usize)> {
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     std::thread::scope(|scope| {
         for (rater, token) in tokens.iter().enumerate() {
@@ -32,6 +43,7 @@ fn rate_concurrently(server: Client, tokens: &[String], stop_after: Option<usize
                     }
                     if try_answer(&server, token, item, score_for(rater, item, reference)) == Some(200) {
                         acked.lock().unwrap().insert((rater, item));
+                        progress.fetch_add(1, Ordering::SeqCst);
                     }
                 }
             });
@@ -123,30 +135,48 @@ fn stored_answers(db: &str, dir: &Path) -> BTreeSet<(usize, usize)> {
 #[test]
 fn no_acknowledged_answer_is_lost_when_the_server_is_killed() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite:{}", dir.path().join("r.db").display());
-    let web = fake_page(dir.path());
-    let server = start(&db, &web, dir.path(), &[]);
+    let clean = format!("sqlite:{}", dir.path().join("uninterrupted.db").display());
+    killed_server_case(&format!("sqlite:{}", dir.path().join("r.db").display()), dir.path(), move || clean.clone());
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test.sh starts one (scripts/postgres-for-tests.sh)"]
+fn no_acknowledged_answer_is_lost_when_the_server_is_killed_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    killed_server_case(&fresh_postgres(), dir.path(), fresh_postgres);
+}
+
+/// `db` is the study's database; `clean_db` makes a fresh one for the uninterrupted run.
+fn killed_server_case(db: &str, dir: &Path, clean_db: impl Fn() -> String) {
+    let db = db.to_string();
+    let web = fake_page(dir);
+    let server = start(&db, &web, dir, &[]);
     let tokens = register_all(&server, 8);
     let mut acked = rate_concurrently(server.client, &tokens, Some(items().len() / 3));
-    // The raters go on while the server is killed under them.
+    // The raters go on while the server is killed under them, two thirds into the study.
     let client = server.client;
+    let progress = Arc::new(AtomicUsize::new(acked.len()));
+    let total = tokens.len() * items().len();
+    let watched = progress.clone();
     let killer = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        while watched.load(Ordering::SeqCst) < total * 2 / 3 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         server.kill();
     });
-    acked.extend(rate_concurrently(client, &tokens, None));
+    acked.extend(rate_counting(client, &tokens, None, &progress));
     killer.join().unwrap();
     assert!(acked.len() < tokens.len() * items().len(), "the kill came after the study ended; nothing was tested");
-    let server = start(&db, &web, dir.path(), &[]);
-    let stored = stored_answers(&db, dir.path());
+    let server = start(&db, &web, dir, &[]);
+    let stored = stored_answers(&db, dir);
     let lost: Vec<_> = acked.difference(&stored).collect();
     assert!(lost.is_empty(), "acknowledged answers lost: {lost:?}");
     // The pages' queues resend what was not acknowledged; the table then equals an
     // uninterrupted run's.
     rate_concurrently(server.client, &tokens, None);
-    let (after, _, _) = export_and_dmos(&db, dir.path());
+    let (after, _, _) = export_and_dmos(&db, dir);
     let clean_dir = tempfile::tempdir().unwrap();
-    let clean_db = format!("sqlite:{}", clean_dir.path().join("r.db").display());
+    let clean_db = clean_db();
     let clean = start(&clean_db, &web, clean_dir.path(), &[]);
     rate_concurrently(clean.client, &register_all(&clean, 8), None);
     let (uninterrupted, _, _) = export_and_dmos(&clean_db, clean_dir.path());

@@ -22,7 +22,10 @@ const KNOWN: &[(&str, &str)] = &[
 ];
 
 fn main() {
-    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("../weights");
+    // Read at run time: `env!` would bake in the folder the build script was compiled in, and
+    // cargo reuses that binary for another checkout sharing the target directory.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let weights = Path::new(&manifest_dir).join("../weights");
     println!("cargo:rerun-if-changed={}", weights.display());
     // A page without models is useless: fail the build loudly rather than ship an empty list.
     let dir = std::fs::read_dir(&weights)

@@ -360,6 +360,14 @@ def p6_section(d):
         lat = r["latency_ms"]
         lines.append(f"| {db} | {r['acknowledged']:,} | {r['answers_per_s']:.0f} | {lat['p50']:.1f} | {lat['p99']:.1f} | "
                      f"{lat['max']:.1f} | {r['failed']} | {r['lost']} |")
+    notes = []
+    if (d / "serve-commit").exists():
+        notes.append(f"srkd {(d / 'serve-commit').read_text().strip()}, debug binary as scripts/bench-serve.sh builds it")
+    if (d / "serve-loadavg").exists():
+        notes.append(f"1-minute load average before the run {(d / 'serve-loadavg').read_text().strip()} on "
+                     f"{os.cpu_count()} cores (above ~0.5, other work was running and the figures are lower bounds)")
+    if notes:
+        lines += ["", "Measured on " + "; ".join(notes) + ". `scripts/bench-serve.sh` reruns just this section."]
     return lines
 
 

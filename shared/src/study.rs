@@ -32,6 +32,10 @@ pub struct Study {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<StudyItem>,
     pub items: Vec<StudyItem>,
+    /// The rater's view served by `srkd serve`: every method is an opaque `item-N` (the hidden
+    /// reference too), so ratings are sent to the server instead of turned into DMOS here.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub methods_hidden: bool,
     /// Where the pictures came from (run, weights, eval set, commit); informative only.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub provenance: serde_json::Value,
@@ -71,7 +75,7 @@ impl Study {
             }
             *has_reference.entry(&item.image).or_default() |= item.method == REFERENCE;
         }
-        if let Some((image, _)) = has_reference.iter().find(|(_, has)| !**has) {
+        if let Some((image, _)) = has_reference.iter().find(|(_, has)| !**has && !self.methods_hidden) {
             return Err(format!("image {image} has no `{REFERENCE}` item, so its ratings cannot be turned into DMOS"));
         }
         Ok(())
@@ -112,7 +116,14 @@ mod tests {
     }
 
     fn study(items: Vec<StudyItem>) -> Study {
-        Study { id: "s".into(), title: "t".into(), training: None, items, provenance: serde_json::Value::Null }
+        Study {
+            id: "s".into(),
+            title: "t".into(),
+            training: None,
+            items,
+            methods_hidden: false,
+            provenance: serde_json::Value::Null,
+        }
     }
 
     #[test]
@@ -141,6 +152,9 @@ mod tests {
         assert!(ok.check().is_ok());
         let err = study(vec![item("a", "x")]).check().unwrap_err();
         assert!(err.contains("no `reference` item"), "{err}");
+        // The rater's view of `srkd serve` names no method, the reference included.
+        let view = Study { methods_hidden: true, ..study(vec![item("a", "item-0"), item("a", "item-1")]) };
+        assert!(view.check().is_ok());
         let err = study(vec![item("a", REFERENCE), item("a", REFERENCE)]).check().unwrap_err();
         assert!(err.contains("listed twice"), "{err}");
         let mut escape = item("a", REFERENCE);

@@ -37,6 +37,14 @@ pub async fn yield_now() {
     let _ = JsFuture::from(promise).await;
 }
 
+/// Wait `ms` milliseconds without blocking the page.
+pub async fn sleep_ms(ms: u32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 /// Whether the browser exposes WebGPU at all (`navigator.gpu`).
 pub fn has_webgpu() -> bool {
     js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("gpu"))
@@ -57,6 +65,34 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     }
     let promise = response.array_buffer().map_err(|e| js_error(url, e))?;
     array_buffer_bytes(promise, url).await
+}
+
+/// A JSON request to the server that served the page: `Ok((status, body))` for any HTTP
+/// answer, `Err` when none came (offline, server down).
+pub async fn fetch_json(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> Result<(u16, serde_json::Value), String> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    let headers = web_sys::Headers::new().map_err(|e| js_error(url, e))?;
+    if let Some(token) = token {
+        headers.set("Authorization", &format!("Bearer {token}")).map_err(|e| js_error(url, e))?;
+    }
+    if let Some(body) = body {
+        headers.set("Content-Type", "application/json").map_err(|e| js_error(url, e))?;
+        init.set_body(&JsValue::from_str(&body.to_string()));
+    }
+    init.set_headers(&headers);
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|e| js_error(url, e))?;
+    let response = JsFuture::from(window().fetch_with_request(&request)).await.map_err(|e| js_error(url, e))?;
+    let response: Response = response.dyn_into().map_err(|_| format!("{url}: not an HTTP response"))?;
+    let status = response.status();
+    let promise = response.array_buffer().map_err(|e| js_error(url, e))?;
+    let bytes = array_buffer_bytes(promise, url).await?;
+    Ok((status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)))
 }
 
 /// The bytes of a file the user picked, dropped or pasted.

@@ -257,6 +257,7 @@ fn export(args: ExportArgs) -> Result<()> {
         title: args.title.clone(),
         training,
         items,
+        methods_hidden: false,
         provenance: json!({
             "run": args.run.display().to_string(),
             "eval_set": {"name": set, "folder": set_dir.display().to_string()},

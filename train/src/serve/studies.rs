@@ -24,6 +24,9 @@ impl HostedStudy {
         let path = dir.join("study.json");
         let text = String::from_utf8(fsio::read(&path)?).map_err(|_| anyhow!("{}: not UTF-8", path.display()))?;
         let study = Study::parse(&path.display().to_string(), &text).map_err(|e| anyhow!("{e}"))?;
+        if study.methods_hidden {
+            bail!("{}: a rater's view (methods hidden); serve the bundle `srkd study export` wrote", path.display());
+        }
         let mut files = HashMap::new();
         for item in study.items.iter().chain(&study.training) {
             let file = dir.join(&item.url);
@@ -46,6 +49,7 @@ impl HostedStudy {
                 url: t.url.clone(),
             }),
             items: study.items.iter().enumerate().map(hidden).collect(),
+            methods_hidden: true,
             provenance: serde_json::Value::Null,
         };
         let rater_view = serde_json::to_vec(&view).context("serializing the rater view")?;

@@ -3,4 +3,5 @@
 pub mod rating;
 pub mod results;
 mod storage;
+mod sync;
 mod viewer;

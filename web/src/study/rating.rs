@@ -2,8 +2,9 @@
 //! then every item of the study in an order seeded by their id, the method hidden and the
 //! hidden reference among the trials, on the ACR scale 1–5 by buttons or keys 1–5. Every
 //! answer is stored at once (see `storage`); a reload resumes at the same trial; the finished
-//! session is exported as JSON or CSV. `#study-state` carries data-stage / data-trial /
-//! data-total / data-rater / data-ready for tests.
+//! session is exported as JSON or CSV. Served by `srkd serve`, each answer is also sent to the
+//! server as it is given (`sync`). `#study-state` carries data-stage / data-trial / data-total /
+//! data-rater / data-ready / data-server / data-waiting for tests.
 
 use std::rc::Rc;
 
@@ -15,8 +16,11 @@ use web_sys::{HtmlInputElement, KeyboardEvent};
 use yew::prelude::*;
 
 use super::storage;
-use super::viewer::Viewer;
+use super::sync::{self, Flushed, Pending};
 use crate::browser::{download_text, fetch_bytes, now_ms, query_param};
+
+mod server;
+mod view;
 
 /// The study shipped with the page (`srkd study export … --out web/study`).
 const DEFAULT_STUDY: &str = "study/study.json";
@@ -50,14 +54,23 @@ impl Stage {
 }
 
 pub enum Msg {
-    Loaded(Result<Study, String>),
+    /// The study, and whether `srkd serve` served it.
+    Loaded(Result<(Study, bool), String>),
     RaterInput(String),
     Start,
+    Registered(String, Result<Option<String>, String>),
+    ResumeInput(String),
+    Resume,
+    Resumed(Result<(String, String, Vec<Pending>), String>),
+    Flush,
+    Flushed(Flushed),
     BeginTraining,
     Shown,
     Rate(u8),
     Undo,
-    Export { csv: bool },
+    Export {
+        csv: bool,
+    },
     NewRater,
 }
 
@@ -73,6 +86,15 @@ pub struct RatingPage {
     shown_at: Option<f64>,
     error: Option<String>,
     notice: Option<String>,
+    /// Served by `srkd serve`: answers go to the server too.
+    server: bool,
+    /// The current rater's server token (= resume code).
+    token: Option<String>,
+    resume_input: String,
+    /// Answers not yet acknowledged by the server.
+    waiting: usize,
+    flushing: bool,
+    retry_ms: u32,
     _keys: EventListener,
 }
 
@@ -122,6 +144,8 @@ impl RatingPage {
             }
         };
         storage::set_active(&study.id, Some(rater))?;
+        self.token = if self.server { sync::token(&study.id, rater) } else { None };
+        self.waiting = if self.server { sync::queue(&study.id, rater).len() } else { 0 };
         self.order = order;
         let done = session.ratings.len();
         self.stage = if done == study.items.len() {
@@ -148,6 +172,7 @@ impl RatingPage {
         let study = self.study.clone().ok_or("the study is not loaded")?;
         let item = self.current_item().cloned().ok_or("no trial to rate")?;
         let session = self.session.as_mut().ok_or("no rater")?;
+        let index = self.order.get(session.ratings.len()).copied().ok_or("no trial to rate")?;
         session.ratings.push(Rating {
             image: item.image,
             method: item.method,
@@ -157,6 +182,11 @@ impl RatingPage {
         if let Err(e) = storage::save(session) {
             session.ratings.pop();
             return Err(e);
+        }
+        if self.token.is_some() {
+            let ms = session.ratings.last().and_then(|r| r.ms);
+            sync::enqueue(&study.id, &session.rater, Pending { item: index, score, ms })?;
+            self.waiting = sync::queue(&study.id, &session.rater).len();
         }
         self.notice = None;
         self.shown_at = None;
@@ -210,7 +240,10 @@ impl Component for RatingPage {
                     .and_then(|text| Study::parse(&url, &text).map_err(|e| e.to_string())),
                 Err(e) => Err(e),
             };
-            Msg::Loaded(loaded)
+            // Only a study from the page's own origin can have been served with the page.
+            let same_origin = !url.contains("://");
+            let server = loaded.is_ok() && same_origin && sync::server_present().await;
+            Msg::Loaded(loaded.map(|study| (study, server)))
         });
         let link = ctx.link().clone();
         let document = web_sys::window().and_then(|w| w.document()).expect("the page has a document");
@@ -245,16 +278,24 @@ impl Component for RatingPage {
             shown_at: None,
             error: None,
             notice: None,
+            server: false,
+            token: None,
+            resume_input: String::new(),
+            waiting: 0,
+            flushing: false,
+            retry_ms: 1000,
             _keys: keys,
         }
     }
 
-    fn update(&mut self, _ctx: &Context<Self>, msg: Self::Message) -> bool {
+    fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
         let result = match msg {
-            Msg::Loaded(Ok(study)) => {
+            Msg::Loaded(Ok((study, server))) => {
                 let active = storage::active_rater(&study.id);
                 self.study = Some(Rc::new(study));
+                self.server = server;
                 self.stage = Stage::Welcome;
+                ctx.link().send_message(Msg::Flush);
                 match active {
                     Some(rater) => self.open_session(&rater),
                     None => Ok(()),
@@ -274,7 +315,15 @@ impl Component for RatingPage {
                     Err("Enter a rater id (a name or a code) first.".into())
                 } else if rater.chars().count() > MAX_RATER_LEN {
                     Err(format!("A rater id has at most {MAX_RATER_LEN} characters."))
+                } else if self.server && self.study.as_ref().is_some_and(|s| sync::token(&s.id, &rater).is_none()) {
+                    let study = self.study.as_ref().map(|s| s.id.clone()).unwrap_or_default();
+                    ctx.link().send_future(async move {
+                        let registered = sync::register(&study, &rater).await;
+                        Msg::Registered(rater, registered)
+                    });
+                    Ok(())
                 } else {
+                    ctx.link().send_message(Msg::Flush);
                     self.open_session(&rater)
                 }
             }
@@ -291,7 +340,19 @@ impl Component for RatingPage {
                 self.shown_at = Some(now_ms());
                 Ok(())
             }
-            Msg::Rate(score) if matches!(self.stage, Stage::Training | Stage::Trial) => self.rate(score),
+            msg @ (Msg::Registered(..)
+            | Msg::ResumeInput(_)
+            | Msg::Resume
+            | Msg::Resumed(_)
+            | Msg::Flush
+            | Msg::Flushed(_)) => match self.on_server_message(ctx, msg) {
+                Some(result) => result,
+                None => return true,
+            },
+            Msg::Rate(score) if matches!(self.stage, Stage::Training | Stage::Trial) => {
+                ctx.link().send_message(Msg::Flush);
+                self.rate(score)
+            }
             Msg::Rate(_) => return false,
             Msg::Undo if self.stage == Stage::Trial || self.stage == Stage::Finished => self.undo(),
             Msg::Undo => return false,
@@ -303,6 +364,8 @@ impl Component for RatingPage {
                 let study = self.study.as_ref().map(|s| s.id.clone()).unwrap_or_default();
                 storage::set_active(&study, None).map(|_| {
                     self.session = None;
+                    self.token = None;
+                    self.waiting = 0;
                     self.rater_input.clear();
                     self.notice = None;
                     self.stage = Stage::Welcome;
@@ -325,31 +388,27 @@ impl Component for RatingPage {
                 data-rater={self.session.as_ref().map(|s| s.rater.clone()).unwrap_or_default()}
                 data-study={self.study.as_ref().map(|s| s.id.clone()).unwrap_or_default()}
                 data-url={self.current_item().map(|i| self.url(i)).unwrap_or_default()}
-                data-ready={if self.shown_at.is_some() { "1" } else { "0" }} />
+                data-ready={if self.shown_at.is_some() { "1" } else { "0" }}
+                data-server={if self.token.is_some() { "1" } else { "0" }}
+                data-waiting={self.waiting.to_string()} />
         };
+        let sync_status = self.token.as_ref().map(|token| {
+            let text = match self.waiting {
+                0 => "Every answer is saved on the study server.".to_string(),
+                n => format!("Offline — {n} answers waiting; they are sent as soon as the server can be reached."),
+            };
+            html! {
+                <p id="sync-status" class={classes!("hint", (self.waiting > 0).then_some("offline"))}>
+                    { text }{ " Resume code (to continue on another device): " }<code id="resume-code">{ token }</code>
+                </p>
+            }
+        });
         let error = self.error.as_ref().map(|e| html! { <div id="study-error" class="error" role="alert">{ e }</div> });
         let notice = self.notice.as_ref().map(|n| html! { <p class="notice">{ n }</p> });
         let body = match self.stage {
             Stage::Loading => html! { <p>{ "Loading the study…" }</p> },
             Stage::Unavailable => html! {},
-            Stage::Welcome => {
-                let oninput = link
-                    .callback(|e: InputEvent| Msg::RaterInput(e.target_unchecked_into::<HtmlInputElement>().value()));
-                let onsubmit = link.callback(|e: SubmitEvent| {
-                    e.prevent_default();
-                    Msg::Start
-                });
-                html! {
-                    <form class="welcome" onsubmit={onsubmit}>
-                        <p>{ format!("{} — {} pictures to rate, about {} minutes.", self.study.as_ref().map(|s| s.title.as_str()).unwrap_or(""), total, (total * 8).div_ceil(60).max(1)) }</p>
-                        <label>{ "Your rater id " }
-                            <input id="rater-id" type="text" maxlength={MAX_RATER_LEN.to_string()} value={self.rater_input.clone()} oninput={oninput} autofocus=true />
-                        </label>
-                        <button id="start" type="submit">{ "Start" }</button>
-                        <p class="hint">{ "Use the same id to continue a session later in this browser. Your answers stay in this browser until you export them." }</p>
-                    </form>
-                }
-            }
+            Stage::Welcome => self.view_welcome(ctx),
             Stage::Instructions => html! {
                 <section class="instructions">
                     <h2>{ "How to rate" }</h2>
@@ -360,22 +419,7 @@ impl Component for RatingPage {
                 </section>
             },
             Stage::Training | Stage::Trial => self.view_trial(ctx),
-            Stage::Finished => {
-                let rater = self.session.as_ref().map(|s| s.rater.clone()).unwrap_or_default();
-                html! {
-                    <section class="finished">
-                        <h2>{ format!("Thank you, {rater} — all {total} pictures rated.") }</h2>
-                        <p>{ "Export your ratings and send the file to the person running the study. They are also kept in this browser." }</p>
-                        <div class="controls">
-                            <button id="export-json" onclick={link.callback(|_| Msg::Export { csv: false })}>{ "Export JSON" }</button>
-                            <button id="export-csv" onclick={link.callback(|_| Msg::Export { csv: true })}>{ "Export CSV" }</button>
-                            <button id="undo" onclick={link.callback(|_| Msg::Undo)}>{ "Take back the last rating" }</button>
-                            <button id="new-rater" onclick={link.callback(|_| Msg::NewRater)}>{ "Next rater" }</button>
-                            <a class="button" href="#results">{ "See DMOS results" }</a>
-                        </div>
-                    </section>
-                }
-            }
+            Stage::Finished => self.view_finished(ctx),
         };
         html! {
             <div class="page study">
@@ -383,48 +427,9 @@ impl Component for RatingPage {
                 { state }
                 { for error }
                 { for notice }
+                { for sync_status }
                 { body }
             </div>
-        }
-    }
-}
-
-impl RatingPage {
-    fn view_trial(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link();
-        let Some(item) = self.current_item() else { return html! {} };
-        let total = self.study.as_ref().map_or(0, |s| s.items.len());
-        let trial = self.trial_index();
-        let training = self.stage == Stage::Training;
-        let ready = self.shown_at.is_some();
-        // The next picture loads in the background so the following trial appears at once.
-        let next = (!training)
-            .then(|| self.order.get(trial + 1))
-            .flatten()
-            .and_then(|&i| self.study.as_ref().map(|s| self.url(&s.items[i])));
-        html! {
-            <section class="trial">
-                <div class="trial-head">
-                    if training {
-                        <strong>{ "Practice picture (not recorded)" }</strong>
-                    } else {
-                        <strong id="progress-text">{ format!("Picture {} of {}", trial + 1, total) }</strong>
-                        <progress max={total.to_string()} value={trial.to_string()} />
-                    }
-                    <button id="undo" disabled={training || trial == 0} onclick={link.callback(|_| Msg::Undo)}>{ "← Back" }</button>
-                    <span class="tag">{ "Keys 1–5 rate, Backspace goes back." }</span>
-                </div>
-                <div class="scale">
-                    { for (1..=5u8).rev().map(|score| html! {
-                        <button class="score" data-score={score.to_string()} disabled={!ready}
-                            onclick={link.callback(move |_| Msg::Rate(score))}>
-                            <b>{ score }</b>{ format!(" {}", LABELS[score as usize - 1]) }
-                        </button>
-                    }) }
-                </div>
-                <Viewer url={AttrValue::from(self.url(item))} trial={if training { usize::MAX } else { trial }} on_shown={link.callback(|_| Msg::Shown)} />
-                if let Some(next) = next { <img class="preload" src={next} alt="" /> }
-            </section>
         }
     }
 }
