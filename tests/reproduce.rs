@@ -47,7 +47,8 @@ fn quick_reproduction_end_to_end() {
     }
     let g2g = json(&run.join("train/student-g2g-al/manifest.json"));
     assert_eq!(g2g["schedule"]["phases"].as_array().unwrap().len(), 2);
-    assert!(g2g["teacher"].as_str().unwrap().contains("standing in"), "{}", g2g["teacher"]);
+    // The shipped content-only G is the G2G teacher (not the SRResNet standing in for it).
+    assert_eq!(g2g["teacher"], "weights/teacher-g.bpk");
     // Every student starts from the shared MSE student.
     for id in STUDENTS {
         assert_eq!(json(&run.join("train").join(id).join("manifest.json"))["init"]["path"], INIT, "{id}");
@@ -55,7 +56,8 @@ fn quick_reproduction_end_to_end() {
 
     // The report's numbers are the eval outputs' numbers.
     let report = json(&run.join("report.json"));
-    let methods = ["bicubic", "teacher-srresnet", "teacher-srgan", "student-mse"].into_iter().chain(STUDENTS);
+    let methods =
+        ["bicubic", "teacher-srresnet", "teacher-srgan", "teacher-g", "student-mse"].into_iter().chain(STUDENTS);
     for m in methods {
         let scores = json(&run.join("eval/tiny").join(format!("{m}.json")));
         assert_eq!(report["table2"]["tiny"][m]["psnr"], scores["mean_psnr"], "{m}");
@@ -134,8 +136,10 @@ fn study_export_from_run(run: &Path, dir: &Path) {
     let text = std::fs::read_to_string(out.join("study.json")).unwrap();
     let study = srkd_core::study::Study::parse("study.json", &text).unwrap();
     let methods: Vec<&str> = study.items.iter().map(|i| i.method.as_str()).collect();
-    let expected: Vec<&str> =
-        ["reference", "teacher-srresnet", "teacher-srgan", "student-mse"].into_iter().chain(STUDENTS).collect();
+    let expected: Vec<&str> = ["reference", "teacher-srresnet", "teacher-srgan", "teacher-g", "student-mse"]
+        .into_iter()
+        .chain(STUDENTS)
+        .collect();
     assert_eq!(methods, expected, "every evaluated generator plus the hidden reference");
     let crop = |img: image::DynamicImage| img.crop_imm(96, 96, 64, 64).to_rgb8();
     for item in &study.items {

@@ -33,8 +33,8 @@ pub struct TrainConfig {
     pub discriminator: DiscriminatorConfig,
     /// SRGAN teacher for GAN2GAN / GAN2G / GAN2G+AL.
     pub teacher_srgan: PathBuf,
-    /// Content-only teacher for G2G+AL; the imported SRResNet (MSE-trained) stands in by
-    /// default and is labelled so in the manifest.
+    /// Content-only teacher for G2G+AL: the shipped `teacher-g` (SRResNet + 2,500 content-only
+    /// steps, configs/teacher-g.toml). Pointed at the SRResNet instead, it is labelled a stand-in.
     pub teacher_content: PathBuf,
     /// SRResNet weights the SRGAN teacher recipe starts from.
     pub srresnet_init: PathBuf,
@@ -71,7 +71,7 @@ impl Default for TrainConfig {
             teacher_architecture: GeneratorConfig::teacher(),
             discriminator: DiscriminatorConfig::new(),
             teacher_srgan: "weights/teacher-srgan.bpk".into(),
-            teacher_content: "weights/teacher-srresnet.bpk".into(),
+            teacher_content: "weights/teacher-g.bpk".into(),
             srresnet_init: "weights/teacher-srresnet.bpk".into(),
             student_init: "weights/student-mse.bpk".into(),
             init: None,
