@@ -1,13 +1,12 @@
 //! A running `srkd serve` for a test (killed with SIGKILL when dropped or asked), a fake built
 //! page, and the library's plain-socket client.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
-pub use srkd::serve::client::{Response, parse, send_raw};
+pub use srkd::serve::client::{Response, parse, send_raw, spawn_server};
 
 use crate::common::root;
 
@@ -60,25 +59,11 @@ impl std::ops::Deref for Server {
 /// `srkd serve` on a free loopback port with `db`, the default study and `web` as the page.
 pub fn start(db: &str, web: &Path, dir: &Path, extra: &[&str]) -> Server {
     let token_file = dir.join("admin-token");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_srkd"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--db", db, "--web", web.to_str().unwrap()])
-        .args(["--admin-token-file", token_file.to_str().unwrap()])
-        .args(extra)
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("cannot start srkd serve");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    // Keep reading what the server prints, so it never writes into a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let address = first
-        .trim()
-        .strip_prefix("srkd serve: listening on http://")
-        .and_then(|a| a.trim_end_matches('/').parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"));
+    let mut args = vec!["--bind", "127.0.0.1:0", "--db", db, "--web", web.to_str().unwrap()];
+    args.extend(["--admin-token-file", token_file.to_str().unwrap()]);
+    args.extend(extra);
+    let exe = Path::new(env!("CARGO_BIN_EXE_srkd"));
+    let (child, address) = spawn_server(exe, &args, &root(), Stdio::inherit()).unwrap();
     let admin = std::fs::read_to_string(&token_file).unwrap().trim().to_string();
     Server { child, client: Client(srkd::serve::client::Client { address }), admin }
 }

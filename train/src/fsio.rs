@@ -2,7 +2,7 @@
 //! whole or not at all (written to a temporary file in the same folder, then renamed).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -29,6 +29,57 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| e.error)
         .with_context(|| format!("{}: cannot move the finished file into place", path.display()))?;
     Ok(())
+}
+
+/// A folder written whole or not at all: filled in a temporary folder beside `out`, then
+/// renamed into place by [`StagedDir::commit`]; dropped uncommitted, it leaves nothing.
+pub struct StagedDir {
+    staging: tempfile::TempDir,
+    out: PathBuf,
+}
+
+impl StagedDir {
+    /// `out` must not exist yet, or be an empty folder.
+    pub fn new(out: &Path, prefix: &str) -> Result<Self> {
+        if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+            anyhow::bail!(
+                "{}: already exists and is not empty; choose another --out (nothing was written)",
+                out.display()
+            );
+        }
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).with_context(|| format!("{}: cannot create folder", parent.display()))?;
+        let staging = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(&parent)
+            .with_context(|| format!("{}: cannot create a temporary folder", parent.display()))?;
+        Ok(Self { staging, out: out.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.staging.path()
+    }
+
+    /// Move the finished folder into place (readable by others: it is served or shared).
+    pub fn commit(self) -> Result<()> {
+        let out = &self.out;
+        if out.exists() {
+            std::fs::remove_dir(out).with_context(|| format!("{}: cannot replace the empty folder", out.display()))?;
+        }
+        let staged = self.staging.keep();
+        std::fs::rename(&staged, out)
+            .with_context(|| format!("{}: cannot move the finished folder into place", out.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("{}: cannot set permissions", out.display()))?;
+        }
+        Ok(())
+    }
 }
 
 /// Temporary files are created owner-only; a finished output gets the usual 0644.

@@ -3,15 +3,14 @@
 //! does. Reports answers/s, latency percentiles, and how many acknowledged answers the database
 //! does not hold (must be 0). Starts and stops its own server on a temporary database.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use serde_json::json;
 use srkd::fsio;
-use srkd::serve::client::Client;
+use srkd::serve::client::{Client, spawn_server};
 use srkd::serve::studies::HostedStudy;
 
 #[derive(clap::Args, Debug)]
@@ -41,32 +40,15 @@ pub fn run(args: ServeBenchArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = args.db.clone().unwrap_or_else(|| format!("sqlite:{}", dir.path().join("ratings.db").display()));
     let token_file = dir.path().join("admin-token");
-    let mut server = Command::new(std::env::current_exe()?)
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--db",
-            &db,
-            "--web",
-            &dir.path().join("no-page").display().to_string(),
-        ])
-        .args(["--study", &args.study.display().to_string(), "--admin-token-file", &token_file.display().to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting srkd serve")?;
-    let mut stdout = BufReader::new(server.stdout.take().context("server stdout")?);
-    let mut first = String::new();
-    stdout.read_line(&mut first)?;
-    // Drain the rest of the banner: the server must never write into a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let address = first
-        .trim()
-        .strip_prefix("srkd serve: listening on http://")
-        .and_then(|a| a.trim_end_matches('/').parse().ok())
-        .ok_or_else(|| anyhow!("srkd serve did not start: {first:?}"));
-    let result = address.and_then(|address| load(Client { address }, &study, &token_file, args.raters));
+    let (web, study_dir, tokens) = (
+        dir.path().join("no-page").display().to_string(),
+        args.study.display().to_string(),
+        token_file.display().to_string(),
+    );
+    let serve_args =
+        ["--bind", "127.0.0.1:0", "--db", &db, "--web", &web, "--study", &study_dir, "--admin-token-file", &tokens];
+    let (mut server, address) = spawn_server(&std::env::current_exe()?, &serve_args, Path::new("."), Stdio::null())?;
+    let result = load(Client { address }, &study, &token_file, args.raters);
     // SIGTERM: the server's graceful stop.
     unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
     server.wait()?;

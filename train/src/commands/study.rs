@@ -149,9 +149,7 @@ fn export(args: ExportArgs) -> Result<()> {
     if args.crop.is_some_and(|c| c < 16) {
         bail!("--crop must be at least 16 pixels");
     }
-    if args.out.exists() && std::fs::read_dir(&args.out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{}: already exists and is not empty; choose another --out (nothing was written)", args.out.display());
-    }
+    let staging = fsio::StagedDir::new(&args.out, ".srkd-study-")?;
     let info = read_run(&args.run)?;
     let (set, set_dir) = match &args.set {
         None => info.sets[0].clone(),
@@ -194,15 +192,6 @@ fn export(args: ExportArgs) -> Result<()> {
         bail!("--images {}: set `{set}` ({}) has only {} images", args.images, set_dir.display(), files.len());
     }
 
-    let parent = match args.out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).with_context(|| format!("{}: cannot create folder", parent.display()))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".srkd-study-")
-        .tempdir_in(&parent)
-        .with_context(|| format!("{}: cannot create a temporary folder", parent.display()))?;
     let mut items = Vec::new();
     let write = |picture: Picture| -> Result<String> {
         let path = staging.path().join(&picture.name);
@@ -280,14 +269,7 @@ fn export(args: ExportArgs) -> Result<()> {
         std::fs::copy(&licences, staging.path().join("LICENSES.md"))
             .with_context(|| format!("{}: cannot copy", licences.display()))?;
     }
-    if args.out.exists() {
-        std::fs::remove_dir(&args.out)
-            .with_context(|| format!("{}: cannot replace the empty folder", args.out.display()))?;
-    }
-    let staged = staging.keep();
-    std::fs::rename(&staged, &args.out)
-        .with_context(|| format!("{}: cannot move the finished bundle into place", args.out.display()))?;
-    make_readable(&args.out)?;
+    staging.commit()?;
     println!(
         "study {id}: {} images × {} methods + hidden reference = {} trials{} → {}",
         args.images,
@@ -296,16 +278,5 @@ fn export(args: ExportArgs) -> Result<()> {
         if study.training.is_some() { " (plus one training trial)" } else { "" },
         args.out.display()
     );
-    Ok(())
-}
-
-/// Temporary folders are created owner-only; a study is served to others.
-fn make_readable(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("{}: cannot set permissions", dir.display()))?;
-    }
     Ok(())
 }

@@ -43,9 +43,7 @@ fn write_sessions(dir: &Path, sessions: &[&RaterSession]) -> Result<()> {
 }
 
 pub fn run(args: RatingsArgs) -> Result<()> {
-    if args.out.exists() && std::fs::read_dir(&args.out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{}: already exists and is not empty; choose another --out (nothing was written)", args.out.display());
-    }
+    let staging = srkd::fsio::StagedDir::new(&args.out, ".srkd-ratings-")?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (study, ratings) = runtime.block_on(async {
         let store = Store::open(&args.db).await?;
@@ -65,27 +63,12 @@ pub fn run(args: RatingsArgs) -> Result<()> {
         store.close().await;
         anyhow::Ok((study, ratings))
     })?;
-    let parent = match args.out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).with_context(|| format!("{}: cannot create folder", parent.display()))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".srkd-ratings-")
-        .tempdir_in(&parent)
-        .with_context(|| format!("{}: cannot create a temporary folder", parent.display()))?;
     write_sessions(staging.path(), &ratings.included.iter().collect::<Vec<_>>())?;
     if !ratings.excluded.is_empty() {
         let excluded: Vec<&RaterSession> = ratings.excluded.iter().map(|(s, _)| s).collect();
         write_sessions(&staging.path().join("excluded"), &excluded)?;
     }
-    if args.out.exists() {
-        std::fs::remove_dir(&args.out)
-            .with_context(|| format!("{}: cannot replace the empty folder", args.out.display()))?;
-    }
-    let staged = staging.keep();
-    std::fs::rename(&staged, &args.out)
-        .with_context(|| format!("{}: cannot move the finished folder into place", args.out.display()))?;
+    staging.commit()?;
     println!(
         "study {study}: {} rating files → {} (DMOS: srkd dmos {}/*.json)",
         ratings.included.len(),

@@ -69,30 +69,23 @@ fn download(content_type: &str, bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-store")], bytes).into_response()
 }
 
-/// `srkd dmos --json` of the exported rating files, byte for byte.
-pub async fn dmos_json(
+/// `dmos.json` / `dmos.csv`: `srkd dmos --json` / `--csv` of the exported rating files, byte for byte.
+pub async fn dmos_file(
     State(state): State<Arc<AppState>>,
-    Path(study_id): Path<String>,
+    Path((study_id, file)): Path<(String, String)>,
     Query(query): Query<TableQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     study(&state, &study_id)?;
+    if file != "dmos.json" && file != "dmos.csv" {
+        return Err(ApiError::not_found(format!("no `{file}`: dmos.json or dmos.csv")));
+    }
     let table = table(&state, &study_id, &query).await?;
-    Ok(download("application/json", serde_json::to_vec_pretty(&table).map_err(anyhow::Error::from)?))
-}
-
-/// `srkd dmos --csv` of the exported rating files, byte for byte.
-pub async fn dmos_csv(
-    State(state): State<Arc<AppState>>,
-    Path(study_id): Path<String>,
-    Query(query): Query<TableQuery>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    authorize(&state, &headers)?;
-    study(&state, &study_id)?;
-    let table = table(&state, &study_id, &query).await?;
-    Ok(download("text/csv; charset=utf-8", table.to_csv().into_bytes()))
+    Ok(match file.as_str() {
+        "dmos.json" => download("application/json", serde_json::to_vec_pretty(&table).map_err(anyhow::Error::from)?),
+        _ => download("text/csv; charset=utf-8", table.to_csv().into_bytes()),
+    })
 }
 
 pub async fn list_studies(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {

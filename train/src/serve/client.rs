@@ -2,8 +2,9 @@
 //! request: what `srkd bench serve` simulates raters with and the tests drive the server with
 //! (including bytes no well-behaved client would send).
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -105,5 +106,40 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         }
         out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
         data = &data[line_end + 4 + size..];
+    }
+}
+
+/// Start `srkd serve` (the binary `exe`, from `cwd`) with `args` after `serve`, and wait for the
+/// line that says where it listens. The rest of what it prints is drained in the background,
+/// so the server never writes into a closed pipe. The child is the caller's to stop.
+pub fn spawn_server(
+    exe: &std::path::Path,
+    args: &[&str],
+    cwd: &std::path::Path,
+    stderr: Stdio,
+) -> anyhow::Result<(Child, SocketAddr)> {
+    let mut child = Command::new(exe)
+        .arg("serve")
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot start {} serve: {e}", exe.display()))?;
+    let mut stdout = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?);
+    let mut first = String::new();
+    stdout.read_line(&mut first)?;
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let address = first
+        .trim()
+        .strip_prefix("srkd serve: listening on http://")
+        .and_then(|a| a.trim_end_matches('/').parse().ok());
+    match address {
+        Some(address) => Ok((child, address)),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!("srkd serve did not start (it printed {first:?})")
+        }
     }
 }
