@@ -184,6 +184,29 @@ fn study_export_from_run(run: &Path, dir: &Path) {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".srkd-study-"))
         .collect();
     assert!(leftovers.is_empty(), "temporary folders left behind");
+    // A gold item: the reference again, under another name, never a method of the table.
+    let gold_out = dir.join("study-gold");
+    ok(&srkd(&[
+        "study",
+        "export",
+        "--run",
+        run_s,
+        "--images",
+        "1",
+        "--gold",
+        "1",
+        "--out",
+        gold_out.to_str().unwrap(),
+    ]));
+    let gold: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(gold_out.join("study.json")).unwrap()).unwrap();
+    let items = gold["items"].as_array().unwrap();
+    let url = |m: &str| items.iter().find(|i| i["method"] == m).unwrap()["url"].as_str().unwrap().to_string();
+    assert_ne!(url("reference-repeat"), url("reference"));
+    assert_eq!(
+        std::fs::read(gold_out.join(url("reference-repeat"))).unwrap(),
+        std::fs::read(gold_out.join(url("reference"))).unwrap()
+    );
 }
 
 #[test]

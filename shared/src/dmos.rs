@@ -20,6 +20,12 @@ use crate::Error;
 /// The method name of the hidden reference in a study.
 pub const REFERENCE: &str = "reference";
 
+/// The hidden reference shown a second time (`srkd study export --gold N`): a gold item for
+/// screening raters (P.910 practice). It is never a super-resolved image of eq. 4–6, so it
+/// stays out of the z-scores, the table and the BT.500 screening; `srkd serve` flags raters
+/// who score it ≤ 2 or far from the first showing.
+pub const GOLD: &str = "reference-repeat";
+
 /// One rating as the page records it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -292,7 +298,7 @@ fn t95(df: usize) -> f64 {
 fn screen(sessions: &[&RaterSession]) -> Vec<Screening> {
     let mut by_item: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
     for s in sessions {
-        for r in &s.ratings {
+        for r in s.ratings.iter().filter(|r| r.method != GOLD) {
             by_item.entry((&r.image, &r.method)).or_default().push(r.score as f64);
         }
     }
@@ -354,7 +360,7 @@ pub fn compute_dmos(sessions: &[RaterSession], options: DmosOptions) -> Result<D
         // Eq. 4: one difference score per super-resolved item; the reference is not an item.
         let mut diffs = Vec::with_capacity(s.ratings.len());
         let mut rated_references = Vec::new();
-        for r in &s.ratings {
+        for r in s.ratings.iter().filter(|r| r.method != GOLD) {
             let Some(reference) = references.get(r.image.as_str()) else {
                 excluded.push(Exclusion {
                     rater: s.rater.clone(),
@@ -432,6 +438,25 @@ mod tests {
                 .map(|(i, m, s)| Rating { image: (*i).into(), method: (*m).into(), score: *s, ms: None })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn a_gold_item_changes_nothing_in_the_table() {
+        let a = session("a", &[("i", REFERENCE, 5), ("i", "A", 3), ("i", "B", 4)]);
+        let b = session("b", &[("i", REFERENCE, 4), ("i", "A", 1), ("i", "B", 4)]);
+        let plain = compute_dmos(&[a.clone(), b.clone()], DmosOptions::default()).unwrap();
+        let with_gold: Vec<RaterSession> = [(a, 1), (b, 5)]
+            .into_iter()
+            .map(|(mut s, gold)| {
+                s.ratings.push(Rating { image: "i".into(), method: GOLD.into(), score: gold, ms: None });
+                s
+            })
+            .collect();
+        let gold = compute_dmos(&with_gold, DmosOptions::default()).unwrap();
+        assert_eq!(serde_json::to_string(&plain.dmos).unwrap(), serde_json::to_string(&gold.dmos).unwrap());
+        assert_eq!(plain.reference, gold.reference);
+        assert_eq!(plain.screening, gold.screening);
+        assert!(!gold.method_means.contains_key(GOLD));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use srkd_core::dmos::REFERENCE;
+use srkd_core::dmos::{GOLD, REFERENCE};
 use srkd_core::image::{ImageF32, decode, encode_png};
 use srkd_core::study::{Study, StudyItem};
 
@@ -54,6 +54,10 @@ pub struct ExportArgs {
     /// Show a centred PX×PX crop of each image instead of the whole (smaller bundles).
     #[arg(long, value_name = "PX")]
     pub crop: Option<usize>,
+    /// Show the hidden reference of the first N images a second time (a gold item: raters who
+    /// score it ≤ 2 or far from the first showing are flagged; it never enters DMOS).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub gold: usize,
     /// Study title shown to raters.
     #[arg(long, default_value = "srkd ×4 super-resolution rating study")]
     pub title: String,
@@ -143,6 +147,9 @@ fn saved_result(run: &Path, set: &str, method: &str, image: &Path, hr: &ImageF32
 }
 
 fn export(args: ExportArgs) -> Result<()> {
+    if args.gold > args.images {
+        bail!("--gold {} is more than --images {}", args.gold, args.images);
+    }
     if args.images == 0 {
         bail!("--images must be at least 1");
     }
@@ -200,9 +207,18 @@ fn export(args: ExportArgs) -> Result<()> {
         }
         Ok(picture.name)
     };
-    for path in &files[..args.images] {
+    for (n, path) in files[..args.images].iter().enumerate() {
         let (image, hr) = eval_hr(path, scale)?;
-        let url = write(picture(&centre_crop(&hr, args.crop), &image)?)?;
+        let reference = picture(&centre_crop(&hr, args.crop), &image)?;
+        if n < args.gold {
+            // The same picture under another name: a shared URL would tell the rater which
+            // item is the reference.
+            let name =
+                format!("{}.png", &format!("{:x}", Sha256::digest([&reference.png[..], b"gold"].concat()))[..16]);
+            let url = write(Picture { name, png: reference.png.clone() })?;
+            items.push(StudyItem { image: image.clone(), method: GOLD.into(), url });
+        }
+        let url = write(reference)?;
         items.push(StudyItem { image: image.clone(), method: REFERENCE.into(), url });
         for method in &methods {
             let sr = saved_result(&args.run, &set, method, path, &hr)?;

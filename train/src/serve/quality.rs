@@ -3,7 +3,7 @@
 //! rater is the experimenter's decision, `/results`).
 
 use serde::Serialize;
-use srkd_core::dmos::{REFERENCE, RaterSession};
+use srkd_core::dmos::{GOLD, REFERENCE, RaterSession};
 
 /// The thresholds (`srkd serve --min-view-ms`).
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +30,22 @@ pub fn flags(session: &RaterSession, checks: QualityChecks) -> Vec<Flag> {
             check: "reference-low",
             detail: format!("rated the hidden reference ≤ 2 on {}", low_references.join(", ")),
         });
+    }
+    // Gold items (`srkd study export --gold N`): the reference shown again must score high,
+    // and about as high as its first showing.
+    for gold in session.ratings.iter().filter(|r| r.method == GOLD) {
+        let first = session.ratings.iter().find(|r| r.method == REFERENCE && r.image == gold.image);
+        if gold.score <= 2 {
+            flags.push(Flag {
+                check: "gold-low",
+                detail: format!("rated the repeated reference of {} {}", gold.image, gold.score),
+            });
+        } else if let Some(first) = first.filter(|f| f.score.abs_diff(gold.score) >= 2) {
+            flags.push(Flag {
+                check: "gold-inconsistent",
+                detail: format!("rated the reference of {} {} and its repeat {}", gold.image, first.score, gold.score),
+            });
+        }
     }
     // Minimum spread: one score for everything carries no information (and cannot be z-scored).
     if session.ratings.len() >= 5 && session.ratings.iter().all(|r| r.score == session.ratings[0].score) {
@@ -85,5 +101,13 @@ mod tests {
         assert_eq!(found, ["reference-low", "no-spread", "too-fast"]);
         assert!(flags(&bad, checks)[0].detail.ends_with("on a, b, c"));
         assert_eq!(flags(&bad, checks)[2].detail, "2 answers given in under 1000 ms");
+        let gold = session(&[
+            ("a", REFERENCE, 5, 3000.0),
+            ("a", GOLD, 3, 3000.0),
+            ("b", REFERENCE, 4, 3000.0),
+            ("b", GOLD, 2, 3000.0),
+        ]);
+        let found: Vec<&str> = flags(&gold, checks).iter().map(|f| f.check).collect();
+        assert_eq!(found, ["gold-inconsistent", "gold-low"]);
     }
 }
