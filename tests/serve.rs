@@ -210,7 +210,11 @@ fn bad_requests_case(db: &str, dir: &Path) {
         let r = server.json("GET", &format!("/api/admin/studies/{id}/dmos.json"), token, &json!(null));
         assert_eq!(r.status, 401);
     }
-    assert_eq!(server.request("GET", "/api/nothing", &[], b"").status, 404);
+    for (method, path) in [("GET", "/api/nothing".to_string()), ("DELETE", format!("/api/studies/{id}/raters"))] {
+        let r = server.request(method, &path, &[], b"");
+        assert!([404, 405].contains(&r.status), "{method} {path}: {}", r.status);
+        assert!(r.body_json()["error"].is_string(), "{method} {path}: a JSON error");
+    }
     // Only the accepted answers are stored: ann's replaced score and bob's one answer.
     let out = dir.join("export");
     ok(&srkd(&["study", "ratings", "--db", &db, "--out", path_str(&out)]));

@@ -103,6 +103,9 @@ pub fn router(state: Arc<AppState>, web: &Path) -> Router {
         .route("/admin/studies/{study}/raters", get(admin::raters))
         .route("/admin/studies/{study}/raters/{rater}/exclusion", put(admin::exclude).delete(admin::include))
         .fallback(any(|| async { ApiError::not_found("no such API route") }))
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "this API route does not take that method")
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let page = if web.join("index.html").is_file() {
