@@ -93,8 +93,8 @@ pub async fn me(
     let rater = authenticate(&state, &study_id, &headers).await?;
     let index: HashMap<(&str, &str), usize> =
         hosted.study.items.iter().enumerate().map(|(i, it)| ((it.image.as_str(), it.method.as_str()), i)).collect();
-    let sessions = state.store.session_of(&study_id, &rater.rater).await?;
-    let answers: Vec<Value> = sessions
+    let session = state.store.session_of(&study_id, &rater.rater).await?;
+    let answers: Vec<Value> = session
         .ratings
         .iter()
         .filter_map(|r| {

@@ -185,7 +185,12 @@ impl RatingPage {
         }
         if self.token.is_some() {
             let ms = session.ratings.last().and_then(|r| r.ms);
-            sync::enqueue(&study.id, &session.rater, Pending { item: index, score, ms })?;
+            // Stored here but not queued would never reach the server: take it back instead.
+            if let Err(e) = sync::enqueue(&study.id, &session.rater, Pending { item: index, score, ms }) {
+                session.ratings.pop();
+                storage::save(session)?;
+                return Err(e);
+            }
             self.waiting = sync::queue(&study.id, &session.rater).len();
         }
         self.notice = None;
