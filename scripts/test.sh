@@ -18,6 +18,10 @@ cargo clippy --locked --all-targets -- -D warnings
 # lavapipe are installed above and by .ci/run).
 # The server tests also run against PostgreSQL (`srkd serve --db postgres://…`).
 SRKD_TEST_POSTGRES=$(scripts/postgres-for-tests.sh)
+case "$SRKD_TEST_POSTGRES" in
+  postgres://*) echo "server tests on PostgreSQL: $SRKD_TEST_POSTGRES" >&2 ;;
+  *) echo "scripts/postgres-for-tests.sh printed no URL: '$SRKD_TEST_POSTGRES'" >&2; exit 1 ;;
+esac
 export SRKD_TEST_POSTGRES
 cargo test --locked -- --include-ignored
 # Type-check (and lint) the CUDA build. burn's cuda backend downloads an LLVM bundle in a build

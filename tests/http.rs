@@ -93,6 +93,7 @@ impl Drop for Server {
 pub fn fresh_postgres() -> String {
     let admin = std::env::var("SRKD_TEST_POSTGRES")
         .expect("SRKD_TEST_POSTGRES is not set: run `export SRKD_TEST_POSTGRES=$(scripts/postgres-for-tests.sh)`");
+    assert!(admin.starts_with("postgres://"), "SRKD_TEST_POSTGRES is not a postgres:// URL: {admin:?}");
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let name = format!("srkd_test_{}_{nanos}", std::process::id());
     let out = Command::new("psql").args([admin.as_str(), "-qc", &format!("CREATE DATABASE {name}")]).output().unwrap();
