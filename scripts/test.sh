@@ -24,6 +24,10 @@ case "$SRKD_TEST_POSTGRES" in
 esac
 export SRKD_TEST_POSTGRES
 cargo test --locked -- --include-ignored
+# The prepared GPU run (P4), end to end on SwiftShader's CPU-emulated Vulkan (≈ 1.5 min).
+gpu_check=$(mktemp -d)
+scripts/gpu-check.sh --dry-run --srkd "${CARGO_TARGET_DIR:-target}/debug/srkd" --out "$gpu_check" > /dev/null
+grep -q '"dry_run": true' "$gpu_check/gpu-check.json"
 # Type-check (and lint) the CUDA build. burn's cuda backend downloads an LLVM bundle in a build
 # script; DOCS_RS makes that script skip the download, which a check does not need.
 DOCS_RS=1 cargo clippy --locked -p srkd --features cuda -- -D warnings

@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::Value;
+use srkd_core::weights::generator_from_bytes;
 
 /// The repository root (tests run `srkd` from there, as a user would).
 pub fn root() -> PathBuf {
@@ -59,4 +62,37 @@ pub const SWIFTSHADER: &str = "/usr/lib/chromium/vk_swiftshader_icd.json";
 pub fn swiftshader() -> (&'static str, &'static str) {
     assert!(Path::new(SWIFTSHADER).is_file(), "{SWIFTSHADER} missing: apt-get install chromium (scripts/test.sh does)");
     ("VK_ICD_FILENAMES", SWIFTSHADER)
+}
+
+pub fn train(dir: &Path, extra: &[&str]) -> Output {
+    train_env(dir, extra, None)
+}
+
+/// `srkd train` with the tiny config, `extra` arguments and an optional environment variable.
+pub fn train_env(dir: &Path, extra: &[&str], env: Option<(&str, &str)>) -> Output {
+    train_with_config(dir, &root().join("tests/fixtures/tiny-train.toml"), extra, env)
+}
+
+/// `srkd train --config CONFIG` on a tiny data folder in `dir`.
+pub fn train_with_config(dir: &Path, config: &Path, extra: &[&str], env: Option<(&str, &str)>) -> Output {
+    let data = tiny_data(dir);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_srkd"));
+    command.args(["train", "--config", path_str(config), "--data", path_str(&data)]).args(extra).current_dir(root());
+    if let Some((key, value)) = env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+pub fn log_lines(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The generator's output on a fixed input, for comparing weights.
+pub fn fingerprint(weights: &Path) -> Vec<f32> {
+    let d = Device::flex();
+    let (g, _) = generator_from_bytes(std::fs::read(weights).unwrap(), &d).unwrap();
+    let x: Vec<f32> = (0..3 * 12 * 12).map(|i| ((i * 37) % 256) as f32).collect();
+    let x = Tensor::<4>::from_data(TensorData::new(x, [1, 3, 12, 12]), &d);
+    g.valid().forward(x).into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }

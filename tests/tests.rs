@@ -7,6 +7,7 @@
 //! `--include-ignored`.
 
 mod common;
+mod devices;
 mod e2e;
 mod http;
 mod reproduce;

@@ -3,49 +3,9 @@
 //! vulkan.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::common::*;
-
-use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
-use srkd_core::weights::generator_from_bytes;
-
-fn train(dir: &Path, extra: &[&str]) -> Output {
-    train_env(dir, extra, None)
-}
-
-/// `srkd train` with the tiny config, `extra` arguments and an optional environment variable.
-fn train_env(dir: &Path, extra: &[&str], env: Option<(&str, &str)>) -> Output {
-    let data = tiny_data(dir);
-    let mut args = vec![
-        "train".to_string(),
-        "--config".into(),
-        root().join("tests/fixtures/tiny-train.toml").to_string_lossy().into(),
-        "--data".into(),
-        data.to_string_lossy().into(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_srkd"));
-    command.args(&args).current_dir(root());
-    if let Some((key, value)) = env {
-        command.env(key, value);
-    }
-    command.output().unwrap()
-}
-
-fn log_lines(run: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-/// The generator's output on a fixed input, for comparing weights.
-fn fingerprint(weights: &Path) -> Vec<f32> {
-    let d = Device::flex();
-    let (g, _) = generator_from_bytes(std::fs::read(weights).unwrap(), &d).unwrap();
-    let x: Vec<f32> = (0..3 * 12 * 12).map(|i| ((i * 37) % 256) as f32).collect();
-    let x = Tensor::<4>::from_data(TensorData::new(x, [1, 3, 12, 12]), &d);
-    g.valid().forward(x).into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
-}
 
 /// Every built-in schedule runs one step per phase on `backend` (with the imported teachers)
 /// and writes its log, manifest and generator. The student schedules start from the shared

@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from p4 import p4_section  # scripts/bench/p4.py
+
 
 def build_generator(config, tensors, strict=True):
     import torch
@@ -490,8 +492,8 @@ def report(args):
     commit_file = d / "commit"
     commit = (commit_file.read_text().strip() if commit_file.exists() else
               subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip())
-    lines += ["", "## Not measured yet", "",
-              "- P4 (CUDA/Vulkan vs PyTorch CUDA): needs a GPU; none was lent to this work — see issue #7.", "",
+    p4 = p4_section(Path(__file__).resolve().parents[2] / "docs" / "gpu-check.json")
+    lines += [""] + (p4 if p4[0].startswith("## ") else ["## Not measured yet", ""] + p4) + ["",
               "## Machine and versions", "",
               f"- CPU: {cpu['model']}, {cpu['cores']} logical cores available"
               + (f", {cpu['ghz']:.2f} GHz nominal (as /proc/cpuinfo reports it); nominal peak {cpu['peak_flops'] / 1e9:.0f} GFLOP/s FP32 "

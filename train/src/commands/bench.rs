@@ -10,14 +10,15 @@ use srkd_core::image::decode;
 use srkd_core::model::Generator;
 use srkd_core::tensor::{image_to_tensor, tensor_to_image};
 
-use srkd::backend::Backend;
+use srkd::backend::{Backend, DeviceList};
 use srkd::fsio;
 use srkd::inference::load_generator;
 use srkd::training::config::TrainConfig;
 use srkd::training::data::{TrainingImages, make_batch};
 use srkd::training::frozen::Frozen;
-use srkd::training::schedule::{DEFAULT_KD_WEIGHT, LossWeights, Network, Phase, Schedule, TeacherRole};
-use srkd::training::step::{DeviceBatch, GanState, Trained};
+use srkd::training::parallel::DataParallel;
+use srkd::training::schedule::{BUILT_IN, Network, Schedule};
+use srkd::training::step::{GanState, Trained};
 use srkd::training::step_clock::{PARTS, StepClock};
 
 #[derive(clap::Args, Debug)]
@@ -30,11 +31,18 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// Load on `srkd serve` (P6): concurrent simulated raters answering a whole study.
     Serve(super::bench_serve::ServeBenchArgs),
-    /// Steps/s of the student G2G+AL training step (teacher forward, content + KD +
-    /// adversarial generator losses, discriminator step) on each backend.
+    /// Steps/s of a training step on each backend: by default the student G2G+AL step
+    /// (teacher forward, content + KD + adversarial generator losses, discriminator step).
     Train {
+        /// Built-in schedules to time (their last phase, the costliest).
+        #[arg(long, value_delimiter = ',', default_values = ["g2g+al"])]
+        schedules: Vec<String>,
         #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Cpu, Backend::Wgpu])]
         backends: Vec<Backend>,
+        /// Also time the data-parallel step over these devices (`srkd train --devices` syntax),
+        /// the batch split between them.
+        #[arg(long)]
+        devices: Option<String>,
         #[arg(long, default_value_t = 16)]
         batch_size: usize,
         #[arg(long, default_value_t = 96)]
@@ -49,15 +57,24 @@ pub enum BenchWhat {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// The GPU adapters wgpu sees (name, API, kind, the `--devices` entry that picks each).
+    Adapters {
+        /// Write the list as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Time of one whole-image ×4 forward pass (P1 of docs/performance.md): the generator on
     /// a SIZE×SIZE crop of a real photo, read back to the host, median of RUNS after a warm-up.
     Infer {
         /// Generators to time.
         #[arg(long, value_delimiter = ',', default_values = ["weights/student-gan2gan.bpk", "weights/teacher-srresnet.bpk"])]
         models: Vec<PathBuf>,
-        /// LR input side (the output is 4× that).
+        /// LR input width (the output is 4× that).
         #[arg(long, default_value_t = 256)]
         size: usize,
+        /// LR input height (default: --size, a square); `--size 960 --height 540` is 1080p → 4K.
+        #[arg(long)]
+        height: Option<usize>,
         #[arg(long, default_value_t = 5)]
         runs: usize,
         #[arg(long, value_enum, default_value_t = Backend::Cpu)]
@@ -82,12 +99,24 @@ pub enum BenchWhat {
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
         BenchWhat::Serve(args) => super::bench_serve::run(args),
-        BenchWhat::Train { backends, batch_size, hr_crop, steps, data, json } => {
-            train(backends, batch_size, hr_crop, steps, data, json)
+        BenchWhat::Train { schedules, backends, devices, batch_size, hr_crop, steps, data, json } => {
+            let mut rows: Vec<DeviceList> = backends.into_iter().map(DeviceList::single).collect();
+            rows.extend(devices.as_deref().map(DeviceList::parse).transpose()?);
+            let mut results = Vec::new();
+            for schedule in &schedules {
+                results.extend(train(schedule, &rows, batch_size, hr_crop, steps, &data)?);
+            }
+            if let Some(path) = json {
+                let report =
+                    serde_json::json!({"framework": "srkd", "batch": batch_size, "crop": hr_crop, "results": results});
+                fsio::write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
+            }
+            Ok(())
         }
-        BenchWhat::Infer { models, size, runs, backend, image, json, save, stages } => {
-            infer(&models, size, runs, backend, &image, json, save, stages)
+        BenchWhat::Infer { models, size, height, runs, backend, image, json, save, stages } => {
+            infer(&models, (size, height.unwrap_or(size)), runs, backend, &image, json, save, stages)
         }
+        BenchWhat::Adapters { json } => super::bench_adapters::run(json),
     }
 }
 
@@ -128,7 +157,7 @@ fn stage_times(generator: &Generator, input: &Tensor<4>, runs: usize) -> Vec<(&'
 #[allow(clippy::too_many_arguments)]
 fn infer(
     models: &[PathBuf],
-    size: usize,
+    (width, height): (usize, usize),
     runs: usize,
     backend: Backend,
     image: &Path,
@@ -136,24 +165,26 @@ fn infer(
     save: Option<PathBuf>,
     stages: bool,
 ) -> Result<()> {
-    if runs == 0 || size < 16 {
-        bail!("--runs must be ≥ 1 and --size ≥ 16");
+    if runs == 0 || width < 16 || height < 16 {
+        bail!("--runs must be ≥ 1, --size and --height ≥ 16");
     }
-    let photo = decode(&fsio::read(image)?).map_err(|e| anyhow!("{}: {e}", image.display()))?.rgb;
-    if photo.width < size || photo.height < size {
-        bail!("{}: {}×{} is smaller than --size {size}", image.display(), photo.width, photo.height);
+    let mut photo = decode(&fsio::read(image)?).map_err(|e| anyhow!("{}: {e}", image.display()))?.rgb;
+    if photo.width < width || photo.height < height {
+        // A larger input than the photo: the photo enlarged (the time does not depend on content).
+        let scale = (width as f64 / photo.width as f64).max(height as f64 / photo.height as f64);
+        photo = srkd_core::image::imresize(&photo, scale.max(1.0) + 1e-6);
     }
-    let input = photo.crop((photo.width - size) / 2, (photo.height - size) / 2, size, size).quantized();
+    let input = photo.crop((photo.width - width) / 2, (photo.height - height) / 2, width, height).quantized();
     let device = backend.device()?;
     if let Some(dir) = &save {
         fsio::write_atomic(&dir.join("input.f32"), &f32_bytes(&input.to_planar()))?;
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "×4 forward pass on a {size}×{size} crop of {} ({}×{} out), {} backend, {runs} timed runs after 1 warm-up, {threads} threads available",
+        "×4 forward pass on a {width}×{height} crop of {} ({}×{} out), {} backend, {runs} timed runs after 1 warm-up, {threads} threads available",
         image.display(),
-        4 * size,
-        4 * size,
+        4 * width,
+        4 * height,
         backend.name()
     );
     println!("{:<28} {:>10} {:>10} {:>14} {:>10}", "model", "median s", "min s", "GFLOP/run", "GFLOP/s");
@@ -161,7 +192,7 @@ fn infer(
     for path in models {
         let (generator, config) = load_generator(path, &device)?;
         let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
-        let flops = config.flops_per_output_pixel() * (size * config.scale * size * config.scale) as f64;
+        let flops = config.flops_per_output_pixel() * (width * config.scale * height * config.scale) as f64;
         let mut times = Vec::with_capacity(runs);
         let mut output = None;
         for run in 0..=runs {
@@ -192,68 +223,65 @@ fn infer(
         }));
     }
     if let Some(path) = json {
-        let report = serde_json::json!({"framework": "srkd", "backend": backend.name(), "size": size, "threads": threads, "results": results});
+        let report = serde_json::json!({"framework": "srkd", "backend": backend.name(), "size": width, "height": height, "threads": threads, "results": results});
         fsio::write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
     }
     Ok(())
 }
 
+/// Times the last phase of built-in `schedule` on each row of devices; returns a JSON result per row.
 fn train(
-    backends: Vec<Backend>,
+    schedule_name: &str,
+    rows: &[DeviceList],
     batch_size: usize,
     hr_crop: usize,
     steps: usize,
-    data: PathBuf,
-    json: Option<PathBuf>,
-) -> Result<()> {
-    let config = TrainConfig { batch_size, hr_crop, data, ..TrainConfig::default() };
-    let losses = LossWeights { pixel: 0.0, content: 1.0, kd: DEFAULT_KD_WEIGHT, adversarial: 1e-3 };
-    let phase = Phase {
-        name: "g2g+al step".into(),
-        discriminator: true,
-        losses,
-        steps,
-        lr: 1e-4,
-        lr_decay_every: 0,
-        lr_decay: 0.5,
-    };
-    let schedule = Schedule {
-        name: "bench".into(),
-        network: Network::Student,
-        teacher: Some(TeacherRole::ContentG),
-        init_from_srresnet: false,
-        init_from_student: false,
-        phases: vec![phase.clone()],
+    data: &Path,
+) -> Result<Vec<serde_json::Value>> {
+    let config = TrainConfig { batch_size, hr_crop, data: data.to_path_buf(), ..TrainConfig::default() };
+    let mut schedule = Schedule::built_in(schedule_name, steps)
+        .ok_or_else(|| anyhow!("unknown schedule `{schedule_name}` (built-in: {})", BUILT_IN.join(", ")))?;
+    let phase = schedule.phases.pop().expect("built-in schedules have phases");
+    schedule.phases = vec![phase.clone()];
+    let g_config = match schedule.network {
+        Network::Teacher => &config.teacher_architecture,
+        Network::Student => &config.student,
     };
     let images = Arc::new(TrainingImages::load(&config.data, config.student.scale, hr_crop)?);
     println!(
-        "student G2G+AL training step, batch {batch_size}, {hr_crop}² HR crops, {steps} timed steps after 1 warm-up"
+        "{schedule_name} training step (phase `{}`), batch {batch_size}, {hr_crop}² HR crops, {steps} timed steps after 1 warm-up",
+        phase.name
     );
-    println!("{:<8} {:>10} {:>10} {:>12}", "backend", "s/step", "steps/s", "images/s");
+    println!("{:<16} {:>10} {:>10} {:>12}", "devices", "s/step", "steps/s", "images/s");
     let mut results = Vec::new();
-    for backend in backends {
-        let device = match backend.device() {
-            Ok(d) => d,
+    for row in rows {
+        let name = row.names();
+        let devices = match row.init() {
+            Ok(d) if d.len() <= batch_size => d,
+            Ok(d) => bail!("batch {batch_size} cannot be split over {} devices", d.len()),
             Err(e) => {
-                println!("{:<8} unavailable: {e:#}", backend.name());
+                println!("{name:<16} unavailable: {e:#}");
                 continue;
             }
         };
+        let device = devices[0].clone();
         let ad = device.clone().autodiff();
         let frozen = Frozen::load(&config, &schedule, &device, &ad)?;
+        let parallel = DataParallel::new(&devices, &frozen);
         let discriminator = config.discriminator.clone().with_input_size(hr_crop);
         discriminator.validate().map_err(|e| anyhow!("{e}"))?;
-        let g = Trained::new(config.student.init(&ad), AdamConfig::new().init());
-        let d = Trained::new(discriminator.init(&ad), AdamConfig::new().init());
-        let mut state = GanState { g, d: Some(d) };
+        let g = Trained::new(g_config.init(&ad), AdamConfig::new().init());
+        let d = phase.discriminator.then(|| Trained::new(discriminator.init(&ad), AdamConfig::new().init()));
+        let mut state = GanState { g, d };
         let mut times = Vec::with_capacity(steps);
         let mut parts: Vec<Vec<f64>> = vec![Vec::with_capacity(steps); PARTS.len()];
+        // Parts are timed on one device only (the data-parallel step reports its whole time).
         let mut clock = StepClock::on(&device);
         for i in 0..=steps {
             let batch = make_batch(&images, 0, i, batch_size, hr_crop);
             let start = Instant::now();
             // The clock waits for the device after each part, so the time covers the whole step.
-            let (next, _) = state.step(&phase, &frozen, phase.lr, DeviceBatch::upload(&batch, &device), &mut clock)?;
+            let (next, _) = parallel.step(state, &phase, &frozen, phase.lr, &batch, &mut clock)?;
             state = next;
             if i > 0 {
                 times.push(start.elapsed().as_secs_f64());
@@ -263,23 +291,15 @@ fn train(
             }
         }
         let per_step = times.iter().sum::<f64>() / steps.max(1) as f64;
-        println!(
-            "{:<8} {:>10.3} {:>10.3} {:>12.2}",
-            backend.name(),
-            per_step,
-            1.0 / per_step,
-            batch_size as f64 / per_step
-        );
-        for (name, seconds) in PARTS.iter().zip(&parts) {
-            println!("  {name:<36} {:>8.3} s", seconds.iter().sum::<f64>() / seconds.len().max(1) as f64);
+        println!("{name:<16} {:>10.3} {:>10.3} {:>12.2}", per_step, 1.0 / per_step, batch_size as f64 / per_step);
+        for (part, seconds) in PARTS.iter().zip(&parts).filter(|(_, s)| !s.is_empty()) {
+            println!("  {part:<36} {:>8.3} s", seconds.iter().sum::<f64>() / seconds.len() as f64);
         }
         let parts: serde_json::Map<String, serde_json::Value> =
             PARTS.iter().zip(parts).map(|(name, seconds)| (name.to_string(), serde_json::json!(seconds))).collect();
-        results.push(serde_json::json!({"backend": backend.name(), "seconds": times, "parts": parts}));
+        results.push(serde_json::json!({
+            "schedule": schedule_name, "backend": row.main().name(), "devices": name, "seconds": times, "parts": parts,
+        }));
     }
-    if let Some(path) = json {
-        let report = serde_json::json!({"framework": "srkd", "step": "student g2g+al", "batch": batch_size, "crop": hr_crop, "results": results});
-        fsio::write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
-    }
-    Ok(())
+    Ok(results)
 }

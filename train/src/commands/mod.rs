@@ -7,6 +7,7 @@ use srkd::inference::load_generator;
 use srkd_core::model::{Generator, GeneratorConfig};
 
 pub mod bench;
+pub mod bench_adapters;
 pub mod bench_serve;
 pub mod dmos;
 pub mod eval;

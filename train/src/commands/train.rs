@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 
-use srkd::backend::Backend;
+use srkd::backend::{Backend, DeviceList};
 use srkd::fsio;
 use srkd::interrupt::stop_on_ctrl_c;
 use srkd::training::config::TrainConfig;
@@ -38,6 +38,10 @@ pub struct TrainArgs {
     pub init: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     pub backend: Backend,
+    /// Train data-parallel on these devices, e.g. `wgpu:0,wgpu:1`, `cuda:0,cuda:1`, `cpu,vulkan`
+    /// (instead of --backend): each takes a slice of every batch; the first is the main one.
+    #[arg(long, conflicts_with = "backend")]
+    pub devices: Option<String>,
     /// Run folder: config, log.jsonl, checkpoint/, generator.bpk, manifest.json.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -104,7 +108,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let stop = stop_on_ctrl_c()?;
     let opts = RunOptions {
         run_dir: &out,
-        backend: args.backend,
+        devices: match &args.devices {
+            Some(list) => DeviceList::parse(list)?,
+            None => DeviceList::single(args.backend),
+        },
         resume: args.resume,
         stop,
         progress: true,

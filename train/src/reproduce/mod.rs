@@ -17,7 +17,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, DeviceList};
 use crate::evaluation::Upscaler;
 use crate::fsio;
 use crate::inference::load_generator;
@@ -378,7 +378,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceOutcome> {
             &config,
             RunOptions {
                 run_dir: &dir,
-                backend: opts.backend,
+                devices: DeviceList::single(opts.backend),
                 resume,
                 stop: opts.stop.clone(),
                 progress: opts.progress,

@@ -87,6 +87,29 @@ pub struct Batch {
     pub lr: Vec<f32>,
 }
 
+impl Batch {
+    /// `parts` consecutive slices (data parallelism), sizes differing by at most one, the larger
+    /// first; each slice has at least one sample when `parts <= n`.
+    pub fn split(&self, parts: usize) -> Vec<Batch> {
+        let (hr_len, lr_len) = (3 * self.hr_size * self.hr_size, 3 * self.lr_size * self.lr_size);
+        let mut start = 0;
+        (0..parts)
+            .map(|i| {
+                let n = self.n / parts + usize::from(i < self.n % parts);
+                let slice = Batch {
+                    n,
+                    hr_size: self.hr_size,
+                    lr_size: self.lr_size,
+                    hr: self.hr[start * hr_len..(start + n) * hr_len].to_vec(),
+                    lr: self.lr[start * lr_len..(start + n) * lr_len].to_vec(),
+                };
+                start += n;
+                slice
+            })
+            .collect()
+    }
+}
+
 /// Copy a `size × size` window of an interleaved RGB image at `(x, y)`, applying the
 /// augmentation (`transpose` then flips), into planar `dst`.
 fn crop_into(src: &[u8], width: usize, x: usize, y: usize, size: usize, aug: (bool, bool, bool), dst: &mut [f32]) {

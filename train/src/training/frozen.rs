@@ -74,6 +74,20 @@ impl Frozen {
         };
         Ok(Self { perceptual, teacher })
     }
+
+    /// A copy on another device, for a data-parallel replica. `valid()` first: it gives the
+    /// copy running statistics of its own (burn shares them between clones of a module).
+    pub fn replicate(&self, device: &Device, ad: &Device) -> Self {
+        let perceptual = self.perceptual.as_ref().map(|p| {
+            let plain = p.plain.valid().to_device(device);
+            Perceptual { on_graph: plain.clone().fork(ad).freeze(), plain, name: p.name.clone() }
+        });
+        let teacher = self
+            .teacher
+            .as_ref()
+            .map(|t| Teacher { generator: t.generator.valid().to_device(device), label: t.label.clone() });
+        Self { perceptual, teacher }
+    }
 }
 
 fn load_generator_file(path: &Path, device: &Device) -> Result<Generator> {

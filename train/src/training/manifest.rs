@@ -15,7 +15,7 @@ use super::config::TrainConfig;
 use super::frozen::Frozen;
 use super::init::InitSource;
 use super::schedule::Schedule;
-use crate::backend::Backend;
+use crate::backend::DeviceList;
 use crate::{fsio, provenance};
 
 /// What a finished run reports about itself.
@@ -26,7 +26,7 @@ pub struct RunSummary<'a> {
     pub generator: &'a GeneratorConfig,
     /// The weights the generator started from, if not fresh.
     pub init: Option<&'a InitSource>,
-    pub backend: Backend,
+    pub devices: &'a DeviceList,
     pub steps: usize,
     pub final_validation_psnr: Option<f64>,
     pub training_images: usize,
@@ -45,6 +45,8 @@ struct Manifest<'a> {
     final_validation_psnr: Option<f64>,
     commit: String,
     backend: &'a str,
+    /// Every device of a data-parallel run (`cpu,wgpu:0`); the backend is the first one's.
+    devices: String,
 }
 
 #[derive(Serialize)]
@@ -68,7 +70,8 @@ pub fn write_outputs(run: &Path, g: Generator, summary: &RunSummary) -> Result<P
         steps: summary.steps,
         final_validation_psnr: summary.final_validation_psnr,
         commit: provenance::commit(),
-        backend: summary.backend.name(),
+        backend: summary.devices.main().name(),
+        devices: summary.devices.names(),
     };
     let mut meta = BTreeMap::new();
     meta.insert("srkd.schedule".to_string(), summary.schedule.name.clone());

@@ -8,6 +8,7 @@ pub mod init;
 pub mod log;
 pub mod losses;
 pub mod manifest;
+pub mod parallel;
 pub mod perceptual;
 pub mod schedule;
 pub mod step;

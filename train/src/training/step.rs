@@ -26,7 +26,7 @@ impl<M: Module> Trained<M> {
     }
 
     /// One optimizer step with these gradients.
-    fn apply(self, learning_rate: f64, grads: GradientsParams) -> Self {
+    pub(super) fn apply(self, learning_rate: f64, grads: GradientsParams) -> Self {
         let Trained { model, mut optim } = self;
         Self { model: optim.step(learning_rate, model, grads), optim }
     }
@@ -68,7 +68,7 @@ pub struct StepStats {
     pub d_fake: Option<f64>,
 }
 
-fn scalar(t: &Tensor<1>) -> f64 {
+pub(super) fn scalar(t: &Tensor<1>) -> f64 {
     t.clone().into_scalar::<f32>() as f64
 }
 
@@ -120,7 +120,7 @@ impl GanState {
 
 /// The generator's weighted objective on `sr`; records each term in `stats`.
 #[allow(clippy::too_many_arguments)] // the step's pieces, passed once from `GanState::step`
-fn generator_loss(
+pub(super) fn generator_loss(
     w: LossWeights,
     frozen: &Frozen,
     critic: Option<&Discriminator>,
@@ -167,14 +167,14 @@ fn generator_loss(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::training::frozen::{Perceptual, Teacher};
     use crate::training::vgg::{VggConfig, VggInput};
     use burn::optim::AdamConfig;
     use srkd_core::model::{DiscriminatorConfig, GeneratorConfig};
 
-    fn fixed_batch() -> Batch {
+    pub(crate) fn fixed_batch() -> Batch {
         let (n, hr, lr) = (2, 32, 8);
         let hr_px: Vec<f32> = (0..n * 3 * hr * hr).map(|i| ((i * 13) % 256) as f32).collect();
         // A box-filtered LR keeps the pair consistent enough to learn from.
@@ -193,7 +193,7 @@ mod tests {
         Batch { n, hr_size: hr, lr_size: lr, hr: hr_px, lr: lr_px }
     }
 
-    fn tiny_frozen(device: &Device, ad: &Device) -> Frozen {
+    pub(crate) fn tiny_frozen(device: &Device, ad: &Device) -> Frozen {
         let vgg =
             VggConfig { name: "tiny".into(), convs_per_block: vec![1, 1], feature_block: 2, input: VggInput::CaffeBgr };
         device.seed(3);
@@ -206,7 +206,7 @@ mod tests {
         }
     }
 
-    fn phase(losses: LossWeights, discriminator: bool) -> Phase {
+    pub(crate) fn phase(losses: LossWeights, discriminator: bool) -> Phase {
         Phase { name: "t".into(), discriminator, losses, steps: 1, lr: 1e-3, lr_decay_every: 0, lr_decay: 0.5 }
     }
 

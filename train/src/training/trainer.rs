@@ -22,10 +22,11 @@ use super::frozen::Frozen;
 use super::init::initial_generator;
 use super::log::{LogLine, RunLog};
 use super::manifest::{RunSummary, write_outputs};
+use super::parallel::DataParallel;
 use super::schedule::Schedule;
-use super::step::{DeviceBatch, GanState, Trained};
+use super::step::{GanState, Trained};
 use super::step_clock::StepClock;
-use crate::backend::Backend;
+use crate::backend::DeviceList;
 use crate::evaluation::{Degraded, Upscaler, mean_scores, score};
 use crate::fsio;
 
@@ -44,7 +45,8 @@ pub enum Outcome {
 /// What a run needs besides its config.
 pub struct RunOptions<'a> {
     pub run_dir: &'a Path,
-    pub backend: Backend,
+    /// One device, or several for data parallelism (`--devices`); the first is the main one.
+    pub devices: DeviceList,
     pub resume: bool,
     /// Set from outside (Ctrl-C) to stop at the next step boundary.
     pub stop: Arc<AtomicBool>,
@@ -87,7 +89,11 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
         None
     };
 
-    let device = opts.backend.device()?;
+    let devices = opts.devices.init()?;
+    if config.batch_size < devices.len() {
+        bail!("batch size {} cannot be split over {} devices", config.batch_size, devices.len());
+    }
+    let device = devices[0].clone();
     let ad = device.clone().autodiff();
 
     // Initial weights are a function of the seed alone, so a run is reproducible and a resumed
@@ -99,6 +105,7 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
     fsio::write_atomic(&run.join("config.toml"), toml::to_string_pretty(config)?.as_bytes())?;
 
     let frozen = Frozen::load(config, &schedule, &device, &ad)?;
+    let parallel = DataParallel::new(&devices, &frozen);
     let images = Arc::new(TrainingImages::load(&config.data, g_config.scale, config.hr_crop)?);
     let validation = Degraded::load_all(&config.validation, g_config.scale)?;
 
@@ -164,8 +171,7 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
         while position.step_in_phase < phase.steps {
             let batch = loader.next_batch().ok_or_else(|| anyhow!("data loader stopped early"))?;
             let learning_rate = phase.lr_at(position.step_in_phase);
-            let batch = DeviceBatch::upload(&batch, &device);
-            let (next, stats) = state.step(phase, &frozen, learning_rate, batch, &mut StepClock::off())?;
+            let (next, stats) = parallel.step(state, phase, &frozen, learning_rate, &batch, &mut StepClock::off())?;
             state = next;
             if !stats.loss_g.is_finite() || stats.loss_d.is_some_and(|v| !v.is_finite()) {
                 bail!(
@@ -216,7 +222,7 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
         frozen: &frozen,
         generator: &g_config,
         init: init.as_ref(),
-        backend: opts.backend,
+        devices: &opts.devices,
         steps: position.global_step,
         final_validation_psnr: position.last_psnr,
         training_images: images.len(),
