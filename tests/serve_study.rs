@@ -283,6 +283,6 @@ fn a_fuzz_run_of_malformed_requests_neither_crashes_the_server_nor_breaks_the_da
     assert_eq!(ratings, accepted.len(), "stored answers vs acknowledged items");
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
-        srkd_core::dmos::RaterSession::parse(file, &text).unwrap();
+        srkd_core::study::RaterSession::parse(file, &text).unwrap();
     }
 }

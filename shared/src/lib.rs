@@ -4,7 +4,6 @@
 //! native targets and for `wasm32-unknown-unknown`.
 
 pub mod cpu;
-pub mod dmos;
 mod error;
 pub mod image;
 pub mod metrics;

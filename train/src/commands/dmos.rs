@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
-use srkd_core::dmos::{DmosOptions, DmosTable, RaterSession, check_sessions, compute_dmos};
+use srkd_core::study::{DmosOptions, DmosTable, RaterSession, check_sessions, compute_dmos};
 
 use srkd::fsio;
 

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use srkd_core::dmos::{GOLD, REFERENCE};
 use srkd_core::image::{ImageF32, decode, encode_png};
+use srkd_core::study::{GOLD, REFERENCE};
 use srkd_core::study::{Study, StudyItem};
 
 use srkd::evaluation::{Degraded, collect_images};

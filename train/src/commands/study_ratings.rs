@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use srkd::serve::admin::study_ratings;
 use srkd::serve::store::{Store, describe_url};
-use srkd_core::dmos::RaterSession;
+use srkd_core::study::RaterSession;
 
 #[derive(clap::Args, Debug)]
 pub struct RatingsArgs {

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use srkd_core::dmos::{DmosOptions, DmosTable, RaterSession, compute_dmos};
+use srkd_core::study::{DmosOptions, DmosTable, RaterSession, compute_dmos};
 
 use super::AppState;
 use super::error::{ApiError, json_body};

@@ -3,7 +3,7 @@
 //! rater is the experimenter's decision, `/results`).
 
 use serde::Serialize;
-use srkd_core::dmos::{GOLD, REFERENCE, RaterSession};
+use srkd_core::study::{GOLD, REFERENCE, RaterSession};
 
 /// The thresholds (`srkd serve --min-view-ms`).
 #[derive(Clone, Copy, Debug)]
@@ -67,7 +67,7 @@ pub fn flags(session: &RaterSession, checks: QualityChecks) -> Vec<Flag> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use srkd_core::dmos::Rating;
+    use srkd_core::study::Rating;
 
     fn session(ratings: &[(&str, &str, u8, f64)]) -> RaterSession {
         RaterSession {

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use srkd_core::dmos::Rating;
+use srkd_core::study::Rating;
 
 use super::AppState;
 use super::error::{ApiError, json_body};

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
-use srkd_core::dmos::{RaterSession, Rating};
+use srkd_core::study::{RaterSession, Rating};
 
 /// Version of the schema below; stored so that a later release can migrate.
 const SCHEMA_VERSION: i64 = 1;

@@ -9,7 +9,7 @@
 use std::rc::Rc;
 
 use gloo_events::{EventListener, EventListenerOptions};
-use srkd_core::dmos::{RaterSession, Rating};
+use srkd_core::study::{RaterSession, Rating};
 use srkd_core::study::{Study, StudyItem};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, KeyboardEvent};

@@ -1,10 +1,10 @@
 //! The results view: import any number of rater files (JSON or CSV; picker or drag & drop) or
 //! the sessions stored in this browser, and see the paper's Table 3 layout (rows = methods,
 //! columns = images, best per image highlighted) with 95% confidence intervals, the BT.500
-//! screening verdicts and exclusions — computed by `srkd_core::dmos`, the same code as
+//! screening verdicts and exclusions — computed by `srkd_core::study`, the same code as
 //! `srkd dmos`. A bad file is refused with its name; what was imported stays.
 
-use srkd_core::dmos::{DmosOptions, DmosTable, REFERENCE_SANITY_LABEL, RaterSession, check_sessions, compute_dmos};
+use srkd_core::study::{DmosOptions, DmosTable, REFERENCE_SANITY_LABEL, RaterSession, check_sessions, compute_dmos};
 use web_sys::{DragEvent, File, HtmlInputElement};
 use yew::prelude::*;
 

@@ -4,7 +4,7 @@
 //! session the page resumes.
 
 use gloo_storage::{LocalStorage, Storage};
-use srkd_core::dmos::RaterSession;
+use srkd_core::study::RaterSession;
 
 const PREFIX: &str = "srkd.study.";
 

@@ -6,7 +6,7 @@ use yew::prelude::*;
 use super::{Msg, RatingPage};
 use crate::study::storage;
 use crate::study::sync::{self, Pending};
-use srkd_core::dmos::{RaterSession, Rating};
+use srkd_core::study::{RaterSession, Rating};
 
 impl RatingPage {
     /// `Some(result)` sets the page's error line from `result`; `None` leaves it as it is.

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::session::REFERENCE;
 use crate::Error;
-use crate::dmos::REFERENCE;
 
 /// One trial: `image` shown as produced by `method`, the file at `url` (relative to the
 /// study's `study.json`).

@@ -8,154 +8,17 @@
 //!
 //! Beside the table, the hidden reference gets a sanity figure on the same per-rater scale
 //! (d = 0 put through the same d̄_i, σ_i); it is not part of the z-scores or the method means.
-//! Also 95% confidence intervals over raters and ITU-R BT.500 observer screening. One
-//! implementation serves the web page and `srkd dmos`.
+//! Also 95% confidence intervals over raters and, in [`super::screening`], ITU-R BT.500
+//! observer screening. One implementation serves the web page, `srkd serve` and `srkd dmos`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::screening::{Screening, screen};
+use super::session::{GOLD, REFERENCE, RaterSession};
+use super::stats::{mean, sample_std, t95};
 use crate::Error;
-
-/// The method name of the hidden reference in a study.
-pub const REFERENCE: &str = "reference";
-
-/// The hidden reference shown a second time (`srkd study export --gold N`): a gold item for
-/// screening raters (P.910 practice). It is never a super-resolved image of eq. 4–6, so it
-/// stays out of the z-scores, the table and the BT.500 screening; `srkd serve` flags raters
-/// who score it ≤ 2 or far from the first showing.
-pub const GOLD: &str = "reference-repeat";
-
-/// One rating as the page records it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rating {
-    pub image: String,
-    pub method: String,
-    pub score: u8,
-    /// Response time, milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ms: Option<f64>,
-}
-
-/// One rater's finished (or partial) session, as exported by the page.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RaterSession {
-    pub rater: String,
-    pub study: String,
-    pub ratings: Vec<Rating>,
-}
-
-impl RaterSession {
-    /// Parse and check one exported file, JSON or CSV; `source` names it in errors.
-    pub fn parse(source: &str, text: &str) -> Result<Self, Error> {
-        let session: RaterSession = if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| Error::Config(format!("{source}: not a rating file ({e})")))?
-        } else {
-            Self::from_csv(source, text)?
-        };
-        if session.rater.trim().is_empty() {
-            return Err(Error::Config(format!("{source}: the rater id is empty")));
-        }
-        let mut seen = BTreeSet::new();
-        for r in &session.ratings {
-            if !(1..=5).contains(&r.score) {
-                return Err(Error::Config(format!(
-                    "{source}: score {} for {} / {} is outside 1–5",
-                    r.score, r.image, r.method
-                )));
-            }
-            if !seen.insert((r.image.as_str(), r.method.as_str())) {
-                return Err(Error::Config(format!("{source}: {} / {} is rated twice", r.image, r.method)));
-            }
-        }
-        Ok(session)
-    }
-}
-
-const CSV_HEADER: [&str; 6] = ["rater", "study", "image", "method", "score", "ms"];
-
-#[derive(Serialize, Deserialize)]
-struct CsvRow {
-    rater: String,
-    study: String,
-    image: String,
-    method: String,
-    score: u8,
-    ms: Option<f64>,
-}
-
-impl RaterSession {
-    /// The session as CSV, one rating per row (`rater,study,image,method,score,ms`).
-    pub fn to_csv(&self) -> String {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        for r in &self.ratings {
-            let row = CsvRow {
-                rater: self.rater.clone(),
-                study: self.study.clone(),
-                image: r.image.clone(),
-                method: r.method.clone(),
-                score: r.score,
-                ms: r.ms,
-            };
-            writer.serialize(row).expect("writing CSV to memory cannot fail");
-        }
-        if self.ratings.is_empty() {
-            writer.write_record(CSV_HEADER).expect("writing CSV to memory cannot fail");
-        }
-        String::from_utf8(writer.into_inner().expect("in-memory writer")).expect("CSV of UTF-8 strings")
-    }
-
-    fn from_csv(source: &str, text: &str) -> Result<Self, Error> {
-        let bad = |what: String| Error::Config(format!("{source}: not a rating file ({what})"));
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let header = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
-        if header.iter().collect::<Vec<_>>() != CSV_HEADER {
-            return Err(bad(format!("CSV header must be `{}`", CSV_HEADER.join(","))));
-        }
-        let mut session: Option<RaterSession> = None;
-        for (line, row) in reader.deserialize::<CsvRow>().enumerate() {
-            let row = row.map_err(|e| bad(format!("row {}: {e}", line + 1)))?;
-            let s = session.get_or_insert_with(|| RaterSession {
-                rater: row.rater.clone(),
-                study: row.study.clone(),
-                ratings: Vec::new(),
-            });
-            if row.rater != s.rater || row.study != s.study {
-                return Err(bad(format!(
-                    "row {} belongs to rater `{}` of study `{}`, the file starts with `{}` of `{}`",
-                    line + 1,
-                    row.rater,
-                    row.study,
-                    s.rater,
-                    s.study
-                )));
-            }
-            s.ratings.push(Rating { image: row.image, method: row.method, score: row.score, ms: row.ms });
-        }
-        session.ok_or_else(|| bad("no ratings".into()))
-    }
-}
-
-/// A set of sessions of one study, checked for mixing: one study id, each rater once.
-pub fn check_sessions(sessions: &[(String, RaterSession)]) -> Result<(), Error> {
-    let mut raters = BTreeMap::new();
-    let study = sessions.first().map(|(_, s)| s.study.as_str());
-    for (source, s) in sessions {
-        if Some(s.study.as_str()) != study {
-            return Err(Error::Config(format!(
-                "{source}: belongs to study `{}`, not `{}`",
-                s.study,
-                study.unwrap_or_default()
-            )));
-        }
-        if let Some(first) = raters.insert(s.rater.as_str(), source.as_str()) {
-            return Err(Error::Config(format!("{source}: rater `{}` already comes from {first}", s.rater)));
-        }
-    }
-    Ok(())
-}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DmosOptions {
@@ -177,17 +40,6 @@ pub struct DmosCell {
 pub struct Exclusion {
     pub rater: String,
     pub reason: String,
-}
-
-/// BT.500 screening verdict of one rater (on raw scores).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Screening {
-    pub rater: String,
-    /// Scores above / below the item's mean by the BT.500 margin.
-    pub above: usize,
-    pub below: usize,
-    pub items: usize,
-    pub outlier: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -264,80 +116,6 @@ pub const REFERENCE_SANITY_LABEL: &str = "reference (sanity, not z-scored)";
 
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
-
-/// Sample standard deviation (n − 1).
-fn sample_std(v: &[f64]) -> f64 {
-    let m = mean(v);
-    (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)).sqrt()
-}
-
-/// Two-sided 95% Student t quantile for `df` degrees of freedom.
-fn t95(df: usize) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-    ];
-    match df {
-        0 => f64::NAN,
-        1..=30 => TABLE[df - 1],
-        31..=60 => 2.000,
-        61..=120 => 1.980,
-        _ => 1.960,
-    }
-}
-
-/// ITU-R BT.500 observer screening on raw scores: for each item, a rater's score counts as
-/// high/low beyond 2σ (normal items, kurtosis 2–4) or √20·σ (otherwise); a rater is rejected
-/// when more than 5% of their scores are outside and they are not biased to one side
-/// (|P − Q| / (P + Q) < 0.3).
-fn screen(sessions: &[&RaterSession]) -> Vec<Screening> {
-    let mut by_item: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
-    for s in sessions {
-        for r in s.ratings.iter().filter(|r| r.method != GOLD) {
-            by_item.entry((&r.image, &r.method)).or_default().push(r.score as f64);
-        }
-    }
-    let stats: BTreeMap<(&str, &str), (f64, f64)> = by_item
-        .iter()
-        .filter(|(_, v)| v.len() >= 2)
-        .map(|(k, v)| {
-            let m = mean(v);
-            let n = v.len() as f64;
-            let m2 = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
-            let m4 = v.iter().map(|x| (x - m).powi(4)).sum::<f64>() / n;
-            let kurtosis = if m2 > 0.0 { m4 / (m2 * m2) } else { 3.0 };
-            let s = sample_std(v);
-            let margin = if (2.0..=4.0).contains(&kurtosis) { 2.0 * s } else { 20f64.sqrt() * s };
-            (*k, (m, margin))
-        })
-        .collect();
-    sessions
-        .iter()
-        .map(|s| {
-            let (mut above, mut below, mut items) = (0, 0, 0);
-            for r in &s.ratings {
-                if let Some((m, margin)) = stats.get(&(r.image.as_str(), r.method.as_str())) {
-                    items += 1;
-                    let u = r.score as f64;
-                    if *margin > 0.0 && u >= m + margin {
-                        above += 1;
-                    } else if *margin > 0.0 && u <= m - margin {
-                        below += 1;
-                    }
-                }
-            }
-            let outside = above + below;
-            let outlier = items > 0
-                && outside as f64 / items as f64 > 0.05
-                && ((above as f64 - below as f64) / outside as f64).abs() < 0.3;
-            Screening { rater: s.rater.clone(), above, below, items, outlier }
-        })
-        .collect()
 }
 
 /// The DMOS table of a study's sessions (already checked with [`check_sessions`]).
@@ -428,6 +206,7 @@ fn cell_over_raters(scores: &[f64]) -> DmosCell {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::{Rating, check_sessions};
 
     fn session(rater: &str, scores: &[(&str, &str, u8)]) -> RaterSession {
         RaterSession {
