@@ -37,12 +37,10 @@ fn main() {
     assert!(!stems.is_empty(), "{}: no .bpk generators to ship", weights.display());
     let rank = |s: &str| KNOWN.iter().position(|(k, _)| *k == s).unwrap_or(KNOWN.len());
     stems.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
-    let mut code = String::from(
-        "/// Shipped generators: (id, file under weights/, label).\npub const MODELS: &[(&str, &str, &str)] = &[\n",
-    );
+    let mut code = String::from("/// The shipped generators, default first.\npub const MODELS: &[ShippedModel] = &[\n");
     for stem in &stems {
         let label = KNOWN.iter().find(|(k, _)| k == stem).map(|(_, l)| l.to_string()).unwrap_or_else(|| stem.clone());
-        writeln!(code, "    ({stem:?}, \"weights/{stem}.bpk\", {label:?}),").unwrap();
+        writeln!(code, "    ShippedModel {{ id: {stem:?}, file: \"weights/{stem}.bpk\", label: {label:?} }},").unwrap();
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("models.rs");

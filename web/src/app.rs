@@ -16,7 +16,7 @@ use yew::prelude::*;
 use crate::backend::{Backend, Kind};
 use crate::browser::{download, fetch_bytes, png_url, query_param, read_file, revoke};
 use crate::compare::Compare;
-use crate::models::{MODELS, find};
+use crate::models::{MODELS, ShippedModel, find};
 use crate::pipeline::{self, JobError, LoadedModel, Mode, Outcome, Picture};
 
 /// The built-in sample (Set5 butterfly, copied next to the page by trunk).
@@ -107,7 +107,7 @@ pub struct App {
 
 impl App {
     fn model_label(&self, id: &str) -> String {
-        MODELS.iter().find(|(m, _, _)| *m == id).map(|(_, _, l)| l.to_string()).unwrap_or_else(|| id.to_string())
+        MODELS.iter().find(|m| m.id == id).map(|m| m.label.to_string()).unwrap_or_else(|| id.to_string())
     }
 
     fn timing_text(&self, s: &Shown) -> String {
@@ -130,7 +130,7 @@ impl App {
 
     fn run(&mut self, ctx: &Context<Self>) {
         let (Some(backend), Some(picture)) = (self.backend.clone(), self.picture.clone()) else { return };
-        let Some((model_id, file, _)) = find(Some(self.model_id.as_str())) else {
+        let Some(ShippedModel { id: model_id, file, .. }) = find(Some(self.model_id.as_str())) else {
             self.fail(format!("unknown model `{}`", self.model_id));
             return;
         };
@@ -212,11 +212,11 @@ impl Component for App {
             Some(id) => {
                 error = Some(format!(
                     "unknown model `{id}`; this build ships: {}",
-                    MODELS.iter().map(|m| m.0).collect::<Vec<_>>().join(", ")
+                    MODELS.iter().map(|m| m.id).collect::<Vec<_>>().join(", ")
                 ));
-                find(None).map(|m| m.0.to_string()).unwrap_or_default()
+                find(None).map(|m| m.id.to_string()).unwrap_or_default()
             }
-            None => find(None).map(|m| m.0.to_string()).unwrap_or_default(),
+            None => find(None).map(|m| m.id.to_string()).unwrap_or_default(),
         };
         let mode = match query_param("mode").as_deref() {
             Some("upscale") => Mode::Upscale,
@@ -389,8 +389,8 @@ impl Component for App {
                 <section class="controls">
                     <label>{ "Model " }
                         <select id="model" onchange={on_model} disabled={busy}>
-                            { for MODELS.iter().map(|(id, _, label)| html! {
-                                <option value={*id} selected={*id == self.model_id}>{ *label }</option>
+                            { for MODELS.iter().map(|m| html! {
+                                <option value={m.id} selected={m.id == self.model_id}>{ m.label }</option>
                             }) }
                         </select>
                     </label>

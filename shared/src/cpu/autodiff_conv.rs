@@ -76,7 +76,7 @@ fn direct(conv: &Conv2d, x: Tensor<4>, slope: Option<f32>) -> Result<Tensor<4>, 
 }
 
 /// Whether [`conv2d`] runs the direct kernels for this call.
-pub fn computes(conv: &Conv2d, x: &Tensor<4>) -> bool {
+pub fn runs_direct_conv(conv: &Conv2d, x: &Tensor<4>) -> bool {
     direct_shape(conv, x).is_some() && conv.bias.is_some()
 }
 
@@ -85,7 +85,7 @@ pub fn computes(conv: &Conv2d, x: &Tensor<4>) -> bool {
 fn direct_shape(conv: &Conv2d, x: &Tensor<4>) -> Option<ConvShape> {
     let [c_out, c_in, kh, kw] = conv.weight.dims();
     let [n, xc, h, w] = x.dims();
-    let fits = x.device() == Device::flex()
+    let direct_kernel_handles_it = x.device() == Device::flex()
         && x.dtype() == DType::F32
         && conv.weight.val().dtype() == DType::F32
         && conv.bias.is_some()
@@ -96,7 +96,7 @@ fn direct_shape(conv: &Conv2d, x: &Tensor<4>) -> Option<ConvShape> {
         && xc == c_in
         && matches!(conv.padding, PaddingConfig2d::Same);
     let shape = ConvShape { n, c_in, h, w, c_out, k: kh, stride: conv.stride[0] };
-    (fits && n > 0 && shape.isa().is_some()).then_some(shape)
+    (direct_kernel_handles_it && n > 0 && shape.isa().is_some()).then_some(shape)
 }
 
 /// The f32 values of a flex tensor, contiguous.
@@ -300,7 +300,7 @@ mod tests {
                 .init(&device);
             conv.bias = Some(Param::from_tensor(Tensor::random([c_out], Distribution::Normal(0.0, 1.0), &device)));
             let x = Tensor::<4>::random([2, c_in, h, w], Distribution::Normal(0.0, 1.0), &device).require_grad();
-            assert!(computes(&conv, &x), "{c_in}→{c_out} k{k} s{stride} {h}×{w}");
+            assert!(runs_direct_conv(&conv, &x), "{c_in}→{c_out} k{k} s{stride} {h}×{w}");
             let activations: &[Option<f64>] = if c_out == 3 { &[None] } else { &[None, Some(0.0), Some(0.2)] };
             for &slope in activations {
                 let (direct, reference) = match slope {
@@ -357,12 +357,15 @@ mod tests {
         let device = Device::flex();
         let x = Tensor::<4>::zeros([1, 12, 6, 6], &device);
         // 12 channels are not whole vectors; stride 3 is not supported.
-        assert!(!computes(&Conv2dConfig::new([12, 12], [3, 3]).with_padding(PaddingConfig2d::Same).init(&device), &x));
+        assert!(!runs_direct_conv(
+            &Conv2dConfig::new([12, 12], [3, 3]).with_padding(PaddingConfig2d::Same).init(&device),
+            &x
+        ));
         let x = Tensor::<4>::zeros([1, 16, 6, 6], &device);
-        assert!(!computes(
+        assert!(!runs_direct_conv(
             &Conv2dConfig::new([16, 16], [3, 3]).with_stride([3, 3]).with_padding(PaddingConfig2d::Same).init(&device),
             &x
         ));
-        assert!(!computes(&Conv2dConfig::new([16, 16], [3, 3]).init(&device), &x));
+        assert!(!runs_direct_conv(&Conv2dConfig::new([16, 16], [3, 3]).init(&device), &x));
     }
 }

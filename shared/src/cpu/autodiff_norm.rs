@@ -47,12 +47,12 @@ fn fused(bn: &BatchNorm, x: Tensor<4>, slope: f64) -> Result<Tensor<4>, Tensor<4
     let device = x.device();
     // Training mode: batch statistics (an autodiff device and a layer that trains); elsewhere
     // burn's inference path with the running statistics.
-    let applies = device.is_autodiff()
+    let trains_on_flex = device.is_autodiff()
         && bn.training.is_enabled()
         && device == Device::flex()
         && x.dtype() == DType::F32
         && x.dims()[0] > 0;
-    if !applies {
+    if !trains_on_flex {
         return Err(x);
     }
     let (out, mean, var) = <Dispatch as DirectNormBackend>::batch_norm_leaky_relu(

@@ -37,14 +37,14 @@ pub fn pixel_shuffle_prelu(shuffle: &PixelShuffle, act: &PRelu, x: Tensor<4>) ->
 fn fused(act: &PRelu, x: Tensor<4>, r: usize) -> Result<Tensor<4>, Tensor<4>> {
     let [n, c_in, _, _] = x.dims();
     let slopes = act.alpha.dims()[0];
-    let fits = x.device() == Device::flex()
+    let direct_kernel_handles_it = x.device() == Device::flex()
         && x.dtype() == DType::F32
         && act.alpha.val().dtype() == DType::F32
         && n > 0
         && r > 0
         && c_in % (r * r) == 0
         && (slopes == 1 || slopes == c_in / (r * r));
-    if !fits {
+    if !direct_kernel_handles_it {
         return Err(x);
     }
     Ok(Tensor::from_dispatch(<Dispatch as DirectPreluBackend>::shuffle_prelu(

@@ -26,14 +26,14 @@ pub(super) fn slack(channels: usize) -> usize {
 /// Whether the direct path may run on `x`'s device: the CPU backend without autodiff (where
 /// BatchNorm uses its running statistics). Device equality ignores autodiff, so that is asked
 /// separately.
-pub fn applies(x: &Tensor<4>) -> bool {
+pub fn direct_path_runs_on(x: &Tensor<4>) -> bool {
     let device = x.device();
     !device.is_autodiff() && device == Device::flex()
 }
 
 /// Whether the kernels compute `conv` as a generator layer: stride 1, "same" padding, odd square
 /// kernel, no groups or dilation.
-fn fits(conv: &Conv2d) -> bool {
+fn is_generator_layer(conv: &Conv2d) -> bool {
     let [_, _, kh, kw] = conv.weight.dims();
     conv.stride == [1, 1]
         && conv.dilation == [1, 1]
@@ -74,7 +74,7 @@ struct Layer {
 
 impl Layer {
     fn new(isa: Isa, conv: &Conv2d, bn: Option<&BatchNorm>, prelu: Option<&PRelu>, shuffle: usize) -> Option<Self> {
-        if !fits(conv) {
+        if !is_generator_layer(conv) {
             return None;
         }
         let [c_out, c_in, k, _] = conv.weight.dims();
@@ -136,7 +136,7 @@ impl CpuGenerator {
             })
             .collect::<Option<Vec<_>>>()?;
         let [tail_out, tail_in, tail_k, _] = g.tail.weight.dims();
-        if !fits(&g.tail) || tail_out != 3 {
+        if !is_generator_layer(&g.tail) || tail_out != 3 {
             return None;
         }
         let (weights, bias) = folded(&g.tail, None);
@@ -296,8 +296,8 @@ mod tests {
     #[test]
     fn not_for_autodiff_tensors() {
         let x = Tensor::<4>::zeros([1, 1, 2, 2], &Device::flex().autodiff());
-        assert!(!applies(&x));
-        assert!(applies(&x.inner()));
+        assert!(!direct_path_runs_on(&x));
+        assert!(direct_path_runs_on(&x.inner()));
     }
 
     #[test]

@@ -42,12 +42,12 @@ mod train_conv;
 mod weight_grad;
 
 #[cfg(feature = "training")]
-pub use autodiff_conv::{DirectConvBackend, computes, conv2d, conv2d_leaky_relu, conv2d_relu};
+pub use autodiff_conv::{DirectConvBackend, conv2d, conv2d_leaky_relu, conv2d_relu, runs_direct_conv};
 #[cfg(feature = "training")]
 pub use autodiff_norm::{DirectNormBackend, batch_norm, batch_norm_leaky_relu};
 #[cfg(feature = "training")]
 pub use autodiff_prelu::{DirectPreluBackend, pixel_shuffle_prelu, prelu};
-pub use generator::{CpuGenerator, applies};
+pub use generator::{CpuGenerator, direct_path_runs_on};
 pub use simd::Isa;
 
 /// `conv.forward(x)` (this build has no training kernels).
@@ -106,6 +106,6 @@ pub fn batch_norm_leaky_relu(
 
 /// Whether [`conv2d`] runs the direct kernels for this call (never, in this build).
 #[cfg(not(feature = "training"))]
-pub fn computes(_conv: &burn::nn::conv::Conv2d, _x: &burn::tensor::Tensor<4>) -> bool {
+pub fn runs_direct_conv(_conv: &burn::nn::conv::Conv2d, _x: &burn::tensor::Tensor<4>) -> bool {
     false
 }

@@ -193,7 +193,7 @@ impl Generator {
         mut after: impl FnMut(&'static str, Option<&Tensor<4>>),
     ) -> Tensor<4> {
         // Inference on the CPU backend: packed weights and direct convolutions.
-        if let Some(direct) = cpu::applies(&pixels).then(|| CpuGenerator::new(self)).flatten() {
+        if let Some(direct) = cpu::direct_path_runs_on(&pixels).then(|| CpuGenerator::new(self)).flatten() {
             let device = pixels.device();
             let [n, _, h, w] = pixels.dims();
             let input = pixels.into_data().convert::<f32>().try_into_vec::<f32>().expect("converted to f32");
@@ -220,7 +220,10 @@ impl Generator {
             y = cpu::pixel_shuffle_prelu(&self.shuffle, act, cpu::conv2d(upsample, y));
         }
         let y = after("upsample", y);
-        let mut y = if !cpu::computes(&self.tail, &y) && shifted_conv::fits(&self.tail) && shifted_conv::pays_off(&y) {
+        let mut y = if !cpu::runs_direct_conv(&self.tail, &y)
+            && shifted_conv::is_odd_same_stride1(&self.tail)
+            && shifted_conv::is_on_flex(&y)
+        {
             // On the CPU without the direct kernels (ARM, wasm): faster than flex's im2col.
             shifted_conv::shifted_sum_conv2d(&self.tail, y)
         } else {

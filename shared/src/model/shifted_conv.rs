@@ -15,7 +15,7 @@ use burn::tensor::{Device, Tensor};
 const BAND_FLOATS: usize = 16 << 20;
 
 /// Whether `conv` is a convolution [`shifted_sum_conv2d`] computes exactly.
-pub fn fits(conv: &Conv2d) -> bool {
+pub fn is_odd_same_stride1(conv: &Conv2d) -> bool {
     let [_, _, kh, kw] = conv.weight.dims();
     conv.stride == [1, 1]
         && conv.dilation == [1, 1]
@@ -28,11 +28,11 @@ pub fn fits(conv: &Conv2d) -> bool {
 /// Whether the shifted sums beat the backend's own convolution for `x`: on `flex` (the CPU
 /// backend, native and the page's fallback) conv2d materialises im2col; GPU backends use
 /// implicit GEMM, where the extra passes over memory would only cost.
-pub fn pays_off(x: &Tensor<4>) -> bool {
+pub fn is_on_flex(x: &Tensor<4>) -> bool {
     x.device().inner() == Device::flex()
 }
 
-/// `conv.forward(x)` for a convolution that [`fits`].
+/// `conv.forward(x)` for a convolution that [`is_odd_same_stride1`].
 pub fn shifted_sum_conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     banded(conv, x, BAND_FLOATS)
 }
@@ -88,9 +88,9 @@ mod tests {
         let device = Device::flex();
         for (c_in, c_out, k, h, w) in [(8, 3, 9, 37, 23), (4, 2, 3, 5, 7), (3, 1, 5, 1, 9)] {
             let conv = Conv2dConfig::new([c_in, c_out], [k, k]).with_padding(PaddingConfig2d::Same).init(&device);
-            assert!(fits(&conv));
+            assert!(is_odd_same_stride1(&conv));
             let x = Tensor::<4>::random([2, c_in, h, w], Distribution::Normal(0.0, 1.0), &device);
-            assert!(pays_off(&x));
+            assert!(is_on_flex(&x));
             let expected = conv.forward(x.clone()).into_data();
             let whole = shifted_sum_conv2d(&conv, x.clone()).into_data();
             whole.assert_approx_eq::<f32>(&expected, burn::tensor::Tolerance::absolute(1e-4));

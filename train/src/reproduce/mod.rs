@@ -5,6 +5,7 @@
 
 pub mod evaluate;
 mod figures;
+pub mod methods;
 pub mod preset;
 mod report;
 
@@ -26,50 +27,8 @@ use crate::training::config::TrainConfig;
 use crate::training::schedule::Schedule;
 use crate::training::trainer::{Outcome, RunOptions, train};
 use evaluate::{MethodScores, evaluate, scores_path};
+pub use methods::{Method, Role, STUDENT_INIT, STUDENTS, methods};
 use preset::{Preset, PresetName};
-
-/// A method of the comparison: a row of the paper's tables.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Method {
-    /// File-name-safe id (`student-gan2g-al`).
-    pub id: String,
-    /// As the paper names it (`GAN2G+AL`).
-    pub label: String,
-    pub role: Role,
-    /// Built-in schedule that trains it, for trained methods.
-    pub schedule: Option<String>,
-    /// Generator weights, for learned methods (relative to the working directory).
-    pub weights: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// The HR image itself (NIQE reference).
-    Reference,
-    Bicubic,
-    Teacher,
-    Student,
-}
-
-/// The students of the paper's comparison, in its table order.
-pub const STUDENTS: &[(&str, &str, &str)] = &[
-    ("student-nokd", "Student w/o KD", "student"),
-    ("student-gan2gan", "GAN2GAN", "gan2gan"),
-    ("student-gan2g", "GAN2G", "gan2g"),
-    ("student-gan2g-al", "GAN2G+AL", "gan2g+al"),
-    ("student-g2g-al", "G2G+AL", "g2g+al"),
-];
-
-/// Teachers trained here with `--train-teacher` (SRResNet first: SRGAN and G start from it).
-const TRAINED_TEACHERS: &[(&str, &str, &str)] = &[
-    ("teacher-srresnet", "SRResNet (trained)", "teacher-srresnet"),
-    ("teacher-srgan", "SRGAN (trained)", "teacher-srgan"),
-    ("teacher-g", "G, content only (trained)", "teacher-g"),
-];
-
-/// The shared MSE-pretrained student every student starts from (its own row in the tables).
-pub const STUDENT_INIT: (&str, &str, &str) = ("student-mse", "Student init (MSE)", "student-mse");
 
 /// Everything that fixes what a run computes; a re-run must match it to reuse the folder.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -173,7 +132,7 @@ pub fn stage_config(
         Schedule::built_in(schedule_name, 1).ok_or_else(|| anyhow!("unknown schedule {schedule_name}"))?;
     let phases = schedule.phases.len();
     let is_teacher = schedule_name.starts_with("teacher-");
-    let is_init = schedule_name == STUDENT_INIT.2;
+    let is_init = schedule_name == STUDENT_INIT.schedule;
     let per_phase = match () {
         _ if is_teacher => plan.teacher_steps,
         _ if is_init => plan.init_steps,
@@ -199,7 +158,7 @@ pub fn stage_config(
     config.seed = plan.seed;
     config.validation = vec![validation.to_path_buf()];
     let trained = |id: &str| run.join("train").join(id).join("generator.bpk");
-    config.student_init = if plan.train_init { trained(STUDENT_INIT.0) } else { plan.student_init.clone() };
+    config.student_init = if plan.train_init { trained(STUDENT_INIT.id) } else { plan.student_init.clone() };
     config.teacher_content = plan.content_teacher.clone();
     if plan.train_teacher {
         config.srresnet_init = trained("teacher-srresnet");
@@ -207,73 +166,6 @@ pub fn stage_config(
         config.teacher_content = trained("teacher-g");
     }
     Ok(config)
-}
-
-/// The methods of this run, in table order.
-pub fn methods(plan: &Plan, run: &Path) -> Vec<Method> {
-    let mut methods = vec![
-        Method { id: "hr".into(), label: "HR".into(), role: Role::Reference, schedule: None, weights: None },
-        Method { id: "bicubic".into(), label: "Bicubic".into(), role: Role::Bicubic, schedule: None, weights: None },
-    ];
-    if plan.train_teacher {
-        for (id, label, schedule) in TRAINED_TEACHERS {
-            methods.push(Method {
-                id: (*id).into(),
-                label: (*label).into(),
-                role: Role::Teacher,
-                schedule: Some((*schedule).into()),
-                weights: Some(run.join("train").join(id).join("generator.bpk")),
-            });
-        }
-    } else {
-        let defaults = TrainConfig::default();
-        methods.push(Method {
-            id: "teacher-srresnet".into(),
-            label: "SRResNet (teacher)".into(),
-            role: Role::Teacher,
-            schedule: None,
-            weights: Some(defaults.srresnet_init.clone()),
-        });
-        methods.push(Method {
-            id: "teacher-srgan".into(),
-            label: "SRGAN (teacher)".into(),
-            role: Role::Teacher,
-            schedule: None,
-            weights: Some(defaults.teacher_srgan),
-        });
-        // Its own row unless the SRResNet stands in for it.
-        if plan.content_teacher != defaults.srresnet_init {
-            methods.push(Method {
-                id: "teacher-g".into(),
-                label: "G, content only (teacher)".into(),
-                role: Role::Teacher,
-                schedule: None,
-                weights: Some(plan.content_teacher.clone()),
-            });
-        }
-    }
-    let (id, label, schedule) = STUDENT_INIT;
-    methods.push(Method {
-        id: id.into(),
-        label: label.into(),
-        role: Role::Student,
-        schedule: plan.train_init.then(|| schedule.into()),
-        weights: Some(if plan.train_init {
-            run.join("train").join(id).join("generator.bpk")
-        } else {
-            plan.student_init.clone()
-        }),
-    });
-    for (id, label, schedule) in STUDENTS {
-        methods.push(Method {
-            id: (*id).into(),
-            label: (*label).into(),
-            role: Role::Student,
-            schedule: Some((*schedule).into()),
-            weights: Some(run.join("train").join(id).join("generator.bpk")),
-        });
-    }
-    methods
 }
 
 fn check_plan(run: &Path, plan: &Plan) -> Result<()> {

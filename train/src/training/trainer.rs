@@ -234,11 +234,11 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
 /// inside this schedule (a different `--schedule`/`--steps`/`--config` would otherwise skip or
 /// repeat phases).
 fn check_position(position: &Position, schedule: &Schedule, run: &Path) -> Result<()> {
-    let fits = schedule.phases.get(position.phase).is_some_and(|phase| {
+    let checkpoint_fits_schedule = schedule.phases.get(position.phase).is_some_and(|phase| {
         let phase_start = schedule.phases[..position.phase].iter().map(|p| p.steps).sum::<usize>();
         position.step_in_phase <= phase.steps && position.global_step == phase_start + position.step_in_phase
     });
-    if !fits {
+    if !checkpoint_fits_schedule {
         bail!(
             "{}: its checkpoint (phase {}, step {} of the run) does not fit schedule `{}` ({} phases, {} steps); \
              resume with the run's own config (`srkd train --out {} --resume`, no --config/--schedule/--steps) \
