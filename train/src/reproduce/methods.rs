@@ -40,6 +40,24 @@ pub struct Recipe {
     pub schedule: &'static str,
 }
 
+impl Recipe {
+    /// Its row when this run trains it.
+    fn trained_here(&self, role: Role, run: &Path) -> Method {
+        Method {
+            id: self.id.into(),
+            label: self.label.into(),
+            role,
+            schedule: Some(self.schedule.into()),
+            weights: Some(trained_weights(run, self.id)),
+        }
+    }
+}
+
+/// Where a run trains method `id`: `RUN/train/ID/generator.bpk`.
+pub fn trained_weights(run: &Path, id: &str) -> PathBuf {
+    run.join("train").join(id).join("generator.bpk")
+}
+
 const fn recipe(id: &'static str, label: &'static str, schedule: &'static str) -> Recipe {
     Recipe { id, label, schedule }
 }
@@ -70,15 +88,7 @@ pub fn methods(plan: &Plan, run: &Path) -> Vec<Method> {
         Method { id: "bicubic".into(), label: "Bicubic".into(), role: Role::Bicubic, schedule: None, weights: None },
     ];
     if plan.train_teacher {
-        for t in TRAINED_TEACHERS {
-            methods.push(Method {
-                id: t.id.into(),
-                label: t.label.into(),
-                role: Role::Teacher,
-                schedule: Some(t.schedule.into()),
-                weights: Some(run.join("train").join(t.id).join("generator.bpk")),
-            });
-        }
+        methods.extend(TRAINED_TEACHERS.iter().map(|t| t.trained_here(Role::Teacher, run)));
     } else {
         let defaults = TrainConfig::default();
         methods.push(Method {
@@ -106,26 +116,17 @@ pub fn methods(plan: &Plan, run: &Path) -> Vec<Method> {
             });
         }
     }
-    let init = &STUDENT_INIT;
-    methods.push(Method {
-        id: init.id.into(),
-        label: init.label.into(),
-        role: Role::Student,
-        schedule: plan.train_init.then(|| init.schedule.into()),
-        weights: Some(if plan.train_init {
-            run.join("train").join(init.id).join("generator.bpk")
-        } else {
-            plan.student_init.clone()
-        }),
-    });
-    for student in STUDENTS {
-        methods.push(Method {
-            id: student.id.into(),
-            label: student.label.into(),
+    methods.push(if plan.train_init {
+        STUDENT_INIT.trained_here(Role::Student, run)
+    } else {
+        Method {
+            id: STUDENT_INIT.id.into(),
+            label: STUDENT_INIT.label.into(),
             role: Role::Student,
-            schedule: Some(student.schedule.into()),
-            weights: Some(run.join("train").join(student.id).join("generator.bpk")),
-        });
-    }
+            schedule: None,
+            weights: Some(plan.student_init.clone()),
+        }
+    });
+    methods.extend(STUDENTS.iter().map(|s| s.trained_here(Role::Student, run)));
     methods
 }

@@ -27,7 +27,7 @@ use crate::training::config::TrainConfig;
 use crate::training::schedule::Schedule;
 use crate::training::trainer::{Outcome, RunOptions, train};
 use evaluate::{MethodScores, evaluate, scores_path};
-pub use methods::{Method, Role, STUDENT_INIT, STUDENTS, methods};
+pub use methods::{Method, Role, STUDENT_INIT, STUDENTS, methods, trained_weights};
 use preset::{Preset, PresetName};
 
 /// Everything that fixes what a run computes; a re-run must match it to reuse the folder.
@@ -157,7 +157,7 @@ pub fn stage_config(
     config.perceptual = plan.perceptual.clone();
     config.seed = plan.seed;
     config.validation = vec![validation.to_path_buf()];
-    let trained = |id: &str| run.join("train").join(id).join("generator.bpk");
+    let trained = |id: &str| trained_weights(run, id);
     config.student_init = if plan.train_init { trained(STUDENT_INIT.id) } else { plan.student_init.clone() };
     config.teacher_content = plan.content_teacher.clone();
     if plan.train_teacher {
