@@ -1,6 +1,5 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
@@ -103,8 +102,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
             let mut rows: Vec<DeviceList> = backends.into_iter().map(DeviceList::single).collect();
             rows.extend(devices.as_deref().map(DeviceList::parse).transpose()?);
             let mut results = Vec::new();
+            // Loaded once: every schedule is timed on the same crops.
+            let images = TrainingImages::load(&data, TrainConfig::default().student.scale, hr_crop)?;
             for schedule in &schedules {
-                results.extend(train(schedule, &rows, batch_size, hr_crop, steps, &data)?);
+                results.extend(train(schedule, &rows, batch_size, hr_crop, steps, &images)?);
             }
             if let Some(path) = json {
                 let report =
@@ -236,9 +237,9 @@ fn train(
     batch_size: usize,
     hr_crop: usize,
     steps: usize,
-    data: &Path,
+    images: &TrainingImages,
 ) -> Result<Vec<serde_json::Value>> {
-    let config = TrainConfig { batch_size, hr_crop, data: data.to_path_buf(), ..TrainConfig::default() };
+    let config = TrainConfig { batch_size, hr_crop, ..TrainConfig::default() };
     let mut schedule = Schedule::built_in(schedule_name, steps)
         .ok_or_else(|| anyhow!("unknown schedule `{schedule_name}` (built-in: {})", BUILT_IN.join(", ")))?;
     let phase = schedule.phases.pop().expect("built-in schedules have phases");
@@ -247,7 +248,6 @@ fn train(
         Network::Teacher => &config.teacher_architecture,
         Network::Student => &config.student,
     };
-    let images = Arc::new(TrainingImages::load(&config.data, config.student.scale, hr_crop)?);
     println!(
         "{schedule_name} training step (phase `{}`), batch {batch_size}, {hr_crop}² HR crops, {steps} timed steps after 1 warm-up",
         phase.name
@@ -278,7 +278,7 @@ fn train(
         // Parts are timed on one device only (the data-parallel step reports its whole time).
         let mut clock = StepClock::on(&device);
         for i in 0..=steps {
-            let batch = make_batch(&images, 0, i, batch_size, hr_crop);
+            let batch = make_batch(images, 0, i, batch_size, hr_crop);
             let start = Instant::now();
             // The clock waits for the device after each part, so the time covers the whole step.
             let (next, _) = parallel.step(state, &phase, &frozen, phase.lr, &batch, &mut clock)?;
