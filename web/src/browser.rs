@@ -13,7 +13,7 @@ fn window() -> web_sys::Window {
 fn js_error(context: &str, e: JsValue) -> String {
     let detail = e
         .as_string()
-        .or_else(|| js_sys::Error::try_from(e).ok().map(|e| String::from(e.message())))
+        .or_else(|| e.dyn_into::<js_sys::Error>().ok().map(|e| String::from(e.message())))
         .unwrap_or_default();
     format!("{context}: {detail}")
 }

@@ -16,6 +16,7 @@ use srkd_core::study::{Study, StudyItem};
 
 use srkd::evaluation::{Degraded, collect_images};
 use srkd::fsio;
+use srkd::reproduce::Report;
 use srkd::reproduce::evaluate::{output_path, scores_path};
 use srkd::training::config::TrainConfig;
 
@@ -72,31 +73,15 @@ pub fn run(args: StudyArgs) -> Result<()> {
 
 /// The run's report: eval sets (name → folder) and methods in report order.
 struct RunInfo {
-    report: Value,
+    report: Report,
     sets: Vec<(String, PathBuf)>,
     methods: Vec<String>,
 }
 
 fn read_run(run: &Path) -> Result<RunInfo> {
-    let path = run.join("report.json");
-    if !path.is_file() {
-        bail!("{}: no report.json — is this a finished `srkd reproduce` run?", run.display());
-    }
-    let report: Value =
-        serde_json::from_slice(&fsio::read(&path)?).with_context(|| format!("{}: not JSON", path.display()))?;
-    let sets = report["provenance"]["eval_sets"]
-        .as_array()
-        .map(|sets| {
-            sets.iter()
-                .filter_map(|s| Some((s["name"].as_str()?.to_string(), PathBuf::from(s["folder"].as_str()?))))
-                .collect::<Vec<_>>()
-        })
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| anyhow!("{}: lists no eval sets", path.display()))?;
-    let methods = report["methods"]
-        .as_array()
-        .map(|m| m.iter().filter_map(|m| m["id"].as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
+    let report = Report::read(run)?;
+    let sets = report.provenance.eval_sets.iter().map(|s| (s.name.clone(), s.folder.clone())).collect();
+    let methods = report.methods.iter().map(|m| m.id.clone()).collect();
     Ok(RunInfo { report, sets, methods })
 }
 
@@ -244,18 +229,13 @@ fn export(args: ExportArgs) -> Result<()> {
         hasher.update(format!("{}\0{}\0{}\n", item.image, item.method, item.url));
     }
     let id = format!("srkd-{}", &format!("{:x}", hasher.finalize())[..12]);
-    let p = &info.report["provenance"];
-    let weights: serde_json::Map<String, Value> = info.report["methods"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["id"].as_str().is_some_and(|id| methods.iter().any(|x| x == id)))
-        .filter_map(|m| {
-            Some((
-                m["id"].as_str()?.to_string(),
-                json!({"weights": m["weights"], "sha256": m["sha256"], "label": m["label"]}),
-            ))
-        })
+    let p = &info.report.provenance;
+    let weights: serde_json::Map<String, Value> = info
+        .report
+        .methods
+        .iter()
+        .filter(|m| methods.contains(&m.id))
+        .map(|m| (m.id.clone(), json!({"weights": m.weights, "sha256": m.sha256, "label": m.label})))
         .collect();
     let study = Study {
         id: id.clone(),
@@ -268,11 +248,11 @@ fn export(args: ExportArgs) -> Result<()> {
             "eval_set": {"name": set, "folder": set_dir.display().to_string()},
             "crop": args.crop,
             "methods": weights,
-            "run_commit": p["commit"],
-            "teachers": p["teachers"],
-            "perceptual_network": p["perceptual_network"],
-            "training_data": p["training_data"],
-            "preset": p["preset"]["name"],
+            "run_commit": p.commit,
+            "teachers": p.teachers,
+            "perceptual_network": p.perceptual_network,
+            "training_data": p.training_data,
+            "preset": p.preset.name,
             "exported_by": format!("srkd {} study export", env!("CARGO_PKG_VERSION")),
         }),
     };

@@ -29,6 +29,7 @@ use crate::training::trainer::{Outcome, RunOptions, train};
 use evaluate::{MethodScores, evaluate, scores_path};
 pub use methods::{Method, Role, STUDENT_INIT, STUDENTS, methods, trained_weights};
 use preset::{Preset, PresetName};
+pub use report::Report;
 
 /// Everything that fixes what a run computes; a re-run must match it to reuse the folder.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,12 +1,12 @@
 //! The two experiment sizes `srkd reproduce` knows: the paper's recipe for a GPU, and a reduced
 //! run with the same structure that fits in an hour on a 2-core CPU.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use srkd_core::model::DiscriminatorConfig;
 
 use crate::training::config::TrainConfig;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PresetName {
     /// Reduced run for a 2-core CPU, ≤ 60 minutes, from the shipped student init and teachers.
@@ -20,7 +20,7 @@ pub enum PresetName {
 
 /// Sizes of one reproduction. Every student gets the same generator-step budget, split evenly
 /// over its schedule's phases, so the methods are compared at equal cost.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Preset {
     pub name: PresetName,
     pub batch_size: usize,

@@ -6,11 +6,11 @@
 //! server as it is given (`sync`). `#study-state` carries data-stage / data-trial / data-total /
 //! data-rater / data-ready / data-server / data-waiting for tests.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use gloo_events::{EventListener, EventListenerOptions};
-use srkd_core::study::{RaterSession, Rating};
-use srkd_core::study::{Study, StudyItem};
+use srkd_core::study::rating::rater_id;
+use srkd_core::study::{RatingFlow, RatingStage, Study, StudyItem};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, KeyboardEvent};
 use yew::prelude::*;
@@ -26,31 +26,13 @@ mod view;
 const DEFAULT_STUDY: &str = "study/study.json";
 /// ACR labels, index = score − 1.
 const LABELS: [&str; 5] = ["Bad", "Poor", "Fair", "Good", "Excellent"];
-const MAX_RATER_LEN: usize = 64;
 
+/// Where the page is before a rater's session is open (then the session's stage rules).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
+enum PageStage {
     Loading,
     Unavailable,
     Welcome,
-    Instructions,
-    Training,
-    Trial,
-    Finished,
-}
-
-impl Stage {
-    fn id(self) -> &'static str {
-        match self {
-            Stage::Loading => "loading",
-            Stage::Unavailable => "unavailable",
-            Stage::Welcome => "welcome",
-            Stage::Instructions => "instructions",
-            Stage::Training => "training",
-            Stage::Trial => "trial",
-            Stage::Finished => "finished",
-        }
-    }
 }
 
 pub enum Msg {
@@ -75,13 +57,13 @@ pub enum Msg {
 }
 
 pub struct RatingPage {
-    study: Option<Rc<Study>>,
+    study: Option<Arc<Study>>,
     /// Folder of study.json: item urls are relative to it.
     base: String,
-    stage: Stage,
+    page_stage: PageStage,
     rater_input: String,
-    session: Option<RaterSession>,
-    order: Vec<usize>,
+    /// The open rater's way through the study (`None` on the welcome screen).
+    flow: Option<RatingFlow>,
     /// When the current picture appeared (`None` until it has loaded: no rating before that).
     shown_at: Option<f64>,
     error: Option<String>,
@@ -99,17 +81,25 @@ pub struct RatingPage {
 }
 
 impl RatingPage {
+    fn stage(&self) -> Option<RatingStage> {
+        self.flow.as_ref().map(RatingFlow::stage)
+    }
+
+    fn stage_id(&self) -> &'static str {
+        match (&self.flow, self.page_stage) {
+            (Some(flow), _) => flow.stage().id(),
+            (None, PageStage::Loading) => "loading",
+            (None, PageStage::Unavailable) => "unavailable",
+            (None, PageStage::Welcome) => "welcome",
+        }
+    }
+
     fn trial_index(&self) -> usize {
-        self.session.as_ref().map_or(0, |s| s.ratings.len())
+        self.flow.as_ref().map_or(0, RatingFlow::answered)
     }
 
     fn current_item(&self) -> Option<&StudyItem> {
-        let study = self.study.as_ref()?;
-        match self.stage {
-            Stage::Training => study.training.as_ref(),
-            Stage::Trial => self.order.get(self.trial_index()).map(|&i| &study.items[i]),
-            _ => None,
-        }
+        self.flow.as_ref()?.current()
     }
 
     fn url(&self, item: &StudyItem) -> String {
@@ -119,96 +109,66 @@ impl RatingPage {
     /// Open (or resume) `rater`'s session and go to the stage where they left off.
     fn open_session(&mut self, rater: &str) -> Result<(), String> {
         let study = self.study.clone().ok_or("the study is not loaded")?;
-        let order = study.trial_order(rater);
-        let session = match storage::load(&study.id, rater) {
-            Some(stored) => {
-                // Stored ratings must be this study's trials in this rater's order; anything
-                // else is kept untouched (exportable from the results view), never overwritten.
-                let fits = stored.ratings.len() <= study.items.len()
-                    && stored
-                        .ratings
-                        .iter()
-                        .zip(&order)
-                        .all(|(r, &i)| r.image == study.items[i].image && r.method == study.items[i].method);
-                if !fits {
-                    return Err(format!(
-                        "The ratings stored for “{rater}” do not match this study, so they were left as they are. Use another rater id, or export them from DMOS results first."
-                    ));
-                }
-                stored
-            }
-            None => {
-                let fresh = RaterSession { rater: rater.to_string(), study: study.id.clone(), ratings: Vec::new() };
-                storage::save(&fresh)?;
-                fresh
-            }
-        };
+        // Stored ratings that do not fit are kept untouched (exportable from the results
+        // view), never overwritten.
+        let flow =
+            RatingFlow::open(study.clone(), rater, storage::load(&study.id, rater)).map_err(|e| e.to_string())?;
+        if flow.answered() == 0 {
+            storage::save(flow.session())?;
+        }
         storage::set_active(&study.id, Some(rater))?;
         self.token = if self.server { sync::token(&study.id, rater) } else { None };
         self.waiting = if self.server { sync::queue(&study.id, rater).len() } else { 0 };
-        self.order = order;
-        let done = session.ratings.len();
-        self.stage = if done == study.items.len() {
-            Stage::Finished
-        } else if done > 0 {
-            self.notice =
-                Some(format!("Welcome back, {rater}: continuing at trial {} of {}.", done + 1, study.items.len()));
-            Stage::Trial
-        } else {
-            Stage::Instructions
-        };
-        self.session = Some(session);
+        if flow.stage() == RatingStage::Trial {
+            let (done, total) = (flow.answered(), study.items.len());
+            self.notice = Some(format!("Welcome back, {rater}: continuing at trial {} of {total}.", done + 1));
+        }
+        self.flow = Some(flow);
         self.shown_at = None;
         Ok(())
     }
 
+    /// Rate the current picture; the answer is stored (and queued for the server) or not given.
     fn rate(&mut self, score: u8) -> Result<(), String> {
         let Some(shown_at) = self.shown_at else { return Ok(()) };
-        if self.stage == Stage::Training {
-            self.stage = Stage::Trial;
-            self.shown_at = None;
+        let Some(flow) = self.flow.as_mut() else { return Ok(()) };
+        let stage = flow.stage();
+        let Some(answer) = flow.rate(score, Some((now_ms() - shown_at).round())) else {
+            // Leaving the practice picture: the next one must load before it can be rated.
+            if flow.stage() != stage {
+                self.shown_at = None;
+            }
             return Ok(());
-        }
-        let study = self.study.clone().ok_or("the study is not loaded")?;
-        let item = self.current_item().cloned().ok_or("no trial to rate")?;
-        let session = self.session.as_mut().ok_or("no rater")?;
-        let index = self.order.get(session.ratings.len()).copied().ok_or("no trial to rate")?;
-        session.ratings.push(Rating {
-            image: item.image,
-            method: item.method,
-            score,
-            ms: Some((now_ms() - shown_at).round()),
-        });
-        if let Err(e) = storage::save(session) {
-            session.ratings.pop();
+        };
+        // On failure the picture stays up (and ratable): the answer is taken back.
+        if let Err(e) = storage::save(flow.session()) {
+            flow.undo();
             return Err(e);
         }
         if self.token.is_some() {
-            let ms = session.ratings.last().and_then(|r| r.ms);
+            let (study, rater) = (flow.study().id.clone(), flow.session().rater.clone());
+            let pending = Pending { item: answer.item, score, ms: answer.rating.ms };
             // Stored here but not queued would never reach the server: take it back instead.
-            if let Err(e) = sync::enqueue(&study.id, &session.rater, Pending { item: index, score, ms }) {
-                session.ratings.pop();
-                storage::save(session)?;
+            if let Err(e) = sync::enqueue(&study, &rater, pending) {
+                flow.undo();
+                storage::save(flow.session())?;
                 return Err(e);
             }
-            self.waiting = sync::queue(&study.id, &session.rater).len();
+            self.waiting = sync::queue(&study, &rater).len();
         }
-        self.notice = None;
         self.shown_at = None;
-        if session.ratings.len() == study.items.len() {
-            self.stage = Stage::Finished;
-        }
+        self.notice = None;
         Ok(())
     }
 
     fn undo(&mut self) -> Result<(), String> {
-        let Some(session) = self.session.as_mut() else { return Ok(()) };
-        let Some(last) = session.ratings.pop() else { return Ok(()) };
-        if let Err(e) = storage::save(session) {
-            session.ratings.push(last);
+        let Some(flow) = self.flow.as_mut() else { return Ok(()) };
+        let Some(last) = flow.undo() else { return Ok(()) };
+        if let Err(e) = storage::save(flow.session()) {
+            // Not taken back in storage, so not taken back here either.
+            flow.rate(last.score, last.ms);
             return Err(e);
         }
-        self.stage = Stage::Trial;
         self.shown_at = None;
         self.notice =
             Some(format!("Your rating of the previous picture ({}) was taken back; rate it again.", last.score));
@@ -216,7 +176,7 @@ impl RatingPage {
     }
 
     fn export(&self, csv: bool) {
-        let Some(session) = &self.session else { return };
+        let Some(session) = self.flow.as_ref().map(RatingFlow::session) else { return };
         let stem = format!(
             "ratings-{}-{}",
             session.study,
@@ -276,10 +236,9 @@ impl Component for RatingPage {
         RatingPage {
             study: None,
             base,
-            stage: Stage::Loading,
+            page_stage: PageStage::Loading,
             rater_input: String::new(),
-            session: None,
-            order: Vec::new(),
+            flow: None,
             shown_at: None,
             error: None,
             notice: None,
@@ -297,9 +256,9 @@ impl Component for RatingPage {
         let result = match msg {
             Msg::Loaded(Ok((study, server))) => {
                 let active = storage::active_rater(&study.id);
-                self.study = Some(Rc::new(study));
+                self.study = Some(Arc::new(study));
                 self.server = server;
-                self.stage = Stage::Welcome;
+                self.page_stage = PageStage::Welcome;
                 ctx.link().send_message(Msg::Flush);
                 match active {
                     Some(rater) => self.open_session(&rater),
@@ -307,38 +266,35 @@ impl Component for RatingPage {
                 }
             }
             Msg::Loaded(Err(e)) => {
-                self.stage = Stage::Unavailable;
+                self.page_stage = PageStage::Unavailable;
                 Err(format!("The study could not be loaded: {e}"))
             }
             Msg::RaterInput(text) => {
                 self.rater_input = text;
                 Ok(())
             }
-            Msg::Start => {
-                let rater = self.rater_input.trim().to_string();
-                if rater.is_empty() {
-                    Err("Enter a rater id (a name or a code) first.".into())
-                } else if rater.chars().count() > MAX_RATER_LEN {
-                    Err(format!("A rater id has at most {MAX_RATER_LEN} characters."))
-                } else if self.server && self.study.as_ref().is_some_and(|s| sync::token(&s.id, &rater).is_none()) {
+            Msg::Start => match rater_id(&self.rater_input) {
+                Err(e) => Err(e.to_string()),
+                Ok(rater)
+                    if self.server && self.study.as_ref().is_some_and(|s| sync::token(&s.id, &rater).is_none()) =>
+                {
                     let study = self.study.as_ref().map(|s| s.id.clone()).unwrap_or_default();
                     ctx.link().send_future(async move {
                         let registered = sync::register(&study, &rater).await;
                         Msg::Registered(rater, registered)
                     });
                     Ok(())
-                } else {
+                }
+                Ok(rater) => {
                     ctx.link().send_message(Msg::Flush);
                     self.open_session(&rater)
                 }
-            }
+            },
             Msg::BeginTraining => {
                 self.shown_at = None;
-                self.stage = if self.study.as_ref().is_some_and(|s| s.training.is_some()) {
-                    Stage::Training
-                } else {
-                    Stage::Trial
-                };
+                if let Some(flow) = self.flow.as_mut() {
+                    flow.begin();
+                }
                 Ok(())
             }
             Msg::Shown => {
@@ -354,12 +310,12 @@ impl Component for RatingPage {
                 Some(result) => result,
                 None => return true,
             },
-            Msg::Rate(score) if matches!(self.stage, Stage::Training | Stage::Trial) => {
+            Msg::Rate(score) if matches!(self.stage(), Some(RatingStage::Training | RatingStage::Trial)) => {
                 ctx.link().send_message(Msg::Flush);
                 self.rate(score)
             }
             Msg::Rate(_) => return false,
-            Msg::Undo if self.stage == Stage::Trial || self.stage == Stage::Finished => self.undo(),
+            Msg::Undo if matches!(self.stage(), Some(RatingStage::Trial | RatingStage::Finished)) => self.undo(),
             Msg::Undo => return false,
             Msg::Export { csv } => {
                 self.export(csv);
@@ -368,12 +324,12 @@ impl Component for RatingPage {
             Msg::NewRater => {
                 let study = self.study.as_ref().map(|s| s.id.clone()).unwrap_or_default();
                 storage::set_active(&study, None).map(|_| {
-                    self.session = None;
+                    self.flow = None;
                     self.token = None;
                     self.waiting = 0;
                     self.rater_input.clear();
                     self.notice = None;
-                    self.stage = Stage::Welcome;
+                    self.page_stage = PageStage::Welcome;
                 })
             }
         };
@@ -387,10 +343,10 @@ impl Component for RatingPage {
         let trial = self.trial_index();
         let state = html! {
             <div id="study-state" hidden=true
-                data-stage={self.stage.id()}
+                data-stage={self.stage_id()}
                 data-trial={trial.to_string()}
                 data-total={total.to_string()}
-                data-rater={self.session.as_ref().map(|s| s.rater.clone()).unwrap_or_default()}
+                data-rater={self.flow.as_ref().map(|f| f.session().rater.clone()).unwrap_or_default()}
                 data-study={self.study.as_ref().map(|s| s.id.clone()).unwrap_or_default()}
                 data-url={self.current_item().map(|i| self.url(i)).unwrap_or_default()}
                 data-ready={if self.shown_at.is_some() { "1" } else { "0" }}
@@ -410,11 +366,11 @@ impl Component for RatingPage {
         });
         let error = self.error.as_ref().map(|e| html! { <div id="study-error" class="error" role="alert">{ e }</div> });
         let notice = self.notice.as_ref().map(|n| html! { <p class="notice">{ n }</p> });
-        let body = match self.stage {
-            Stage::Loading => html! { <p>{ "Loading the study…" }</p> },
-            Stage::Unavailable => html! {},
-            Stage::Welcome => self.view_welcome(ctx),
-            Stage::Instructions => html! {
+        let body = match (self.stage(), self.page_stage) {
+            (None, PageStage::Loading) => html! { <p>{ "Loading the study…" }</p> },
+            (None, PageStage::Unavailable) => html! {},
+            (None, PageStage::Welcome) => self.view_welcome(ctx),
+            (Some(RatingStage::Instructions), _) => html! {
                 <section class="instructions">
                     <h2>{ "How to rate" }</h2>
                     <p>{ "You will see one picture at a time. Rate its quality as a photograph on a five-point scale: 5 Excellent, 4 Good, 3 Fair, 2 Poor, 1 Bad. Judge sharpness, natural texture and artefacts (ringing, noise, false patterns). Some pictures may be perfect; rate them as you see them." }</p>
@@ -423,8 +379,8 @@ impl Component for RatingPage {
                     <button id="begin" onclick={link.callback(|_| Msg::BeginTraining)}>{ "Show the practice picture" }</button>
                 </section>
             },
-            Stage::Training | Stage::Trial => self.view_trial(ctx),
-            Stage::Finished => self.view_finished(ctx),
+            (Some(RatingStage::Training | RatingStage::Trial), _) => self.view_trial(ctx),
+            (Some(RatingStage::Finished), _) => self.view_finished(ctx),
         };
         html! {
             <div class="page study">

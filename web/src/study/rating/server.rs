@@ -6,7 +6,7 @@ use yew::prelude::*;
 use super::{Msg, RatingPage};
 use crate::study::storage;
 use crate::study::sync::{self, Pending};
-use srkd_core::study::{RaterSession, Rating};
+use srkd_core::study::{RatingFlow, ServerAnswer};
 
 impl RatingPage {
     /// `Some(result)` sets the page's error line from `result`; `None` leaves it as it is.
@@ -35,14 +35,14 @@ impl RatingPage {
             Msg::Resumed(Ok((rater, code, answers))) => self.resume_from_server(&rater, &code, &answers),
             Msg::Resumed(Err(e)) => Err(e),
             Msg::Flush => {
-                let (Some(study), Some(session), Some(token)) = (&self.study, &self.session, &self.token) else {
+                let (Some(flow), Some(token)) = (&self.flow, &self.token) else {
                     return None;
                 };
                 if self.flushing {
                     return None;
                 }
                 self.flushing = true;
-                let (study, rater, token) = (study.id.clone(), session.rater.clone(), token.clone());
+                let (study, rater, token) = (flow.study().id.clone(), flow.session().rater.clone(), token.clone());
                 ctx.link().send_future(async move { Msg::Flushed(sync::flush(&study, &rater, &token).await) });
                 return None;
             }
@@ -76,19 +76,11 @@ impl RatingPage {
         let study = self.study.clone().ok_or("the study is not loaded")?;
         sync::save_token(&study.id, rater, code)?;
         let local = storage::load(&study.id, rater).map_or(0, |s| s.ratings.len());
-        let mut ratings = Vec::new();
-        for index in study.trial_order(rater) {
-            let Some(answer) = answers.iter().find(|a| a.item == index) else { break };
-            let item = &study.items[index];
-            ratings.push(Rating {
-                image: item.image.clone(),
-                method: item.method.clone(),
-                score: answer.score,
-                ms: answer.ms,
-            });
-        }
-        if ratings.len() > local {
-            storage::save(&RaterSession { rater: rater.to_string(), study: study.id.clone(), ratings })?;
+        let answers: Vec<ServerAnswer> =
+            answers.iter().map(|a| ServerAnswer { item: a.item, score: a.score, ms: a.ms }).collect();
+        let held = RatingFlow::session_from_server(&study, rater, &answers);
+        if held.ratings.len() > local {
+            storage::save(&held)?;
         }
         self.open_session(rater)
     }

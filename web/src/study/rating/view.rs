@@ -3,7 +3,10 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use super::{LABELS, MAX_RATER_LEN, Msg, RatingPage, Stage};
+use srkd_core::study::RatingStage;
+use srkd_core::study::rating::MAX_RATER_LEN;
+
+use super::{LABELS, Msg, RatingPage};
 use crate::study::viewer::Viewer;
 
 impl RatingPage {
@@ -46,7 +49,7 @@ impl RatingPage {
     pub(super) fn view_finished(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let total = self.study.as_ref().map_or(0, |s| s.items.len());
-        let rater = self.session.as_ref().map(|s| s.rater.clone()).unwrap_or_default();
+        let rater = self.flow.as_ref().map(|f| f.session().rater.clone()).unwrap_or_default();
         html! {
             <section class="finished">
                 <h2>{ format!("Thank you, {rater} — all {total} pictures rated.") }</h2>
@@ -71,13 +74,10 @@ impl RatingPage {
         let Some(item) = self.current_item() else { return html! {} };
         let total = self.study.as_ref().map_or(0, |s| s.items.len());
         let trial = self.trial_index();
-        let training = self.stage == Stage::Training;
+        let training = self.stage() == Some(RatingStage::Training);
         let ready = self.shown_at.is_some();
         // The next picture loads in the background so the following trial appears at once.
-        let next = (!training)
-            .then(|| self.order.get(trial + 1))
-            .flatten()
-            .and_then(|&i| self.study.as_ref().map(|s| self.url(&s.items[i])));
+        let next = self.flow.as_ref().and_then(|f| f.next()).map(|i| self.url(i));
         html! {
             <section class="trial">
                 <div class="trial-head">
