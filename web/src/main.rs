@@ -2,7 +2,6 @@
 //! with a CPU fallback (burn `flex`), in a yew page; plus the rating study that produces DMOS.
 //! See the "Web page" section of the top-level README.
 
-mod app;
 mod backend;
 mod browser;
 mod compare;
@@ -10,6 +9,7 @@ mod models;
 mod pipeline;
 mod root;
 mod study;
+mod upscale;
 
 fn main() {
     // A panic (e.g. a lost GPU device inside burn) then reaches the console with its message.

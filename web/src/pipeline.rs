@@ -13,8 +13,8 @@ use srkd_core::tensor::{data_to_image, image_to_tensor};
 use srkd_core::tiling::{Stitcher, plan_tiles};
 use srkd_core::weights::generator_from_bytes;
 
-use crate::backend::Backend;
-use crate::browser::{now_ms, yield_now};
+use crate::backend::{Backend, Kind};
+use crate::browser::{fetch_bytes, now_ms, yield_now};
 
 /// Largest input the page upscales (the ×4 result is 16× the pixels); the CLI has no limit.
 pub const MAX_UPSCALE_SIDE: usize = 1024;
@@ -134,7 +134,8 @@ async fn upscale_tiled(
     Ok((stitcher.rgb, tiles.len()))
 }
 
-pub async fn run(
+/// One run of `model` over `picture` with `tile`-pixel tiles.
+async fn run(
     model: &LoadedModel,
     backend: &Backend,
     picture: &Picture,
@@ -185,4 +186,69 @@ pub async fn run(
         niqe_bicubic,
         niqe_model,
     })
+}
+
+/// Tiles are never halved below this side: smaller ones would not fix a broken device.
+const MIN_TILE: usize = 32;
+
+/// What a job reports while it runs.
+pub enum JobEvent {
+    /// The model was loaded on a device (the page caches it for later runs).
+    ModelReady(Rc<LoadedModel>, Kind),
+    Progress(usize, usize),
+    /// The GPU failed even with the smallest tiles; the job continues on the CPU.
+    SwitchedToCpu(Rc<Backend>),
+}
+
+/// One upscale request of the page: which model, on which picture, how.
+pub struct Job {
+    pub model_id: &'static str,
+    /// The model's weights, relative to the page.
+    pub file: &'static str,
+    pub picture: Rc<Picture>,
+    pub mode: Mode,
+    pub cancel: Rc<Cell<bool>>,
+}
+
+/// Run `job` with the page's device policy: when the device fails on a tile (out of memory,
+/// lost device) the tiles are halved down to 32 px; when the GPU still fails the job goes on
+/// on the CPU (reported as [`JobEvent::SwitchedToCpu`]); a failure on the CPU ends it.
+/// `cached` returns an already loaded model for a device kind.
+pub async fn run_job(
+    job: &Job,
+    mut backend: Rc<Backend>,
+    cached: impl Fn(Kind) -> Option<Rc<LoadedModel>>,
+    events: &dyn Fn(JobEvent),
+) -> Result<(Outcome, Kind), JobError> {
+    loop {
+        let model = match cached(backend.kind) {
+            Some(model) => model,
+            None => {
+                let bytes = fetch_bytes(job.file).await.map_err(JobError::Input)?;
+                let model = Rc::new(load_model(job.model_id, bytes, &backend).map_err(JobError::Input)?);
+                events(JobEvent::ModelReady(model.clone(), backend.kind));
+                model
+            }
+        };
+        let progress = |done, total| events(JobEvent::Progress(done, total));
+        let mut tile = backend.tile_for(model.config.filters);
+        let failure = loop {
+            match run(&model, &backend, &job.picture, job.mode, tile, job.cancel.clone(), &progress).await {
+                Ok(outcome) => return Ok((outcome, backend.kind)),
+                Err(JobError::Device(e)) if tile > MIN_TILE => {
+                    web_sys::console::warn_1(
+                        &format!("device error with {tile}px tiles, retrying smaller: {e}").into(),
+                    );
+                    tile /= 2;
+                }
+                Err(JobError::Device(e)) => break e,
+                Err(e) => return Err(e),
+            }
+        };
+        if backend.kind == Kind::Cpu {
+            return Err(JobError::Input(format!("the model failed on the CPU: {failure}")));
+        }
+        backend = Rc::new(Backend::cpu(format!("the GPU failed ({failure})")));
+        events(JobEvent::SwitchedToCpu(backend.clone()));
+    }
 }

@@ -4,9 +4,9 @@
 use gloo_events::EventListener;
 use yew::prelude::*;
 
-use crate::app::App;
 use crate::study::rating::RatingPage;
 use crate::study::results::ResultsPage;
+use crate::upscale::UpscalePage;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum View {
@@ -46,7 +46,7 @@ pub fn root() -> Html {
                 { tab(View::Results, "#results", "DMOS results") }
             </nav>
             { match *view {
-                View::Upscale => html! { <App /> },
+                View::Upscale => html! { <UpscalePage /> },
                 View::Study => html! { <RatingPage /> },
                 View::Results => html! { <ResultsPage /> },
             } }

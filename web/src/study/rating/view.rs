@@ -1,4 +1,4 @@
-//! What the rating page shows at each stage (the state and its changes are in `rating.rs`).
+//! What the rating page shows at each stage (the state is `srkd_core::study::RatingFlow`, driven from `rating.rs`).
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;

@@ -1,7 +1,8 @@
-//! The page: pick an image (file, drop, paste or the sample) and a model, upscale it on the
+//! The upscaler page: pick an image (file, drop, paste or the sample) and a model, upscale it on the
 //! active backend, compare with bicubic, read the metrics and timings, download the result.
 //! `?demo=1[&model=ID][&mode=evaluate|upscale][&backend=cpu]` runs the sample with no clicks
 //! and reports on `#result` (data-status, data-backend, data-psnr, data-ssim, data-ms, data-ready-at, …).
+//! What to do when the device fails (smaller tiles, then the CPU) is `pipeline::run_job`'s policy.
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -10,14 +11,15 @@ use std::rc::Rc;
 use gloo_events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
 
-use web_sys::{ClipboardEvent, DragEvent, File, HtmlInputElement, HtmlSelectElement};
+use web_sys::{ClipboardEvent, File};
 use yew::prelude::*;
 
 use crate::backend::{Backend, Kind};
 use crate::browser::{download, fetch_bytes, png_url, query_param, read_file, revoke};
-use crate::compare::Compare;
 use crate::models::{MODELS, ShippedModel, find};
-use crate::pipeline::{self, JobError, LoadedModel, Mode, Outcome, Picture};
+use crate::pipeline::{self, Job, JobError, JobEvent, LoadedModel, Mode, Outcome, Picture};
+
+mod view;
 
 /// The built-in sample (Set5 butterfly, copied next to the page by trunk).
 const SAMPLE: (&str, &str) = ("butterfly.png", "butterfly.png");
@@ -60,8 +62,8 @@ pub enum Msg {
     Finished(Box<Outcome>, String, Kind),
     Cancel,
     Cancelled,
-    /// The GPU failed even with small tiles: continue on the CPU.
-    DeviceFailed(String),
+    /// The GPU failed even with small tiles: the job continues on the CPU.
+    SwitchedToCpu(Rc<Backend>),
     Failed(String),
     Download,
     DismissError,
@@ -85,7 +87,7 @@ impl Drop for Shown {
     }
 }
 
-pub struct App {
+pub struct UpscalePage {
     backend: Option<Rc<Backend>>,
     models: HashMap<(String, Kind), Rc<LoadedModel>>,
     model_id: String,
@@ -105,7 +107,7 @@ pub struct App {
     _paste_listener: Option<EventListener>,
 }
 
-impl App {
+impl UpscalePage {
     fn model_label(&self, id: &str) -> String {
         MODELS.iter().find(|m| m.id == id).map(|m| m.label.to_string()).unwrap_or_else(|| id.to_string())
     }
@@ -140,47 +142,26 @@ impl App {
         self.status = Status::Running;
         self.progress = (0, 0);
         self.error = None;
-        let cached = self.models.get(&(model_id.to_string(), backend.kind)).cloned();
-        let mode = self.mode;
+        let job = Job { model_id, file, picture, mode: self.mode, cancel };
+        let cached: HashMap<Kind, Rc<LoadedModel>> = [Kind::WebGpu, Kind::Cpu]
+            .into_iter()
+            .filter_map(|kind| Some((kind, self.models.get(&(model_id.to_string(), kind))?.clone())))
+            .collect();
         let link = ctx.link().clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let model = match cached {
-                Some(m) => m,
-                None => {
-                    let loaded =
-                        fetch_bytes(file).await.and_then(|bytes| pipeline::load_model(model_id, bytes, &backend));
-                    match loaded {
-                        Ok(m) => {
-                            let m = Rc::new(m);
-                            link.send_message(Msg::ModelReady(m.clone(), backend.kind));
-                            m
-                        }
-                        Err(e) => return link.send_message(Msg::Failed(e)),
-                    }
-                }
+            let events = |event| {
+                link.send_message(match event {
+                    JobEvent::ModelReady(model, kind) => Msg::ModelReady(model, kind),
+                    JobEvent::Progress(done, total) => Msg::Progress(done, total),
+                    JobEvent::SwitchedToCpu(backend) => Msg::SwitchedToCpu(backend),
+                })
             };
-            let progress = {
-                let link = link.clone();
-                move |done, total| link.send_message(Msg::Progress(done, total))
-            };
-            // Out of device memory: retry with smaller tiles, then give up on the GPU.
-            let mut tile = backend.tile_for(model.config.filters);
-            loop {
-                match pipeline::run(&model, &backend, &picture, mode, tile, cancel.clone(), &progress).await {
-                    Ok(outcome) => {
-                        return link.send_message(Msg::Finished(Box::new(outcome), model_id.to_string(), backend.kind));
-                    }
-                    Err(JobError::Cancelled) => return link.send_message(Msg::Cancelled),
-                    Err(JobError::Input(e)) => return link.send_message(Msg::Failed(e)),
-                    Err(JobError::Device(e)) if tile > 32 => {
-                        web_sys::console::warn_1(
-                            &format!("device error with {tile}px tiles, retrying smaller: {e}").into(),
-                        );
-                        tile /= 2;
-                    }
-                    Err(JobError::Device(e)) => return link.send_message(Msg::DeviceFailed(e)),
-                }
-            }
+            let done = pipeline::run_job(&job, backend, |kind| cached.get(&kind).cloned(), &events).await;
+            link.send_message(match done {
+                Ok((outcome, kind)) => Msg::Finished(Box::new(outcome), model_id.to_string(), kind),
+                Err(JobError::Cancelled) => Msg::Cancelled,
+                Err(JobError::Input(e) | JobError::Device(e)) => Msg::Failed(e),
+            });
         });
     }
 
@@ -199,7 +180,7 @@ impl App {
     }
 }
 
-impl Component for App {
+impl Component for UpscalePage {
     type Message = Msg;
     type Properties = ();
 
@@ -322,16 +303,9 @@ impl Component for App {
             }
             Msg::Cancel => self.cancel.set(true),
             Msg::Cancelled => self.status = Status::Cancelled,
-            Msg::DeviceFailed(e) => {
-                let on_gpu = self.backend.as_ref().is_some_and(|b| b.kind == Kind::WebGpu);
-                if on_gpu {
-                    let backend = Rc::new(Backend::cpu(format!("the GPU failed ({e})")));
-                    self.notice = backend.fallback_reason.as_ref().map(|r| format!("Switched to the CPU: {r}."));
-                    self.backend = Some(backend);
-                    ctx.link().send_message(Msg::Run);
-                } else {
-                    self.fail(format!("the model failed on the CPU: {e}"));
-                }
+            Msg::SwitchedToCpu(backend) => {
+                self.notice = backend.fallback_reason.as_ref().map(|r| format!("Switched to the CPU: {r}."));
+                self.backend = Some(backend);
             }
             Msg::Failed(e) => self.fail(e),
             Msg::Download => {
@@ -351,116 +325,6 @@ impl Component for App {
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link();
-        let busy = matches!(self.status, Status::Running | Status::Loading | Status::Starting);
-        let on_model =
-            link.callback(|e: Event| Msg::SelectModel(e.target_unchecked_into::<HtmlSelectElement>().value()));
-        let on_mode = link.callback(|e: Event| {
-            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
-            Msg::SetMode(if v == "evaluate" { Mode::Evaluate } else { Mode::Upscale })
-        });
-        let on_file = link.batch_callback(|e: Event| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            let file = input.files().and_then(|f| f.get(0));
-            input.set_value("");
-            file.map(Msg::OpenFile)
-        });
-        let on_drop = link.batch_callback(|e: DragEvent| {
-            e.prevent_default();
-            e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)).map(Msg::OpenFile)
-        });
-        let on_drag_over = Callback::from(|e: DragEvent| e.prevent_default());
-        let backend = self.backend.as_ref().map(|b| b.kind);
-        let shown = self.shown.as_ref();
-        let metrics = shown.and_then(|s| s.outcome.metrics.as_ref());
-        let fmt = |v: Option<f64>, d: usize| v.map(|v| format!("{v:.d$}")).unwrap_or_default();
-
-        html! {
-            <div class="page" ondrop={on_drop} ondragover={on_drag_over}>
-                <header>
-                    <h1>{ "srkd" }<small>{ " · ×4 super-resolution by a distilled SRGAN student, in your browser" }</small></h1>
-                    <span id="backend" class={classes!("badge", backend.map(|k| k.id()))}>
-                        { backend.map(|k| k.label()).unwrap_or("starting…") }
-                    </span>
-                </header>
-                if let Some(notice) = &self.notice {
-                    <p id="notice" class="notice">{ notice }</p>
-                }
-                <section class="controls">
-                    <label>{ "Model " }
-                        <select id="model" onchange={on_model} disabled={busy}>
-                            { for MODELS.iter().map(|m| html! {
-                                <option value={m.id} selected={m.id == self.model_id}>{ m.label }</option>
-                            }) }
-                        </select>
-                    </label>
-                    <label>{ "Mode " }
-                        <select id="mode" onchange={on_mode} disabled={busy}>
-                            <option value="upscale" selected={self.mode == Mode::Upscale}>{ "Upscale my image ×4" }</option>
-                            <option value="evaluate" selected={self.mode == Mode::Evaluate}>{ "Evaluate: treat my image as ground truth" }</option>
-                        </select>
-                    </label>
-                    <label class="button">{ "Open image…" }
-                        <input id="file" type="file" accept="image/*" onchange={on_file} disabled={busy} />
-                    </label>
-                    <button id="sample" onclick={link.callback(|_| Msg::LoadSample)} disabled={busy}>{ "Try the sample" }</button>
-                    <button id="run" onclick={link.callback(|_| Msg::Run)} disabled={busy || self.picture.is_none()}>{ "Run again" }</button>
-                    if self.status == Status::Running {
-                        <button id="cancel" onclick={link.callback(|_| Msg::Cancel)}>{ "Cancel" }</button>
-                    }
-                </section>
-                <p class="hint">{ "Open, drop or paste (Ctrl+V) an image. Evaluate mode makes the ×¼ input with the same MATLAB-compatible bicubic as `srkd eval`, so the numbers match the CLI." }</p>
-                if let Some(error) = &self.error {
-                    <div id="error" class="error" role="alert">
-                        <span>{ error }</span>
-                        <button onclick={link.callback(|_| Msg::DismissError)}>{ "Dismiss" }</button>
-                    </div>
-                }
-                if self.status == Status::Running {
-                    <div class="progress">
-                        <progress id="progress" max={self.progress.1.max(1).to_string()} value={self.progress.0.to_string()}></progress>
-                        <span>{ format!("tile {} of {}", self.progress.0, self.progress.1) }</span>
-                    </div>
-                }
-                if self.status == Status::Loading { <p class="progress">{ "Loading…" }</p> }
-                if self.status == Status::Cancelled { <p class="progress">{ "Cancelled." }</p> }
-                if let Some(s) = shown {
-                    <Compare bicubic_url={s.bicubic_url.clone()} sr_url={s.sr_url.clone()} width={s.outcome.width}
-                        height={s.outcome.height} model_label={self.model_label(&s.model_id)} />
-                    <section class="figures">
-                        <table id="metrics">
-                            <thead><tr><th></th><th>{ "PSNR-Y (dB)" }</th><th>{ "SSIM-Y" }</th><th>{ "NIQE ↓" }</th></tr></thead>
-                            <tbody>
-                                <tr><th>{ "bicubic" }</th>
-                                    <td>{ fmt(metrics.map(|m| m.bicubic.psnr), 2) }</td><td>{ fmt(metrics.map(|m| m.bicubic.ssim), 4) }</td>
-                                    <td>{ fmt(s.outcome.niqe_bicubic, 3) }</td></tr>
-                                <tr><th>{ self.model_label(&s.model_id) }</th>
-                                    <td id="psnr">{ fmt(metrics.map(|m| m.model.psnr), 2) }</td><td id="ssim">{ fmt(metrics.map(|m| m.model.ssim), 4) }</td>
-                                    <td>{ fmt(s.outcome.niqe_model, 3) }</td></tr>
-                            </tbody>
-                        </table>
-                        <p class="hint">{
-                            if metrics.is_some() { "PSNR/SSIM on Y (MATLAB rgb2ycbcr), border shave 4, against your image as ground truth. NIQE: no-reference, lower is better." }
-                            else { "Upscale mode has no ground truth, so only the no-reference NIQE is shown (lower is better; n/a for small images)." }
-                        }</p>
-                        <p id="timing">{ self.timing_text(s) }</p>
-                        <button id="download" onclick={link.callback(|_| Msg::Download)}>{ "Download PNG" }</button>
-                        if self.picture.as_ref().is_some_and(|p| p.had_alpha) {
-                            <p class="hint">{ "The image had transparency; the page upscales its colours only (the CLI keeps alpha)." }</p>
-                        }
-                    </section>
-                }
-                <div id="result" data-status={self.status.id()} data-backend={backend.map(|k| k.id()).unwrap_or("")}
-                    data-model={shown.map(|s| s.model_id.clone()).unwrap_or_default()}
-                    data-mode={if self.mode == Mode::Evaluate { "evaluate" } else { "upscale" }}
-                    data-psnr={fmt(metrics.map(|m| m.model.psnr), 6)} data-ssim={fmt(metrics.map(|m| m.model.ssim), 6)}
-                    data-psnr-bicubic={fmt(metrics.map(|m| m.bicubic.psnr), 6)} data-ssim-bicubic={fmt(metrics.map(|m| m.bicubic.ssim), 6)}
-                    data-ms={fmt(shown.map(|s| s.outcome.model_ms), 1)}
-                    data-ready-at={fmt(shown.map(|s| s.outcome.ready_at_ms), 1)} data-error={self.error.clone().unwrap_or_default()}>
-                    { format!("status: {}", self.status.id()) }
-                </div>
-                <footer>{ "srkd · the same Rust model and metric code as the native CLI, compiled to WebAssembly" }</footer>
-            </div>
-        }
+        self.page(ctx)
     }
 }

@@ -1,0 +1,126 @@
+//! What the upscaler page shows: controls, progress, the comparison, metrics and timings, and
+//! the `#result` element the browser tests read (the state and its changes are in `mod.rs`).
+
+use web_sys::{DragEvent, HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use super::{Msg, Status, UpscalePage};
+use crate::compare::Compare;
+use crate::models::MODELS;
+use crate::pipeline::Mode;
+
+impl UpscalePage {
+    pub(super) fn page(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let busy = matches!(self.status, Status::Running | Status::Loading | Status::Starting);
+        let on_model =
+            link.callback(|e: Event| Msg::SelectModel(e.target_unchecked_into::<HtmlSelectElement>().value()));
+        let on_mode = link.callback(|e: Event| {
+            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+            Msg::SetMode(if v == "evaluate" { Mode::Evaluate } else { Mode::Upscale })
+        });
+        let on_file = link.batch_callback(|e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let file = input.files().and_then(|f| f.get(0));
+            input.set_value("");
+            file.map(Msg::OpenFile)
+        });
+        let on_drop = link.batch_callback(|e: DragEvent| {
+            e.prevent_default();
+            e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)).map(Msg::OpenFile)
+        });
+        let on_drag_over = Callback::from(|e: DragEvent| e.prevent_default());
+        let backend = self.backend.as_ref().map(|b| b.kind);
+        let shown = self.shown.as_ref();
+        let metrics = shown.and_then(|s| s.outcome.metrics.as_ref());
+        let fmt = |v: Option<f64>, d: usize| v.map(|v| format!("{v:.d$}")).unwrap_or_default();
+
+        html! {
+            <div class="page" ondrop={on_drop} ondragover={on_drag_over}>
+                <header>
+                    <h1>{ "srkd" }<small>{ " · ×4 super-resolution by a distilled SRGAN student, in your browser" }</small></h1>
+                    <span id="backend" class={classes!("badge", backend.map(|k| k.id()))}>
+                        { backend.map(|k| k.label()).unwrap_or("starting…") }
+                    </span>
+                </header>
+                if let Some(notice) = &self.notice {
+                    <p id="notice" class="notice">{ notice }</p>
+                }
+                <section class="controls">
+                    <label>{ "Model " }
+                        <select id="model" onchange={on_model} disabled={busy}>
+                            { for MODELS.iter().map(|m| html! {
+                                <option value={m.id} selected={m.id == self.model_id}>{ m.label }</option>
+                            }) }
+                        </select>
+                    </label>
+                    <label>{ "Mode " }
+                        <select id="mode" onchange={on_mode} disabled={busy}>
+                            <option value="upscale" selected={self.mode == Mode::Upscale}>{ "Upscale my image ×4" }</option>
+                            <option value="evaluate" selected={self.mode == Mode::Evaluate}>{ "Evaluate: treat my image as ground truth" }</option>
+                        </select>
+                    </label>
+                    <label class="button">{ "Open image…" }
+                        <input id="file" type="file" accept="image/*" onchange={on_file} disabled={busy} />
+                    </label>
+                    <button id="sample" onclick={link.callback(|_| Msg::LoadSample)} disabled={busy}>{ "Try the sample" }</button>
+                    <button id="run" onclick={link.callback(|_| Msg::Run)} disabled={busy || self.picture.is_none()}>{ "Run again" }</button>
+                    if self.status == Status::Running {
+                        <button id="cancel" onclick={link.callback(|_| Msg::Cancel)}>{ "Cancel" }</button>
+                    }
+                </section>
+                <p class="hint">{ "Open, drop or paste (Ctrl+V) an image. Evaluate mode makes the ×¼ input with the same MATLAB-compatible bicubic as `srkd eval`, so the numbers match the CLI." }</p>
+                if let Some(error) = &self.error {
+                    <div id="error" class="error" role="alert">
+                        <span>{ error }</span>
+                        <button onclick={link.callback(|_| Msg::DismissError)}>{ "Dismiss" }</button>
+                    </div>
+                }
+                if self.status == Status::Running {
+                    <div class="progress">
+                        <progress id="progress" max={self.progress.1.max(1).to_string()} value={self.progress.0.to_string()}></progress>
+                        <span>{ format!("tile {} of {}", self.progress.0, self.progress.1) }</span>
+                    </div>
+                }
+                if self.status == Status::Loading { <p class="progress">{ "Loading…" }</p> }
+                if self.status == Status::Cancelled { <p class="progress">{ "Cancelled." }</p> }
+                if let Some(s) = shown {
+                    <Compare bicubic_url={s.bicubic_url.clone()} sr_url={s.sr_url.clone()} width={s.outcome.width}
+                        height={s.outcome.height} model_label={self.model_label(&s.model_id)} />
+                    <section class="figures">
+                        <table id="metrics">
+                            <thead><tr><th></th><th>{ "PSNR-Y (dB)" }</th><th>{ "SSIM-Y" }</th><th>{ "NIQE ↓" }</th></tr></thead>
+                            <tbody>
+                                <tr><th>{ "bicubic" }</th>
+                                    <td>{ fmt(metrics.map(|m| m.bicubic.psnr), 2) }</td><td>{ fmt(metrics.map(|m| m.bicubic.ssim), 4) }</td>
+                                    <td>{ fmt(s.outcome.niqe_bicubic, 3) }</td></tr>
+                                <tr><th>{ self.model_label(&s.model_id) }</th>
+                                    <td id="psnr">{ fmt(metrics.map(|m| m.model.psnr), 2) }</td><td id="ssim">{ fmt(metrics.map(|m| m.model.ssim), 4) }</td>
+                                    <td>{ fmt(s.outcome.niqe_model, 3) }</td></tr>
+                            </tbody>
+                        </table>
+                        <p class="hint">{
+                            if metrics.is_some() { "PSNR/SSIM on Y (MATLAB rgb2ycbcr), border shave 4, against your image as ground truth. NIQE: no-reference, lower is better." }
+                            else { "Upscale mode has no ground truth, so only the no-reference NIQE is shown (lower is better; n/a for small images)." }
+                        }</p>
+                        <p id="timing">{ self.timing_text(s) }</p>
+                        <button id="download" onclick={link.callback(|_| Msg::Download)}>{ "Download PNG" }</button>
+                        if self.picture.as_ref().is_some_and(|p| p.had_alpha) {
+                            <p class="hint">{ "The image had transparency; the page upscales its colours only (the CLI keeps alpha)." }</p>
+                        }
+                    </section>
+                }
+                <div id="result" data-status={self.status.id()} data-backend={backend.map(|k| k.id()).unwrap_or("")}
+                    data-model={shown.map(|s| s.model_id.clone()).unwrap_or_default()}
+                    data-mode={if self.mode == Mode::Evaluate { "evaluate" } else { "upscale" }}
+                    data-psnr={fmt(metrics.map(|m| m.model.psnr), 6)} data-ssim={fmt(metrics.map(|m| m.model.ssim), 6)}
+                    data-psnr-bicubic={fmt(metrics.map(|m| m.bicubic.psnr), 6)} data-ssim-bicubic={fmt(metrics.map(|m| m.bicubic.ssim), 6)}
+                    data-ms={fmt(shown.map(|s| s.outcome.model_ms), 1)}
+                    data-ready-at={fmt(shown.map(|s| s.outcome.ready_at_ms), 1)} data-error={self.error.clone().unwrap_or_default()}>
+                    { format!("status: {}", self.status.id()) }
+                </div>
+                <footer>{ "srkd · the same Rust model and metric code as the native CLI, compiled to WebAssembly" }</footer>
+            </div>
+        }
+    }
+}
