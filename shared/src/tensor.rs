@@ -14,23 +14,19 @@ pub fn image_to_tensor(image: &ImageF32, device: &Device) -> Tensor<4> {
 pub fn data_to_image(data: TensorData) -> Result<ImageF32, Error> {
     let dims = data.shape().to_vec();
     let [n, c, h, w] = dims[..] else {
-        return Err(Error::Shape(format!("expected a rank-4 image tensor, got {dims:?}")));
+        return Err(Error::TensorRank { dims: dims.to_vec() });
     };
     if n != 1 {
-        return Err(Error::Shape(format!("expected a batch of one image, got {n}")));
+        return Err(Error::TensorBatch { batch: n });
     }
-    let planar = data
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| Error::Shape(format!("unreadable tensor data: {e:?}")))?;
+    let planar =
+        data.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::TensorData { reason: format!("{e:?}") })?;
     Ok(ImageF32::from_planar(w, h, c, &planar))
 }
 
 /// Synchronous read-back; native only (browsers must use `into_data_async`).
 #[cfg(not(target_family = "wasm"))]
 pub fn tensor_to_image(tensor: Tensor<4>) -> Result<ImageF32, Error> {
-    let data = tensor
-        .try_into_data()
-        .map_err(|e| Error::Shape(format!("reading the result from the device failed: {e:?}")))?;
+    let data = tensor.try_into_data().map_err(|e| Error::DeviceRead { reason: format!("{e:?}") })?;
     data_to_image(data)
 }

@@ -24,7 +24,7 @@ pub fn generator_to_bytes(
     config: &GeneratorConfig,
     extra: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>, Error> {
-    let wrap = |e: &dyn std::fmt::Display| Error::Weights(format!("cannot serialise weights: {e}"));
+    let wrap = |e: &dyn std::fmt::Display| Error::SerialiseWeights { reason: e.to_string() };
     let plain = model.into_record().into_bytes().map_err(|e| wrap(&e))?;
     let tensors = Reader::from_bytes(plain).and_then(Reader::into_tensors).map_err(|e| wrap(&e))?;
     // Parameters are matched by path on load; dropping the random parameter ids makes the
@@ -50,18 +50,15 @@ pub fn generator_to_bytes(
 /// The architecture and metadata stored in a generator pack, without loading its tensors.
 pub fn read_generator_metadata(bytes: &[u8]) -> Result<(GeneratorConfig, BTreeMap<String, String>), Error> {
     let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| Error::Weights(format!("not a burnpack file ({e})")))?;
+        .map_err(|e| Error::NotBurnpack { reason: e.to_string() })?;
     let metadata = reader.metadata().clone();
     if metadata.get(KIND_KEY).map(String::as_str) != Some(KIND_GENERATOR) {
-        return Err(Error::Weights(
-            "burnpack file does not hold an srkd generator (no `srkd.kind = generator/1` metadata)".into(),
-        ));
+        return Err(Error::NotAGenerator);
     }
-    let json =
-        metadata.get(CONFIG_KEY).ok_or_else(|| Error::Weights("generator pack has no architecture metadata".into()))?;
+    let json = metadata.get(CONFIG_KEY).ok_or(Error::NoArchitecture)?;
     let config: GeneratorConfig =
-        serde_json::from_str(json).map_err(|e| Error::Weights(format!("unreadable generator architecture: {e}")))?;
-    config.validate().map_err(|e| Error::Weights(format!("invalid generator architecture: {e}")))?;
+        serde_json::from_str(json).map_err(|e| Error::UnreadableArchitecture { reason: e.to_string() })?;
+    config.validate().map_err(|e| Error::InvalidArchitecture { reason: e.to_string() })?;
     Ok((config, metadata))
 }
 
@@ -69,10 +66,8 @@ pub fn read_generator_metadata(bytes: &[u8]) -> Result<(GeneratorConfig, BTreeMa
 pub fn generator_from_bytes(bytes: Vec<u8>, device: &Device) -> Result<(Generator, GeneratorConfig), Error> {
     let (config, _) = read_generator_metadata(&bytes)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| Error::Weights(format!("corrupt weights: {e}")))?;
-    let model = config
-        .init(device)
-        .try_load_record(record)
-        .map_err(|e| Error::Weights(format!("weights do not fit the stored architecture: {e}")))?;
+        .map_err(|e| Error::CorruptWeights { reason: e.to_string() })?;
+    let model =
+        config.init(device).try_load_record(record).map_err(|e| Error::WeightsDoNotFit { reason: e.to_string() })?;
     Ok((model, config))
 }

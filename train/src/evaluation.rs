@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use srkd_core::image::{ImageF32, bicubic_upscale, decode, degrade};
@@ -25,7 +25,7 @@ pub fn collect_images(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     for input in inputs {
         if input.is_dir() {
             let mut found: Vec<PathBuf> = std::fs::read_dir(input)
-                .map_err(|e| anyhow!("{}: cannot list folder ({e})", input.display()))?
+                .with_context(|| format!("{}: cannot list folder", input.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
                     p.extension()
@@ -49,7 +49,7 @@ pub fn collect_images(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 /// An HR image as RGB, refused when too small to be measured at `scale`.
 pub fn load_hr(path: &Path, scale: usize) -> Result<ImageF32> {
-    let image = decode(&fsio::read(path)?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let image = decode(&fsio::read(path)?).with_context(|| path.display().to_string())?;
     // Measuring needs a shaved border and an SSIM window on top of the ×scale crop.
     let min = scale * (2 * scale + 11).div_ceil(scale);
     if image.rgb.width < min || image.rgb.height < min {
@@ -112,12 +112,12 @@ impl Upscaler<'_> {
             Upscaler::Bicubic => bicubic_upscale(&image.lq, scale),
             Upscaler::Generator { model, config, device, tile } => {
                 let rgb = upscale_rgb(model, config, &image.lq, *tile, device, |_, _| {})
-                    .map_err(|e| anyhow!("{}: {e}", image.name))?;
+                    .with_context(|| image.name.clone())?;
                 ImageF32::from_u8(w, h, 3, &rgb)
             }
             Upscaler::Results(dir) => {
                 let path = dir.join(format!("{}_x{scale}.png", image.stem));
-                let result = decode(&fsio::read(&path)?).map_err(|e| anyhow!("{}: {e}", path.display()))?.rgb;
+                let result = decode(&fsio::read(&path)?).with_context(|| path.display().to_string())?.rgb;
                 if (result.width, result.height) != (w, h) {
                     bail!(
                         "{}: {}×{}, but the ×{scale} result of its input is {w}×{h}",
@@ -144,7 +144,7 @@ pub struct Scores {
 
 /// PSNR-Y / SSIM-Y of `result` against the HR image (shave = scale), and NIQE if `with_niqe`.
 pub fn score(result: &ImageF32, image: &Degraded, scale: usize, with_niqe: bool) -> Result<Scores> {
-    let q = quality_y(result, &image.hr, scale).map_err(|e| anyhow!("{}: {e}", image.name))?;
+    let q = quality_y(result, &image.hr, scale).with_context(|| image.name.clone())?;
     Ok(Scores { psnr: q.psnr, ssim: q.ssim, niqe: with_niqe.then(|| niqe_of(result, scale)).flatten() })
 }
 

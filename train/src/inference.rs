@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::tensor::Device;
 use srkd_core::image::ImageF32;
@@ -30,7 +30,7 @@ pub fn upscale_rgb(
     for (i, t) in tiles.iter().enumerate() {
         let window = lr.crop(t.win_x, t.win_y, t.win_w, t.win_h);
         let sr = generator.forward(image_to_tensor(&window, device));
-        let sr = tensor_to_image(sr).map_err(|e| anyhow!("{e}"))?;
+        let sr = tensor_to_image(sr)?;
         stitcher.place(t, &sr);
         on_tile(i + 1, tiles.len());
     }
@@ -40,6 +40,6 @@ pub fn upscale_rgb(
 /// Load a generator `.bpk`, ready for inference (`valid()`: BN uses running statistics).
 pub fn load_generator(path: &Path, device: &Device) -> Result<(Generator, GeneratorConfig)> {
     let bytes = fsio::read(path)?;
-    let (model, config) = generator_from_bytes(bytes, device).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let (model, config) = generator_from_bytes(bytes, device).with_context(|| path.display().to_string())?;
     Ok((model.valid(), config))
 }

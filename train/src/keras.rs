@@ -110,7 +110,7 @@ fn conv_weight(k: &Array, perm: Option<&[usize]>, device: &Device) -> Result<Ten
 
 /// Read a Keras generator `.h5` and build the equivalent burn generator.
 pub fn import_generator(path: &Path, device: &Device) -> Result<(Generator, GeneratorConfig)> {
-    let file = Hdf5File::open(path).map_err(|e| anyhow::anyhow!("not a readable HDF5 file ({e})"))?;
+    let file = Hdf5File::open(path).context("not a readable HDF5 file")?;
     let layers = collect_layers(&file)?;
     let config = infer_config(&layers)?;
     let mut g = config.init(device);

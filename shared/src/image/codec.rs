@@ -27,26 +27,27 @@ pub struct Decoded {
 /// Decode an image file's bytes, with size limits, into 8-bit-scale RGB (+ alpha).
 pub fn decode(bytes: &[u8]) -> Result<Decoded, Error> {
     if bytes.is_empty() {
-        return Err(Error::Image("empty file".into()));
+        return Err(Error::EmptyImage);
     }
-    let mut reader =
-        ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| Error::Image(e.to_string()))?;
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::Decode { reason: e.to_string() })?;
     if reader.format().is_none() {
-        return Err(Error::Image("not a recognised image format".into()));
+        return Err(Error::UnknownImageFormat);
     }
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| Error::Image(e.to_string()))?;
+    let image = reader.decode().map_err(|e| Error::Decode { reason: e.to_string() })?;
     from_dynamic(&image)
 }
 
 fn from_dynamic(image: &DynamicImage) -> Result<Decoded, Error> {
     let (w, h) = (image.width() as usize, image.height() as usize);
     if w == 0 || h == 0 {
-        return Err(Error::Image(format!("image has zero size ({w}×{h})")));
+        return Err(Error::ZeroSizeImage { size: (w, h) });
     }
     let color = image.color();
     let grayscale = !color.has_color();
@@ -62,7 +63,7 @@ fn from_dynamic(image: &DynamicImage) -> Result<Decoded, Error> {
 /// Encode 8-bit samples as PNG. `channels` is 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA).
 pub fn encode_png(width: usize, height: usize, channels: usize, samples: Vec<u8>) -> Result<Vec<u8>, Error> {
     let (w, h) = (width as u32, height as u32);
-    let err = || Error::Image(format!("cannot build a {width}×{height}×{channels} image"));
+    let err = || Error::BadSamples { size: (width, height), channels };
     let image = match channels {
         1 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, samples).ok_or_else(err)?),
         2 => DynamicImage::ImageLumaA8(image::GrayAlphaImage::from_raw(w, h, samples).ok_or_else(err)?),
@@ -71,7 +72,7 @@ pub fn encode_png(width: usize, height: usize, channels: usize, samples: Vec<u8>
         _ => return Err(err()),
     };
     let mut out = Cursor::new(Vec::new());
-    image.write_to(&mut out, ImageFormat::Png).map_err(|e| Error::Image(e.to_string()))?;
+    image.write_to(&mut out, ImageFormat::Png).map_err(|e| Error::Encode { reason: e.to_string() })?;
     Ok(out.into_inner())
 }
 

@@ -25,19 +25,15 @@ pub struct Quality {
 /// from each border.
 pub fn quality_y(result: &ImageF32, truth: &ImageF32, shave: usize) -> Result<Quality, Error> {
     if (result.width, result.height) != (truth.width, truth.height) {
-        return Err(Error::Shape(format!(
-            "result is {}×{} but ground truth is {}×{}",
-            result.width, result.height, truth.width, truth.height
-        )));
+        return Err(Error::SizeMismatch { result: (result.width, result.height), truth: (truth.width, truth.height) });
     }
     let (w, h) = (truth.width, truth.height);
     if w <= 2 * shave || h <= 2 * shave {
-        return Err(Error::Shape(format!("{w}×{h} is too small to shave {shave} pixels")));
+        return Err(Error::TooSmallToShave { size: (w, h), shave });
     }
     let inner = |img: &ImageF32| rgb_to_y(&img.crop(shave, shave, w - 2 * shave, h - 2 * shave), true);
     let (a, b) = (inner(result), inner(truth));
     let (iw, ih) = (w - 2 * shave, h - 2 * shave);
-    let ssim = ssim(&a, &b, iw, ih)
-        .ok_or_else(|| Error::Shape(format!("{iw}×{ih} after shaving is smaller than the SSIM window")))?;
+    let ssim = ssim(&a, &b, iw, ih).ok_or(Error::SmallerThanSsimWindow { size: (iw, ih) })?;
     Ok(Quality { psnr: psnr(&a, &b), ssim })
 }

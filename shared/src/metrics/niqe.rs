@@ -41,7 +41,7 @@ fn pristine() -> &'static PristineModel {
 pub fn niqe(image: &ImageF32, shave: usize) -> Result<f64, Error> {
     let (w, h) = (image.width, image.height);
     if w <= 2 * shave || h <= 2 * shave {
-        return Err(Error::Shape(format!("{w}×{h} is too small to shave {shave} pixels")));
+        return Err(Error::TooSmallToShave { size: (w, h), shave });
     }
     let inner = image.crop(shave, shave, w - 2 * shave, h - 2 * shave);
     niqe_gray(&rgb_to_y(&inner, true), inner.width, inner.height)
@@ -53,9 +53,7 @@ pub fn niqe_gray(plane: &[f64], width: usize, height: usize) -> Result<f64, Erro
     let (blocks_w, blocks_h) = (width / NIQE_BLOCK, height / NIQE_BLOCK);
     // The covariance of the block features needs at least two blocks.
     if blocks_w * blocks_h < 2 {
-        return Err(Error::Shape(format!(
-            "{width}×{height} is too small for NIQE (needs at least two {NIQE_BLOCK}×{NIQE_BLOCK} blocks)"
-        )));
+        return Err(Error::TooSmallForNiqe { size: (width, height), block: NIQE_BLOCK });
     }
     let (cw, ch) = (blocks_w * NIQE_BLOCK, blocks_h * NIQE_BLOCK);
     let mut img: Vec<f64> = (0..ch).flat_map(|y| plane[y * width..y * width + cw].iter().copied()).collect();
@@ -195,9 +193,7 @@ fn distance_to_pristine(features: &[[f64; FEATURES]], model: &PristineModel) -> 
         .collect();
     let clean: Vec<&[f64; FEATURES]> = features.iter().filter(|f| f.iter().all(|v| !v.is_nan())).collect();
     if clean.len() < 2 || mu.iter().any(|v| v.is_nan()) {
-        return Err(Error::Shape(
-            "NIQE is undefined for this image: too few blocks with structure (flat or nearly flat content)".into(),
-        ));
+        return Err(Error::NiqeUndefined);
     }
     let n = clean.len();
     let means: Vec<f64> = (0..FEATURES).map(|j| clean.iter().map(|f| f[j]).sum::<f64>() / n as f64).collect();
@@ -208,7 +204,7 @@ fn distance_to_pristine(features: &[[f64; FEATURES]], model: &PristineModel) -> 
     let svd = sigma.svd(true, true);
     // numpy's pinv cut-off: singular values below 1e-15 × the largest count as zero.
     let cutoff = 1e-15 * svd.singular_values.max();
-    let inverse = svd.pseudo_inverse(cutoff).map_err(|e| Error::Shape(format!("NIQE covariance: {e}")))?;
+    let inverse = svd.pseudo_inverse(cutoff).map_err(|e| Error::NiqeCovariance { reason: e.to_string() })?;
     let d = DVector::from_iterator(FEATURES, model.mu.iter().zip(&mu).map(|(p, m)| p - m));
     let q = (d.transpose() * inverse * &d)[(0, 0)];
     Ok(q.sqrt())

@@ -120,7 +120,7 @@ fn csv_field(s: &str) -> String {
 
 /// The DMOS table of a study's sessions (already checked with [`check_sessions`]).
 pub fn compute_dmos(sessions: &[RaterSession], options: DmosOptions) -> Result<DmosTable, Error> {
-    let study = sessions.first().map(|s| s.study.clone()).ok_or_else(|| Error::Config("no rating files".into()))?;
+    let study = sessions.first().map(|s| s.study.clone()).ok_or(Error::NoRatings)?;
     let all: Vec<&RaterSession> = sessions.iter().collect();
     let screening = screen(&all);
     let mut excluded = Vec::new();
@@ -179,10 +179,8 @@ pub fn compute_dmos(sessions: &[RaterSession], options: DmosOptions) -> Result<D
         raters.push(s.rater.clone());
     }
     if raters.is_empty() {
-        return Err(Error::Config(format!(
-            "no rater can be scored: {}",
-            excluded.iter().map(|e| format!("{} ({})", e.rater, e.reason)).collect::<Vec<_>>().join("; ")
-        )));
+        let excluded = excluded.iter().map(|e| format!("{} ({})", e.rater, e.reason)).collect();
+        return Err(Error::NoScorableRater { excluded });
     }
     let mut dmos: BTreeMap<String, BTreeMap<String, DmosCell>> = BTreeMap::new();
     let mut per_method: BTreeMap<String, Vec<f64>> = BTreeMap::new();

@@ -45,8 +45,8 @@ impl Study {
     /// Parse and check a `study.json`; `source` names it in errors.
     pub fn parse(source: &str, text: &str) -> Result<Self, Error> {
         let study: Study =
-            serde_json::from_str(text).map_err(|e| Error::Config(format!("{source}: not a study file ({e})")))?;
-        study.check().map_err(|e| Error::Config(format!("{source}: {e}")))?;
+            serde_json::from_str(text).map_err(|e| Error::NotAStudy { file: source.into(), reason: e.to_string() })?;
+        study.check().map_err(|reason| Error::InvalidStudy { file: source.into(), reason })?;
         Ok(study)
     }
 

@@ -41,23 +41,26 @@ impl RaterSession {
     /// Parse and check one exported file, JSON or CSV; `source` names it in errors.
     pub fn parse(source: &str, text: &str) -> Result<Self, Error> {
         let session: RaterSession = if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| Error::Config(format!("{source}: not a rating file ({e})")))?
+            serde_json::from_str(text)
+                .map_err(|e| Error::NotARatingFile { file: source.into(), reason: e.to_string() })?
         } else {
             Self::from_csv(source, text)?
         };
         if session.rater.trim().is_empty() {
-            return Err(Error::Config(format!("{source}: the rater id is empty")));
+            return Err(Error::EmptyRater { file: source.into() });
         }
         let mut seen = BTreeSet::new();
         for r in &session.ratings {
             if !(1..=5).contains(&r.score) {
-                return Err(Error::Config(format!(
-                    "{source}: score {} for {} / {} is outside 1–5",
-                    r.score, r.image, r.method
-                )));
+                let (image, method) = (r.image.clone(), r.method.clone());
+                return Err(Error::ScoreOutOfRange { file: source.into(), image, method, score: r.score });
             }
             if !seen.insert((r.image.as_str(), r.method.as_str())) {
-                return Err(Error::Config(format!("{source}: {} / {} is rated twice", r.image, r.method)));
+                return Err(Error::RatedTwice {
+                    file: source.into(),
+                    image: r.image.clone(),
+                    method: r.method.clone(),
+                });
             }
         }
         Ok(session)
@@ -98,7 +101,7 @@ impl RaterSession {
     }
 
     fn from_csv(source: &str, text: &str) -> Result<Self, Error> {
-        let bad = |what: String| Error::Config(format!("{source}: not a rating file ({what})"));
+        let bad = |reason: String| Error::NotARatingFile { file: source.into(), reason };
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let header = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
         if header.iter().collect::<Vec<_>>() != CSV_HEADER {
@@ -134,14 +137,11 @@ pub fn check_sessions(sessions: &[(String, RaterSession)]) -> Result<(), Error> 
     let study = sessions.first().map(|(_, s)| s.study.as_str());
     for (source, s) in sessions {
         if Some(s.study.as_str()) != study {
-            return Err(Error::Config(format!(
-                "{source}: belongs to study `{}`, not `{}`",
-                s.study,
-                study.unwrap_or_default()
-            )));
+            let (found, expected) = (s.study.clone(), study.unwrap_or_default().to_string());
+            return Err(Error::OtherStudy { file: source.clone(), found, expected });
         }
         if let Some(first) = raters.insert(s.rater.as_str(), source.as_str()) {
-            return Err(Error::Config(format!("{source}: rater `{}` already comes from {first}", s.rater)));
+            return Err(Error::DuplicateRater { file: source.clone(), rater: s.rater.clone(), first: first.into() });
         }
     }
     Ok(())

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use burn::optim::AdamConfig;
 use burn::tensor::Tensor;
 use srkd_core::image::decode;
@@ -169,7 +169,7 @@ fn infer(
     if runs == 0 || width < 16 || height < 16 {
         bail!("--runs must be ≥ 1, --size and --height ≥ 16");
     }
-    let mut photo = decode(&fsio::read(image)?).map_err(|e| anyhow!("{}: {e}", image.display()))?.rgb;
+    let mut photo = decode(&fsio::read(image)?).with_context(|| image.display().to_string())?.rgb;
     if photo.width < width || photo.height < height {
         // A larger input than the photo: the photo enlarged (the time does not depend on content).
         let scale = (width as f64 / photo.width as f64).max(height as f64 / photo.height as f64);
@@ -199,8 +199,7 @@ fn infer(
         for run in 0..=runs {
             let start = Instant::now();
             // Reading the result back synchronises the device, so the time covers the whole pass.
-            let sr =
-                tensor_to_image(generator.forward(image_to_tensor(&input, &device))).map_err(|e| anyhow!("{e}"))?;
+            let sr = tensor_to_image(generator.forward(image_to_tensor(&input, &device)))?;
             if run > 0 {
                 times.push(start.elapsed().as_secs_f64());
             }
@@ -269,7 +268,7 @@ fn train(
         let frozen = Frozen::load(&config, &schedule, &device, &ad)?;
         let parallel = DataParallel::new(&devices, &frozen);
         let discriminator = config.discriminator.clone().with_input_size(hr_crop);
-        discriminator.validate().map_err(|e| anyhow!("{e}"))?;
+        discriminator.validate().map_err(anyhow::Error::msg)?;
         let g = Trained::new(g_config.init(&ad), AdamConfig::new().init());
         let d = phase.discriminator.then(|| Trained::new(discriminator.init(&ad), AdamConfig::new().init()));
         let mut state = GanState { g, d };

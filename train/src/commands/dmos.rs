@@ -26,13 +26,12 @@ pub fn run(args: DmosArgs) -> Result<()> {
     for path in &args.files {
         let text = String::from_utf8(fsio::read(path)?).map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))?;
         let name = path.display().to_string();
-        let session = RaterSession::parse(&name, &text).map_err(|e| anyhow!("{e}"))?;
+        let session = RaterSession::parse(&name, &text)?;
         sessions.push((name, session));
     }
-    check_sessions(&sessions).map_err(|e| anyhow!("{e}"))?;
+    check_sessions(&sessions)?;
     let sessions: Vec<RaterSession> = sessions.into_iter().map(|(_, s)| s).collect();
-    let table =
-        compute_dmos(&sessions, DmosOptions { exclude_outliers: args.exclude_outliers }).map_err(|e| anyhow!("{e}"))?;
+    let table = compute_dmos(&sessions, DmosOptions { exclude_outliers: args.exclude_outliers })?;
     print_table(&table);
     if let Some(path) = &args.json {
         fsio::write_atomic(path, &serde_json::to_vec_pretty(&table)?)?;

@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use srkd::evaluation::{Degraded, Scores, Upscaler, collect_images, mean_scores, score};
@@ -119,7 +119,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
 }
 
 fn save_png(path: &Path, image: &ImageF32, name: &str) -> Result<()> {
-    let png = encode_png(image.width, image.height, 3, image.to_u8()).map_err(|e| anyhow!("{name}: {e}"))?;
+    let png = encode_png(image.width, image.height, 3, image.to_u8()).with_context(|| name.to_string())?;
     fsio::write_atomic(path, &png)
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result};
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 
@@ -29,8 +29,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
         .with_to_adapter(BurnToPyTorchAdapter)
         .metadata("srkd.config", config_json)
         .metadata("srkd.source", args.model.display().to_string());
-    generator.save_into(&mut store).map_err(|e| anyhow!("{}: cannot export ({e})", args.model.display()))?;
-    let bytes = store.get_bytes().map_err(|e| anyhow!("{}: cannot export ({e})", args.model.display()))?;
+    generator.save_into(&mut store).with_context(|| format!("{}: cannot export", args.model.display()))?;
+    let bytes = store.get_bytes().with_context(|| format!("{}: cannot export", args.model.display()))?;
     fsio::write_atomic(&args.out, &bytes)?;
     eprintln!(
         "exported {} → {} (safetensors, PyTorch names, {} filters, {} blocks)",

@@ -37,7 +37,7 @@ pub fn run(args: ImportKerasArgs) -> Result<()> {
     meta.insert("srkd.source.file".into(), args.input.file_name().unwrap_or_default().to_string_lossy().into());
     meta.insert("srkd.source.sha256".into(), format!("{:x}", Sha256::digest(&source)));
     meta.insert("srkd.params".into(), params.to_string());
-    let bytes = generator_to_bytes(generator, &config, &meta).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bytes = generator_to_bytes(generator, &config, &meta)?;
     fsio::write_atomic(&args.out, &bytes)?;
     eprintln!(
         "imported {} → {} ({} filters, {} blocks, ×{}, {} parameters)",

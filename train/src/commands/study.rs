@@ -103,7 +103,7 @@ struct Picture {
 }
 
 fn picture(image: &ImageF32, what: &str) -> Result<Picture> {
-    let png = encode_png(image.width, image.height, 3, image.to_u8()).map_err(|e| anyhow!("{what}: {e}"))?;
+    let png = encode_png(image.width, image.height, 3, image.to_u8()).with_context(|| what.to_string())?;
     let name = format!("{}.png", &format!("{:x}", Sha256::digest(&png))[..16]);
     Ok(Picture { name, png })
 }
@@ -117,7 +117,7 @@ fn eval_hr(path: &Path, scale: usize) -> Result<(String, ImageF32)> {
 /// A method's saved result for `image`, checked to be the HR image's size.
 fn saved_result(run: &Path, set: &str, method: &str, image: &Path, hr: &ImageF32) -> Result<ImageF32> {
     let path = run.join(output_path(set, method, image));
-    let decoded = decode(&fsio::read(&path)?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let decoded = decode(&fsio::read(&path)?).with_context(|| path.display().to_string())?;
     if (decoded.rgb.width, decoded.rgb.height) != (hr.width, hr.height) {
         bail!(
             "{}: {}×{} does not match the HR image's {}×{} — was the eval set changed after the run?",

@@ -60,7 +60,7 @@ pub struct TrainArgs {
 
 fn read_config(path: &Path) -> Result<TrainConfig> {
     let text = String::from_utf8(fsio::read(path)?).with_context(|| format!("{}: not UTF-8", path.display()))?;
-    toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+    toml::from_str(&text).with_context(|| path.display().to_string())
 }
 
 /// The config file, else (when resuming) the run's own `config.toml`, else the defaults; then

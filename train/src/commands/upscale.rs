@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use srkd_core::image::{ImageF32, decode, encode_png, imresize};
 
@@ -21,7 +21,7 @@ pub struct UpscaleArgs {
 pub fn run(args: UpscaleArgs) -> Result<()> {
     let (device, generator, config) = args.inference.load()?;
     let bytes = fsio::read(&args.input)?;
-    let image = decode(&bytes).map_err(|e| anyhow!("{}: {e}", args.input.display()))?;
+    let image = decode(&bytes).with_context(|| args.input.display().to_string())?;
     let s = config.scale;
     let (w, h) = (image.rgb.width * s, image.rgb.height * s);
     if w > u32::MAX as usize || h > u32::MAX as usize || w * h > (1 << 31) {
@@ -40,7 +40,7 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
     bar.finish_and_clear();
 
     let (channels, samples) = assemble(rgb, image.alpha.as_ref(), image.grayscale, s);
-    let png = encode_png(w, h, channels, samples).map_err(|e| anyhow!("{}: {e}", args.output.display()))?;
+    let png = encode_png(w, h, channels, samples).with_context(|| args.output.display().to_string())?;
     fsio::write_atomic(&args.output, &png)?;
     eprintln!("wrote {} ({w}×{h})", args.output.display());
     Ok(())

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use srkd_core::image::encode_png;
 
@@ -58,7 +58,7 @@ pub fn evaluate(
             Some(sr) => {
                 let s = score(&sr, &image, scale, true)?;
                 let relative = output_path(set, method, &path);
-                let png = encode_png(sr.width, sr.height, 3, sr.to_u8()).map_err(|e| anyhow!("{}: {e}", image.name))?;
+                let png = encode_png(sr.width, sr.height, 3, sr.to_u8()).with_context(|| image.name.clone())?;
                 fsio::write_atomic(&run.join(&relative), &png)?;
                 let output = Some(relative.to_string_lossy().to_string());
                 ImageScore { image: image.name.clone(), psnr: Some(s.psnr), ssim: Some(s.ssim), niqe: s.niqe, output }

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Once;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use srkd_core::image::{ImageF32, decode, encode_png};
@@ -79,7 +79,7 @@ pub fn crop_grid(
     let height = rows * (cell + pad + label_h) + pad;
     let mut buffer = vec![255u8; width * height * 3];
     for (i, tile) in tiles.iter().enumerate() {
-        let image = decode(&fsio::read(tile.image)?).map_err(|e| anyhow!("{}: {e}", tile.image.display()))?.rgb;
+        let image = decode(&fsio::read(tile.image)?).with_context(|| tile.image.display().to_string())?.rgb;
         if x + side > image.width || y + side > image.height {
             return Err(anyhow!("{}: smaller than the figure crop", tile.image.display()));
         }
@@ -99,12 +99,11 @@ pub fn crop_grid(
         let style = ("sans-serif", 15).into_font().color(&BLACK);
         for (i, tile) in tiles.iter().enumerate() {
             let (ox, oy) = (pad + (i % columns) * (cell + pad), pad + (i / columns) * (cell + pad + label_h));
-            root.draw_text(tile.label, &style, (ox as i32, (oy + cell + 5) as i32))
-                .map_err(|e| anyhow!("figure text: {e}"))?;
+            root.draw_text(tile.label, &style, (ox as i32, (oy + cell + 5) as i32)).context("figure text")?;
         }
-        root.present().map_err(|e| anyhow!("figure: {e}"))?;
+        root.present().context("figure")?;
     }
-    let png = encode_png(width, height, 3, buffer).map_err(|e| anyhow!("{e}"))?;
+    let png = encode_png(width, height, 3, buffer)?;
     fsio::write_atomic(out, &png)
 }
 
@@ -133,25 +132,18 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series], log_y: bool, ou
     let mut buffer = vec![255u8; (width * height * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buffer, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        root.fill(&WHITE)?;
         let mut builder = ChartBuilder::on(&root);
         builder.caption(title, ("sans-serif", 20)).margin(12).x_label_area_size(40).y_label_area_size(70);
         // The two axis kinds are different types, so the drawing is written once as a macro.
         macro_rules! plot {
             ($chart:expr) => {{
                 let mut chart = $chart;
-                chart
-                    .configure_mesh()
-                    .x_desc("step")
-                    .y_desc(y_label)
-                    .label_style(("sans-serif", 13))
-                    .draw()
-                    .map_err(|e| anyhow!("{e}"))?;
+                chart.configure_mesh().x_desc("step").y_desc(y_label).label_style(("sans-serif", 13)).draw()?;
                 for (i, s) in series.iter().enumerate() {
                     let color = Palette99::pick(i).to_rgba();
                     chart
-                        .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))
-                        .map_err(|e| anyhow!("{e}"))?
+                        .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))?
                         .label(s.label.clone())
                         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
                 }
@@ -160,22 +152,17 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series], log_y: bool, ou
                     .background_style(WHITE.mix(0.85))
                     .border_style(BLACK)
                     .label_font(("sans-serif", 13))
-                    .draw()
-                    .map_err(|e| anyhow!("{e}"))?;
+                    .draw()?;
             }};
         }
         if log_y {
-            plot!(
-                builder
-                    .build_cartesian_2d(0f64..x_max, (y_min * 0.9..y_max * 1.1).log_scale())
-                    .map_err(|e| anyhow!("{e}"))?
-            );
+            plot!(builder.build_cartesian_2d(0f64..x_max, (y_min * 0.9..y_max * 1.1).log_scale())?);
         } else {
             let margin = (y_max - y_min) * 0.05;
-            plot!(builder.build_cartesian_2d(0f64..x_max, y_min - margin..y_max + margin).map_err(|e| anyhow!("{e}"))?);
+            plot!(builder.build_cartesian_2d(0f64..x_max, y_min - margin..y_max + margin)?);
         }
-        root.present().map_err(|e| anyhow!("{e}"))?;
+        root.present()?;
     }
-    let png = encode_png(width as usize, height as usize, 3, buffer).map_err(|e| anyhow!("{e}"))?;
+    let png = encode_png(width as usize, height as usize, 3, buffer)?;
     fsio::write_atomic(out, &png)
 }

@@ -2,6 +2,7 @@
 //! request: what `srkd bench serve` simulates raters with and the tests drive the server with
 //! (including bytes no well-behaved client would send).
 
+use anyhow::Context;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -125,7 +126,7 @@ pub fn spawn_server(
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
-        .map_err(|e| anyhow::anyhow!("cannot start {} serve: {e}", exe.display()))?;
+        .with_context(|| format!("cannot start {} serve", exe.display()))?;
     let mut stdout = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?);
     let mut first = String::new();
     stdout.read_line(&mut first)?;

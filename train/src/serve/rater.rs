@@ -3,6 +3,7 @@
 //! (idempotent: the same item again replaces the score). A token opens only its own study and
 //! its own answers; raters never see method names (items are `item-N`).
 
+use anyhow::Context;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -70,7 +71,7 @@ pub async fn register(
     if state.store.count_raters(&study_id).await? >= state.max_raters {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "this study has all the raters it takes"));
     }
-    let token = new_token().map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
+    let token = new_token().context("no randomness from the OS")?;
     let hash = token_hash(&normalize(&token).expect("a fresh token is well formed"));
     match state.store.register(&study_id, &body.rater, &hash, now_ms()).await? {
         Registered::Ok => {

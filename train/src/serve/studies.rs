@@ -23,7 +23,7 @@ impl HostedStudy {
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join("study.json");
         let text = String::from_utf8(fsio::read(&path)?).map_err(|_| anyhow!("{}: not UTF-8", path.display()))?;
-        let study = Study::parse(&path.display().to_string(), &text).map_err(|e| anyhow!("{e}"))?;
+        let study = Study::parse(&path.display().to_string(), &text)?;
         if study.methods_hidden {
             bail!("{}: a rater's view (methods hidden); serve the bundle `srkd study export` wrote", path.display());
         }

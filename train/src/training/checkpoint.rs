@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
@@ -115,24 +115,23 @@ impl Checkpoint {
 /// Checkpoint bytes of a module. `valid()` first: it folds BatchNorm running statistics that
 /// are still pending per thread into the module (a plain record would miss them).
 pub fn record_bytes<M: Module>(module: &M) -> Result<Vec<u8>> {
-    Ok(module.valid().into_record().into_bytes().map_err(|e| anyhow!("{e}"))?.to_vec())
+    Ok(module.valid().into_record().into_bytes()?.to_vec())
 }
 
 fn optim_bytes<M>(trained: &Trained<M>) -> Result<Vec<u8>> {
-    Ok(trained.optim.into_bytes().map_err(|e| anyhow!("{e}"))?.to_vec())
+    Ok(trained.optim.into_bytes()?.to_vec())
 }
 
 /// `module` with the weights of checkpoint bytes; `what` names it in errors.
 pub fn load_record<M: Module>(module: M, bytes: &[u8], what: &str) -> Result<M> {
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| anyhow!("checkpoint {what}: {e}"))?;
-    module.try_load_record(record).map_err(|e| anyhow!("checkpoint {what} does not fit this config: {e}"))
+        .with_context(|| format!("checkpoint {what}"))?;
+    module.try_load_record(record).with_context(|| format!("checkpoint {what} does not fit this config"))
 }
 
 /// `trained` with the optimizer state of checkpoint bytes.
 pub fn load_optim<M>(trained: Trained<M>, bytes: Vec<u8>) -> Result<Trained<M>> {
-    let optim =
-        trained.optim.from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| anyhow!("checkpoint optimizer: {e}"))?;
+    let optim = trained.optim.from_bytes(Bytes::from_bytes_vec(bytes)).context("checkpoint optimizer")?;
     Ok(Trained { model: trained.model, optim })
 }
 

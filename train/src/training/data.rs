@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use srkd_core::image::{decode, degrade};
@@ -69,7 +69,7 @@ impl TrainingImages {
 }
 
 fn load_pair(path: &Path, scale: usize, hr_crop: usize) -> Result<Option<Pair>> {
-    let image = decode(&fsio::read(path)?).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let image = decode(&fsio::read(path)?).with_context(|| path.display().to_string())?;
     if image.rgb.width < hr_crop || image.rgb.height < hr_crop {
         return Ok(None);
     }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::Device;
 use srkd_core::model::Generator;
@@ -91,5 +91,5 @@ impl Frozen {
 }
 
 fn load_generator_file(path: &Path, device: &Device) -> Result<Generator> {
-    Ok(generator_from_bytes(fsio::read(path)?, device).map_err(|e| anyhow!("{}: {e}", path.display()))?.0)
+    Ok(generator_from_bytes(fsio::read(path)?, device).with_context(|| path.display().to_string())?.0)
 }

@@ -3,7 +3,7 @@
 //! the authors' code), or any `init = "FILE.bpk"`. A start that does not fit the schedule is
 //! refused with a message, never ignored.
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::Device;
 use serde::Serialize;
@@ -49,7 +49,7 @@ pub fn initial_generator(
     }
     let bytes = fsio::read(path)?;
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
-    let (generator, found) = generator_from_bytes(bytes, ad).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let (generator, found) = generator_from_bytes(bytes, ad).with_context(|| path.display().to_string())?;
     if must_match && found != *expected {
         bail!(
             "{}: holds a {} generator, but schedule `{}` trains a {} {:?}; initial weights must have the same \

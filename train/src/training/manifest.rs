@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use burn::module::Module;
 use serde::Serialize;
 use srkd_core::model::{Generator, GeneratorConfig};
@@ -81,7 +81,7 @@ pub fn write_outputs(run: &Path, g: Generator, summary: &RunSummary) -> Result<P
     if let Some(init) = summary.init {
         meta.insert("srkd.init".to_string(), format!("{} (sha256 {})", init.path, init.sha256));
     }
-    let bytes = generator_to_bytes(g.valid(), summary.generator, &meta).map_err(|e| anyhow!("{e}"))?;
+    let bytes = generator_to_bytes(g.valid(), summary.generator, &meta)?;
     let path = run.join("generator.bpk");
     fsio::write_atomic(&path, &bytes)?;
     fsio::write_atomic(&run.join("manifest.json"), &serde_json::to_vec_pretty(&manifest)?)?;

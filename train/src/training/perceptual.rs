@@ -80,7 +80,7 @@ pub fn load_vgg(source: &PerceptualSource, device: &Device) -> Result<(Vgg, VggC
 type Kernel = (Vec<f32>, [usize; 4], Vec<f32>);
 
 fn hed_kernels(path: &Path, config: &VggConfig) -> Result<Vec<Kernel>> {
-    let file = Hdf5File::open(path).map_err(|e| anyhow::anyhow!("not a readable HDF5 file ({e})"))?;
+    let file = Hdf5File::open(path).context("not a readable HDF5 file")?;
     let mut out = Vec::new();
     for (b, &n) in config.convs_per_block.iter().enumerate().take(config.feature_block) {
         for i in 0..n {
@@ -112,8 +112,7 @@ where
     }
     let to_f32 = |name: &str| -> Result<(Vec<f32>, Vec<usize>)> {
         let t = tensors.get(name).with_context(|| format!("tensor `{name}` missing"))?;
-        let data = TensorData::from_bytes(t.to_bytes().map_err(|e| anyhow::anyhow!("{e}"))?, t.shape.clone(), t.dtype)
-            .convert_dtype(DType::F32);
+        let data = TensorData::from_bytes(t.to_bytes()?, t.shape.clone(), t.dtype).convert_dtype(DType::F32);
         let shape = data.shape().to_vec();
         Ok((data.try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?, shape))
     };

@@ -72,7 +72,7 @@ fn validate(g: &Generator, config: &GeneratorConfig, images: &[Degraded], device
 
 pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
     config.validate().map_err(|e| anyhow!("invalid training config: {e}"))?;
-    let schedule = config.resolved_schedule().map_err(|e| anyhow!("{e}"))?;
+    let schedule = config.resolved_schedule().map_err(anyhow::Error::msg)?;
     let run = opts.run_dir;
     if !opts.resume && checkpoint::exists(run) {
         bail!("{}: already holds a checkpoint; pass --resume to continue it, or choose another --out", run.display());
