@@ -13,6 +13,8 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 cargo fmt --all --check                    # rustfmt.toml; `cargo fmt --all` fixes it
 cargo clippy --locked --all-targets -- -D warnings
+# srkd-core alone, as the page builds it: without the `training` kernels.
+cargo clippy --locked -p srkd-core --all-targets -- -D warnings
 # Default members: shared + train, and the integration tests (tests/tests.rs). The cases that
 # need a Vulkan driver or PostgreSQL are #[ignore]d for a plain `cargo test`; here they run (SwiftShader and
 # lavapipe are installed above and by .ci/run).

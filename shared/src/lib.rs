@@ -8,6 +8,7 @@ mod error;
 pub mod image;
 pub mod metrics;
 pub mod model;
+pub mod ops;
 pub mod study;
 pub mod tensor;
 pub mod tiling;

@@ -1,5 +1,11 @@
 //! Activation buffers of the direct CPU path: channels last, with a zero border.
 
+/// Floats of slack after each buffer: a partial tile may read up to a register tile (≤ 16
+/// pixels) past the last row.
+pub(super) fn slack(channels: usize) -> usize {
+    16 * channels
+}
+
 /// `[n][pad + h + pad][pad + w + pad][c]` floats, the border zero, plus zero slack after the
 /// last image so that a kernel may read a whole register block past a row's end.
 ///
@@ -100,6 +106,7 @@ impl Activations {
         Activations { n, h, w, c, pad, data }
     }
 
+    #[cfg(feature = "training")]
     /// Planar `[n][c][h][w]` values of the interior (written straight into unfilled memory,
     /// as in `from_planar`).
     pub fn to_planar(&self) -> Vec<f32> {
@@ -203,6 +210,7 @@ pub(super) fn for_each_chunk(data: &mut [f32], size: usize, f: impl Fn(usize, &m
     data.chunks_mut(size).enumerate().for_each(|(i, c)| f(i, c));
 }
 
+#[cfg(feature = "training")]
 /// `f(range)` over `0..total` cut into one contiguous range per core, the results in order.
 pub(super) fn map_ranges<R: Send>(total: usize, f: impl Fn(std::ops::Range<usize>) -> R + Sync + Send) -> Vec<R> {
     #[cfg(feature = "parallel")]

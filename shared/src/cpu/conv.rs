@@ -50,6 +50,7 @@ pub(crate) struct Grid {
 }
 
 impl Grid {
+    #[cfg(feature = "training")]
     /// Output pixel (j, i) at input pixel (j·stride, i·stride).
     pub fn strided(rows: usize, cols: usize, stride: usize) -> Self {
         Grid { rows, cols, in_step: stride, out_step: 1, out_offset: [0, 0] }

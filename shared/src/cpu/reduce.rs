@@ -25,6 +25,7 @@ pub(crate) struct OutputMap {
 }
 
 impl OutputMap {
+    #[cfg(feature = "training")]
     pub const IDENTITY: OutputMap = OutputMap { tanh: false, scale: 1.0, offset: 0.0 };
 }
 

@@ -1,3 +1,8 @@
+//! The SRGAN discriminator (Ledig et al. 2017, Fig. 4): eight 3×3 convolutions with leaky
+//! ReLUs and BatchNorm, channels doubling every other layer, then two dense layers. Lee & Park
+//! (2021) give the student a discriminator of the teacher's structure (GAN2GAN, GAN2G+AL,
+//! G2G+AL); the layers run through `crate::ops`.
+
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -88,8 +93,8 @@ impl Discriminator {
             // While training on the CPU: the activation in the convolution's or the
             // normalisation's pass.
             x = match &block.bn {
-                Some(bn) => crate::cpu::batch_norm_leaky_relu(bn, crate::cpu::conv2d(&block.conv, x), slope),
-                None => crate::cpu::conv2d_leaky_relu(&block.conv, x, slope),
+                Some(bn) => crate::ops::batch_norm_leaky_relu(bn, crate::ops::conv2d(&block.conv, x), slope),
+                None => crate::ops::conv2d_leaky_relu(&block.conv, x, slope),
             };
         }
         let x = x.flatten::<2>(1, 3);

@@ -4,7 +4,6 @@ mod discriminator;
 mod generator;
 mod param_count;
 mod pixel_range;
-mod shifted_conv;
 
 pub use discriminator::{Discriminator, DiscriminatorBlock, DiscriminatorConfig};
 pub use generator::{Generator, GeneratorConfig, ResidualBlock, UpsamplePrelu};

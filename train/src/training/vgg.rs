@@ -112,7 +112,7 @@ impl Vgg {
                 x = self.pool.forward(x);
             }
             for conv in convs.by_ref().take(n) {
-                x = srkd_core::cpu::conv2d_relu(conv, x);
+                x = srkd_core::ops::conv2d_relu(conv, x);
             }
         }
         x

@@ -21,9 +21,9 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
-use super::activations::{Activations, for_each_chunk};
-use super::simd::{Isa, widest};
 use super::train_conv::{self, ConvShape};
+use crate::cpu::activations::{Activations, for_each_chunk};
+use crate::cpu::simd::{Isa, widest};
 
 /// The backends the direct convolution runs on.
 #[backend_extension(Flex, Autodiff)]
@@ -39,27 +39,12 @@ pub trait DirectConvBackend: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// `conv.forward(x)`: on the CPU backend through the direct kernels where they compute this
-/// convolution (with gradients under autodiff), elsewhere through burn's own op.
-pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    direct(conv, x, None).unwrap_or_else(|x| conv.forward(x))
-}
-
-/// `relu(conv.forward(x))`, the ReLU folded into the direct convolution's store (and its
-/// gradient into the backward pass) where the kernels compute it — VGG's layers.
-pub fn conv2d_relu(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    direct(conv, x, Some(0.0)).unwrap_or_else(|x| burn::tensor::activation::relu(conv.forward(x)))
-}
-
-/// `leaky_relu(conv.forward(x), slope)`, folded in the same way — the discriminator's first
-/// layer, whose activation at full resolution cost burn's elementwise ops three times the
-/// convolution.
-pub fn conv2d_leaky_relu(conv: &Conv2d, x: Tensor<4>, slope: f64) -> Tensor<4> {
-    direct(conv, x, Some(slope as f32)).unwrap_or_else(|x| burn::tensor::activation::leaky_relu(conv.forward(x), slope))
-}
-
-/// The direct operation, or `x` back where it does not apply.
-fn direct(conv: &Conv2d, x: Tensor<4>, slope: Option<f32>) -> Result<Tensor<4>, Tensor<4>> {
+/// `conv.forward(x)`, then a leaky ReLU of negative slope `slope` if any (0: a ReLU), as the
+/// direct operation (with gradients under autodiff) — or `x` back where it does not apply.
+/// The activation is folded into the store and its gradient into the backward pass: VGG's
+/// ReLUs, and the discriminator's first layer, whose activation at full resolution cost burn's
+/// elementwise ops three times the convolution.
+pub fn try_conv2d(conv: &Conv2d, x: Tensor<4>, slope: Option<f32>) -> Result<Tensor<4>, Tensor<4>> {
     match (direct_shape(conv, &x), &conv.bias) {
         // The three-output kernel has no activation.
         (Some(shape), Some(bias)) if slope.is_none() || shape.c_out != 3 => {
@@ -75,7 +60,7 @@ fn direct(conv: &Conv2d, x: Tensor<4>, slope: Option<f32>) -> Result<Tensor<4>, 
     }
 }
 
-/// Whether [`conv2d`] runs the direct kernels for this call.
+/// Whether [`try_conv2d`] computes this call.
 pub fn runs_direct_conv(conv: &Conv2d, x: &Tensor<4>) -> bool {
     direct_shape(conv, x).is_some() && conv.bias.is_some()
 }
@@ -266,6 +251,7 @@ mod tests {
     use burn::tensor::{Distribution, Tolerance};
 
     use super::*;
+    use crate::ops::{conv2d, conv2d_leaky_relu, conv2d_relu};
 
     fn close(what: &str, direct: Tensor<4>, reference: Tensor<4>) {
         assert_eq!(direct.dims(), reference.dims(), "{what}");

@@ -8,13 +8,13 @@
 //! channels are broadcast and input channels loaded. Rows are cut into one range per core,
 //! each range into blocks small enough to stay in cache while every tile passes over them.
 
-use super::activations::{Activations, for_each_chunk, map_ranges};
-use super::conv::{Tap, tile_channels};
+use crate::cpu::activations::{Activations, for_each_chunk, map_ranges};
+use crate::cpu::conv::{Tap, tile_channels};
 #[cfg(target_arch = "x86_64")]
-use super::microkernel::{Tile, accumulate};
-use super::simd::Isa;
+use crate::cpu::microkernel::{Tile, accumulate};
+use crate::cpu::simd::Isa;
 #[cfg(target_arch = "x86_64")]
-use super::simd::{Avx2, Avx512, Simd};
+use crate::cpu::simd::{Avx2, Avx512, Simd};
 
 /// Bytes of input and output gradient one block of rows holds: well inside a core's L2.
 const BLOCK_BYTES: usize = 256 << 10;

@@ -11,17 +11,11 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
 
-use super::activations::Activations;
+use super::activations::{Activations, slack};
 use super::conv::{ConvSpec, Grid, Skip, Tap, TapConv};
 use super::reduce::{OutputMap, ReduceConv};
 use super::simd::Isa;
 use crate::model::Generator;
-
-/// Floats of slack after each buffer: a partial tile may read up to a register tile (≤ 16
-/// pixels) past the last row.
-pub(super) fn slack(channels: usize) -> usize {
-    16 * channels
-}
 
 /// Whether the direct path may run on `x`'s device: the CPU backend without autodiff (where
 /// BatchNorm uses its running statistics). Device equality ignores autodiff, so that is asked

@@ -11,7 +11,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
-use burn::nn::{PRelu, PixelShuffle};
+use burn::nn::PRelu;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use super::autodiff_conv::host;
@@ -24,17 +24,9 @@ pub trait DirectPreluBackend: Backend {
     fn shuffle_prelu(x: FloatTensor<Self>, alpha: FloatTensor<Self>, factor: usize) -> FloatTensor<Self>;
 }
 
-/// `act.forward(x)`, through the fused operation on the CPU backend.
-pub fn prelu(act: &PRelu, x: Tensor<4>) -> Tensor<4> {
-    fused(act, x, 1).unwrap_or_else(|x| act.forward(x))
-}
-
-/// `act.forward(shuffle.forward(x))`, through the fused operation on the CPU backend.
-pub fn pixel_shuffle_prelu(shuffle: &PixelShuffle, act: &PRelu, x: Tensor<4>) -> Tensor<4> {
-    fused(act, x, shuffle.upscale_factor).unwrap_or_else(|x| act.forward(shuffle.forward(x)))
-}
-
-fn fused(act: &PRelu, x: Tensor<4>, r: usize) -> Result<Tensor<4>, Tensor<4>> {
+/// `act.forward(pixel_shuffle(x, r))` (`r` = 1: no shuffle) as the fused operation on the CPU
+/// backend — or `x` back where it does not apply.
+pub fn try_shuffle_prelu(act: &PRelu, x: Tensor<4>, r: usize) -> Result<Tensor<4>, Tensor<4>> {
     let [n, c_in, _, _] = x.dims();
     let slopes = act.alpha.dims()[0];
     let direct_kernel_handles_it = x.device() == Device::flex()
@@ -121,6 +113,7 @@ mod tests {
     use burn::tensor::{Distribution, Tolerance};
 
     use super::*;
+    use crate::ops::{pixel_shuffle_prelu, prelu};
 
     fn close<const D: usize>(what: &str, direct: Tensor<D>, reference: Tensor<D>) {
         assert_eq!(direct.dims(), reference.dims(), "{what}");

@@ -32,18 +32,10 @@ pub trait DirectNormBackend: Backend {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
-/// `bn.forward(x)`, through the fused operation where it applies (training mode on the CPU
-/// backend), which also updates the running statistics as burn does.
-pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    fused(bn, x, 1.0).unwrap_or_else(|x| bn.forward(x))
-}
-
-/// `leaky_relu(bn.forward(x), slope)`, fused where it applies.
-pub fn batch_norm_leaky_relu(bn: &BatchNorm, x: Tensor<4>, slope: f64) -> Tensor<4> {
-    fused(bn, x, slope).unwrap_or_else(|x| burn::tensor::activation::leaky_relu(bn.forward(x), slope))
-}
-
-fn fused(bn: &BatchNorm, x: Tensor<4>, slope: f64) -> Result<Tensor<4>, Tensor<4>> {
+/// `leaky_relu(bn.forward(x), slope)` (a `slope` of 1: no activation) as the fused operation,
+/// which also updates the running statistics as burn does — or `x` back where it does not
+/// apply (it applies in training mode on the CPU backend).
+pub fn try_batch_norm(bn: &BatchNorm, x: Tensor<4>, slope: f64) -> Result<Tensor<4>, Tensor<4>> {
     let device = x.device();
     // Training mode: batch statistics (an autodiff device and a layer that trains); elsewhere
     // burn's inference path with the running statistics.
@@ -194,6 +186,7 @@ mod tests {
     use burn::tensor::{Distribution, Tolerance};
 
     use super::*;
+    use crate::ops::{batch_norm, batch_norm_leaky_relu};
 
     fn close<const D: usize>(what: &str, direct: Tensor<D>, reference: Tensor<D>) {
         assert_eq!(direct.dims(), reference.dims(), "{what}");

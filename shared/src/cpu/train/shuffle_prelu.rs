@@ -6,8 +6,8 @@
 //! comparison and a masked select (and three more ops for the gradients), each on one core.
 //! Here both passes are one sweep each, in parallel over the output channels' planes.
 
-use super::activations::{SharedMut, for_each_row, map_ranges, zeros};
-use super::simd::widest;
+use crate::cpu::activations::{SharedMut, for_each_row, map_ranges, zeros};
+use crate::cpu::simd::widest;
 
 /// `[n][c·r²][h][w]` in, `[n][c][h·r][w·r]` out; output channel `c` takes input channels
 /// `c·r² + i·r + j` at sub-position (i, j) (PyTorch's and burn's order).

@@ -9,8 +9,8 @@
 //! running f32 sum is a chain of dependent additions the compiler may not reorder) and every
 //! loop is compiled once more for AVX-512 and for AVX2 (`simd::widest`), so that they vectorise.
 
-use super::activations::{SharedMut, map_ranges, zeros};
-use super::simd::{lane_sum, widest};
+use crate::cpu::activations::{SharedMut, map_ranges, zeros};
+use crate::cpu::simd::{lane_sum, widest};
 
 /// `[n][c][plane]` values, normalised per channel `c`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

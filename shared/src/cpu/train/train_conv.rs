@@ -3,12 +3,12 @@
 //! kernel. Tensors in and out are planar (`[n][c][h][w]`, burn's layout); the kernels run on
 //! channels-last copies.
 
-use super::activations::{Activations, for_each_chunk, map_ranges};
-use super::conv::{ConvSpec, Grid, Skip, Tap, TapConv};
-use super::generator::slack;
-use super::reduce::{OUTPUTS, OutputMap, ReduceConv};
-use super::simd::{Isa, lane_sum, widest};
 use super::weight_grad::weight_grad;
+use crate::cpu::activations::slack;
+use crate::cpu::activations::{Activations, for_each_chunk, map_ranges};
+use crate::cpu::conv::{ConvSpec, Grid, Skip, Tap, TapConv};
+use crate::cpu::reduce::{OUTPUTS, OutputMap, ReduceConv};
+use crate::cpu::simd::{Isa, lane_sum, widest};
 
 /// The shapes of one convolution call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,19 @@
+//! The direct kernels as burn operations with their backward passes, for training on the CPU
+//! backend: each `try_*` computes its call, or hands the input back where it does not apply
+//! (another device, dtype or layer shape) so `crate::ops` runs the reference instead.
+
+// A fused op that does not apply to a call returns `Err(input)`: the tensor handed back to the
+// reference path, not an error value, so its size is no concern.
+#![allow(clippy::result_large_err)]
+
+mod autodiff_conv;
+mod autodiff_norm;
+mod autodiff_prelu;
+mod batch_norm;
+mod shuffle_prelu;
+mod train_conv;
+mod weight_grad;
+
+pub use autodiff_conv::{DirectConvBackend, runs_direct_conv, try_conv2d};
+pub use autodiff_norm::{DirectNormBackend, try_batch_norm};
+pub use autodiff_prelu::{DirectPreluBackend, try_shuffle_prelu};
