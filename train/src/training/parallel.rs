@@ -18,9 +18,8 @@ use srkd_core::model::{Discriminator, Generator};
 
 use super::data::Batch;
 use super::frozen::Frozen;
-use super::losses::bce_with_logits;
 use super::schedule::Phase;
-use super::step::{DeviceBatch, GanState, StepStats, generator_loss, scalar};
+use super::step::{DeviceBatch, GanState, StepStats, critic_gradients, generator_loss, scalar};
 use super::step_clock::StepClock;
 
 /// A device after the first, with its copies of the frozen networks.
@@ -165,13 +164,7 @@ struct Forward {
 fn forward_and_critic(g: &Generator, d: Option<&Discriminator>, batch: DeviceBatch, share: f64) -> Forward {
     let hr = batch.hr.clone().autodiff();
     let sr = g.forward(batch.lq.clone().autodiff());
-    let critic = d.map(|d| {
-        let real = bce_with_logits(d.forward(hr.clone()), 1.0);
-        let fake = bce_with_logits(d.forward(sr.clone().detach()), 0.0);
-        let terms = (scalar(&real), scalar(&fake));
-        let grads = GradientsParams::from_grads((real + fake).mul_scalar(share).backward(), d);
-        (grads, terms)
-    });
+    let critic = d.map(|d| critic_gradients(d, hr.clone(), &sr, share));
     Forward { sr, hr, batch, critic }
 }
 

@@ -92,14 +92,8 @@ impl GanState {
 
         let d = match self.d {
             Some(d) => {
-                let real = d.model.forward(hr.clone());
-                let fake = d.model.forward(sr.clone().detach());
-                let (loss_real, loss_fake) = (bce_with_logits(real, 1.0), bce_with_logits(fake, 0.0));
-                stats.d_real = Some(scalar(&loss_real));
-                stats.d_fake = Some(scalar(&loss_fake));
-                let loss_d = loss_real + loss_fake;
-                stats.loss_d = Some(scalar(&loss_d));
-                let grads = GradientsParams::from_grads(loss_d.backward(), &d.model);
+                let (grads, (real, fake)) = critic_gradients(&d.model, hr.clone(), &sr, 1.0);
+                (stats.d_real, stats.d_fake, stats.loss_d) = (Some(real), Some(fake), Some(real + fake));
                 Some(d.apply(learning_rate, grads))
             }
             None => None,
@@ -116,6 +110,23 @@ impl GanState {
         clock.lap(PARTS[5])?;
         Ok((Self { g, d }, stats))
     }
+}
+
+/// D's gradients for telling the real `hr` from the detached `sr` (BCE on each), the loss
+/// weighted by `share` — a device's part of the batch, 1 on one device — and the two BCE terms.
+pub(super) fn critic_gradients(
+    d: &Discriminator,
+    hr: Tensor<4>,
+    sr: &Tensor<4>,
+    share: f64,
+) -> (GradientsParams, (f64, f64)) {
+    let real = bce_with_logits(d.forward(hr), 1.0);
+    let fake = bce_with_logits(d.forward(sr.clone().detach()), 0.0);
+    let terms = (scalar(&real), scalar(&fake));
+    let loss = real + fake;
+    // One device: the loss as is (a product by 1 would only add a node to the graph).
+    let loss = if share == 1.0 { loss } else { loss.mul_scalar(share) };
+    (GradientsParams::from_grads(loss.backward(), d), terms)
 }
 
 /// The generator's weighted objective on `sr`; records each term in `stats`.

@@ -251,13 +251,8 @@ mod tests {
     use burn::tensor::{Distribution, Tolerance};
 
     use super::*;
+    use crate::cpu::train::close;
     use crate::ops::{conv2d, conv2d_leaky_relu, conv2d_relu};
-
-    fn close(what: &str, direct: Tensor<4>, reference: Tensor<4>) {
-        assert_eq!(direct.dims(), reference.dims(), "{what}");
-        let (direct, reference) = (direct.into_data(), reference.into_data());
-        direct.assert_approx_eq::<f32>(&reference, Tolerance::rel_abs(1e-4, 1e-4));
-    }
 
     /// Forward pass and all three gradients equal burn's own convolution, for every layer shape
     /// the networks use: stride 1 and 2 (even and odd sizes), 3×3 and 9×9, three-channel inputs

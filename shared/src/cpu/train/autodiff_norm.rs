@@ -183,15 +183,11 @@ impl<C: CheckpointStrategy> DirectNormBackend for Autodiff<Flex, C> {
 mod tests {
     use burn::module::{Module, Param};
     use burn::nn::BatchNormConfig;
-    use burn::tensor::{Distribution, Tolerance};
+    use burn::tensor::Distribution;
 
     use super::*;
+    use crate::cpu::train::close;
     use crate::ops::{batch_norm, batch_norm_leaky_relu};
-
-    fn close<const D: usize>(what: &str, direct: Tensor<D>, reference: Tensor<D>) {
-        assert_eq!(direct.dims(), reference.dims(), "{what}");
-        direct.into_data().assert_approx_eq::<f32>(&reference.into_data(), Tolerance::rel_abs(1e-4, 1e-4));
-    }
 
     /// Output, gradients of input, γ and β, and the running statistics equal burn's BatchNorm
     /// (then leaky ReLU), with and without the activation.

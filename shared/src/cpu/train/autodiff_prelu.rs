@@ -110,15 +110,11 @@ impl<C: CheckpointStrategy> DirectPreluBackend for Autodiff<Flex, C> {
 mod tests {
     use burn::module::Param;
     use burn::nn::{PReluConfig, PixelShuffleConfig};
-    use burn::tensor::{Distribution, Tolerance};
+    use burn::tensor::Distribution;
 
     use super::*;
+    use crate::cpu::train::close;
     use crate::ops::{pixel_shuffle_prelu, prelu};
-
-    fn close<const D: usize>(what: &str, direct: Tensor<D>, reference: Tensor<D>) {
-        assert_eq!(direct.dims(), reference.dims(), "{what}");
-        direct.into_data().assert_approx_eq::<f32>(&reference.into_data(), Tolerance::rel_abs(1e-4, 1e-4));
-    }
 
     /// Output and the gradients of input and slopes equal burn's PixelShuffle then PReLU, for
     /// factors 1 and 2 and for per-channel and shared slopes.

@@ -17,3 +17,11 @@ mod weight_grad;
 pub use autodiff_conv::{DirectConvBackend, runs_direct_conv, try_conv2d};
 pub use autodiff_norm::{DirectNormBackend, try_batch_norm};
 pub use autodiff_prelu::{DirectPreluBackend, try_shuffle_prelu};
+
+/// Test helper: `direct` equals `reference` in shape and within 1e-4 (relative and absolute).
+#[cfg(test)]
+fn close<const D: usize>(what: &str, direct: burn::tensor::Tensor<D>, reference: burn::tensor::Tensor<D>) {
+    assert_eq!(direct.dims(), reference.dims(), "{what}");
+    let tolerance = burn::tensor::Tolerance::rel_abs(1e-4, 1e-4);
+    direct.into_data().assert_approx_eq::<f32>(&reference.into_data(), tolerance);
+}
