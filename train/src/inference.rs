@@ -19,16 +19,16 @@ use crate::fsio;
 pub fn upscale_rgb(
     generator: &Generator,
     config: &GeneratorConfig,
-    lr: &ImageF32,
+    lq: &ImageF32,
     tile: usize,
     device: &Device,
     mut on_tile: impl FnMut(usize, usize),
 ) -> Result<Vec<u8>> {
     let margin = config.receptive_radius();
-    let tiles = plan_tiles(lr.width, lr.height, tile, margin);
-    let mut stitcher = Stitcher::new(lr.width, lr.height, config.scale);
+    let tiles = plan_tiles(lq.width, lq.height, tile, margin);
+    let mut stitcher = Stitcher::new(lq.width, lq.height, config.scale);
     for (i, t) in tiles.iter().enumerate() {
-        let window = lr.crop(t.win_x, t.win_y, t.win_w, t.win_h);
+        let window = lq.crop(t.win_x, t.win_y, t.win_w, t.win_h);
         let sr = generator.forward(image_to_tensor(&window, device));
         let sr = tensor_to_image(sr)?;
         stitcher.place(t, &sr);

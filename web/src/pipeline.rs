@@ -107,24 +107,24 @@ fn check_size(picture: &Picture, mode: Mode) -> Result<(), String> {
     Ok(())
 }
 
-/// Run the generator over `lr` tile by tile, yielding to the browser between tiles.
+/// Run the generator over `lq` tile by tile, yielding to the browser between tiles.
 async fn upscale_tiled(
     model: &LoadedModel,
     backend: &Backend,
-    lr: &ImageF32,
+    lq: &ImageF32,
     tile: usize,
     cancel: &Cell<bool>,
     progress: &dyn Fn(usize, usize),
 ) -> Result<(Vec<u8>, usize), JobError> {
-    let tiles = plan_tiles(lr.width, lr.height, tile, model.config.receptive_radius());
-    let mut stitcher = Stitcher::new(lr.width, lr.height, model.config.scale);
+    let tiles = plan_tiles(lq.width, lq.height, tile, model.config.receptive_radius());
+    let mut stitcher = Stitcher::new(lq.width, lq.height, model.config.scale);
     progress(0, tiles.len());
     for (i, t) in tiles.iter().enumerate() {
         yield_now().await;
         if cancel.get() {
             return Err(JobError::Cancelled);
         }
-        let window = lr.crop(t.win_x, t.win_y, t.win_w, t.win_h);
+        let window = lq.crop(t.win_x, t.win_y, t.win_w, t.win_h);
         let sr = model.generator.forward(image_to_tensor(&window, &backend.device));
         let data = sr.into_data_async().await.map_err(|e| JobError::Device(format!("{e:?}")))?;
         let sr = data_to_image(data).map_err(|e| JobError::Device(e.to_string()))?;
@@ -146,22 +146,22 @@ async fn run(
 ) -> Result<Outcome, JobError> {
     check_size(picture, mode).map_err(JobError::Input)?;
     let s = model.config.scale;
-    let (truth, lr) = match mode {
+    let (truth, lq) = match mode {
         Mode::Evaluate => {
-            let (hr, lr) = degrade(&picture.rgb, s);
-            (Some(hr), lr)
+            let (hr, lq) = degrade(&picture.rgb, s);
+            (Some(hr), lq)
         }
         Mode::Upscale => (None, picture.rgb.clone()),
     };
     let started = now_ms();
-    let (sr_rgb, tiles) = upscale_tiled(model, backend, &lr, tile, &cancel, progress).await?;
+    let (sr_rgb, tiles) = upscale_tiled(model, backend, &lq, tile, &cancel, progress).await?;
     let ready_at_ms = now_ms();
     let model_ms = ready_at_ms - started;
     yield_now().await;
 
-    let (width, height) = (lr.width * s, lr.height * s);
+    let (width, height) = (lq.width * s, lq.height * s);
     let sr = ImageF32::from_u8(width, height, 3, &sr_rgb);
-    let bicubic = bicubic_upscale(&lr, s);
+    let bicubic = bicubic_upscale(&lq, s);
     let metrics = match &truth {
         Some(hr) => Some(Metrics {
             bicubic: quality_y(&bicubic, hr, s).map_err(|e| JobError::Input(e.to_string()))?,

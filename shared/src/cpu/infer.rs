@@ -171,12 +171,12 @@ impl CpuGenerator {
         let trunk_pad = trunk_readers.map(|l| l.k).max().unwrap_or(1) / 2;
         let input =
             Activations::from_planar(pixels, n, 3, h, w, self.head.k / 2, slack(3), self.in_scale, self.in_offset);
-        let lr = || Activations::zeros(n, h, w, f, trunk_pad, slack(f));
-        let mut head = lr();
+        let trunk_buffer = || Activations::zeros(n, h, w, f, trunk_pad, slack(f));
+        let mut head = trunk_buffer();
         self.head.run(&input, &mut head, Skip::None);
         drop(input);
         after("head");
-        let (mut x, mut y) = (lr(), lr());
+        let (mut x, mut y) = (trunk_buffer(), trunk_buffer());
         for (i, (first, second)) in self.blocks.iter().enumerate() {
             first.run(if i == 0 { &head } else { &x }, &mut y, Skip::None);
             second.run(&y, &mut x, if i == 0 { Skip::Buffer(&head) } else { Skip::Output });

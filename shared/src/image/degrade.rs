@@ -8,15 +8,15 @@ pub fn modcrop(image: &ImageF32, scale: usize) -> ImageF32 {
 }
 
 /// The benchmark degradation: `LR = round(imresize(modcrop(HR, s), 1/s))`, bicubic with
-/// antialiasing as in MATLAB. Returns `(hr_cropped, lr)`. The image must be at least
+/// antialiasing as in MATLAB. Returns `(hr_cropped, lq)`. The image must be at least
 /// `scale` pixels on each side.
 pub fn degrade(hr: &ImageF32, scale: usize) -> (ImageF32, ImageF32) {
     let hr = modcrop(hr, scale);
-    let lr = imresize(&hr, 1.0 / scale as f64).quantized();
-    (hr, lr)
+    let lq = imresize(&hr, 1.0 / scale as f64).quantized();
+    (hr, lq)
 }
 
 /// The bicubic baseline: `round(imresize(LR, s))`.
-pub fn bicubic_upscale(lr: &ImageF32, scale: usize) -> ImageF32 {
-    imresize(lr, scale as f64).quantized()
+pub fn bicubic_upscale(lq: &ImageF32, scale: usize) -> ImageF32 {
+    imresize(lq, scale as f64).quantized()
 }

@@ -18,10 +18,10 @@ use crate::fsio;
 
 /// One training image: HR cropped to a multiple of the scale, and its LR, as 8-bit RGB.
 struct Pair {
-    lr_w: usize,
-    lr_h: usize,
+    lq_w: usize,
+    lq_h: usize,
     hr: Vec<u8>,
-    lr: Vec<u8>,
+    lq: Vec<u8>,
 }
 
 pub struct TrainingImages {
@@ -73,25 +73,25 @@ fn load_pair(path: &Path, scale: usize, hr_crop: usize) -> Result<Option<Pair>> 
     if image.rgb.width < hr_crop || image.rgb.height < hr_crop {
         return Ok(None);
     }
-    let (hr, lr) = degrade(&image.rgb, scale);
-    Ok(Some(Pair { lr_w: lr.width, lr_h: lr.height, hr: hr.to_u8(), lr: lr.to_u8() }))
+    let (hr, lq) = degrade(&image.rgb, scale);
+    Ok(Some(Pair { lq_w: lq.width, lq_h: lq.height, hr: hr.to_u8(), lq: lq.to_u8() }))
 }
 
-/// A batch as planar `f32` (0–255): `hr` is `[n, 3, P, P]`, `lr` is `[n, 3, P/s, P/s]`.
+/// A batch as planar `f32` (0–255): `hr` is `[n, 3, P, P]`, `lq` is `[n, 3, P/s, P/s]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Batch {
     pub n: usize,
     pub hr_size: usize,
-    pub lr_size: usize,
+    pub lq_size: usize,
     pub hr: Vec<f32>,
-    pub lr: Vec<f32>,
+    pub lq: Vec<f32>,
 }
 
 impl Batch {
     /// `parts` consecutive slices (data parallelism), sizes differing by at most one, the larger
     /// first; each slice has at least one sample when `parts <= n`.
     pub fn split(&self, parts: usize) -> Vec<Batch> {
-        let (hr_len, lr_len) = (3 * self.hr_size * self.hr_size, 3 * self.lr_size * self.lr_size);
+        let (hr_len, lq_len) = (3 * self.hr_size * self.hr_size, 3 * self.lq_size * self.lq_size);
         let mut start = 0;
         (0..parts)
             .map(|i| {
@@ -99,9 +99,9 @@ impl Batch {
                 let slice = Batch {
                     n,
                     hr_size: self.hr_size,
-                    lr_size: self.lr_size,
+                    lq_size: self.lq_size,
                     hr: self.hr[start * hr_len..(start + n) * hr_len].to_vec(),
-                    lr: self.lr[start * lr_len..(start + n) * lr_len].to_vec(),
+                    lq: self.lq[start * lq_len..(start + n) * lq_len].to_vec(),
                 };
                 start += n;
                 slice
@@ -135,27 +135,27 @@ fn crop_into(src: &[u8], width: usize, x: usize, y: usize, size: usize, aug: (bo
 /// The batch of training step `step` (deterministic in `seed` and `step`).
 pub fn make_batch(images: &TrainingImages, seed: u64, step: usize, n: usize, hr_size: usize) -> Batch {
     let s = images.scale;
-    let lr_size = hr_size / s;
+    let lq_size = hr_size / s;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut hr = vec![0f32; n * 3 * hr_size * hr_size];
-    let mut lr = vec![0f32; n * 3 * lr_size * lr_size];
+    let mut lq = vec![0f32; n * 3 * lq_size * lq_size];
     for i in 0..n {
         let pair = &images.pairs[rng.random_range(0..images.pairs.len())];
-        let x = rng.random_range(0..=pair.lr_w - lr_size);
-        let y = rng.random_range(0..=pair.lr_h - lr_size);
+        let x = rng.random_range(0..=pair.lq_w - lq_size);
+        let y = rng.random_range(0..=pair.lq_h - lq_size);
         let aug = (rng.random::<bool>(), rng.random::<bool>(), rng.random::<bool>());
         crop_into(
-            &pair.lr,
-            pair.lr_w,
+            &pair.lq,
+            pair.lq_w,
             x,
             y,
-            lr_size,
+            lq_size,
             aug,
-            &mut lr[i * 3 * lr_size * lr_size..][..3 * lr_size * lr_size],
+            &mut lq[i * 3 * lq_size * lq_size..][..3 * lq_size * lq_size],
         );
         crop_into(
             &pair.hr,
-            pair.lr_w * s,
+            pair.lq_w * s,
             x * s,
             y * s,
             hr_size,
@@ -163,7 +163,7 @@ pub fn make_batch(images: &TrainingImages, seed: u64, step: usize, n: usize, hr_
             &mut hr[i * 3 * hr_size * hr_size..][..3 * hr_size * hr_size],
         );
     }
-    Batch { n, hr_size, lr_size, hr, lr }
+    Batch { n, hr_size, lq_size, hr, lq }
 }
 
 /// Builds batches ahead of the training loop on worker threads (CPU only: no tensors), and
@@ -219,8 +219,8 @@ mod tests {
     fn synthetic(scale: usize) -> TrainingImages {
         let (w, h) = (40, 32);
         let img = ImageF32::new(w, h, 3, (0..w * h * 3).map(|i| ((i * 31) % 256) as f32).collect());
-        let (hr, lr) = degrade(&img, scale);
-        TrainingImages { pairs: vec![Pair { lr_w: lr.width, lr_h: lr.height, hr: hr.to_u8(), lr: lr.to_u8() }], scale }
+        let (hr, lq) = degrade(&img, scale);
+        TrainingImages { pairs: vec![Pair { lq_w: lq.width, lq_h: lq.height, hr: hr.to_u8(), lq: lq.to_u8() }], scale }
     }
 
     #[test]
@@ -229,7 +229,7 @@ mod tests {
         let a = make_batch(&images, 7, 3, 4, 16);
         assert_eq!(a, make_batch(&images, 7, 3, 4, 16));
         assert_ne!(a, make_batch(&images, 7, 4, 4, 16));
-        assert_eq!((a.hr.len(), a.lr.len()), (4 * 3 * 256, 4 * 3 * 16));
+        assert_eq!((a.hr.len(), a.lq.len()), (4 * 3 * 256, 4 * 3 * 16));
         // Workers deliver exactly the sequential batches, in order.
         let mut loader = BatchLoader::start(images.clone(), 7, 2, 9, 4, 16, 3);
         for step in 2..9 {

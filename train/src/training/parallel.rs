@@ -227,7 +227,7 @@ mod tests {
     }
 
     fn joined(a: &Batch, b: &Batch) -> Batch {
-        Batch { n: a.n + b.n, hr: [&a.hr[..], &b.hr].concat(), lr: [&a.lr[..], &b.lr].concat(), ..a.clone() }
+        Batch { n: a.n + b.n, hr: [&a.hr[..], &b.hr].concat(), lq: [&a.lq[..], &b.lq].concat(), ..a.clone() }
     }
 
     /// `count` identical starting states, trained by plain SGD (Adam would turn float rounding in
@@ -302,8 +302,8 @@ mod tests {
         let frozen = tiny_frozen(&device, &ad);
         let a = fixed_batch();
         let mut b = fixed_batch();
-        b.hr.iter_mut().chain(b.lr.iter_mut()).for_each(|v| *v = 255.0 - *v);
-        let b = Batch { n: 1, hr: b.hr[..b.hr.len() / 2].to_vec(), lr: b.lr[..b.lr.len() / 2].to_vec(), ..b };
+        b.hr.iter_mut().chain(b.lq.iter_mut()).for_each(|v| *v = 255.0 - *v);
+        let b = Batch { n: 1, hr: b.hr[..b.hr.len() / 2].to_vec(), lq: b.lq[..b.lq.len() / 2].to_vec(), ..b };
         let p = phase(LossWeights { pixel: 1.0, kd: 1e-3, ..Default::default() }, false);
         let lr = 1e-5;
         let mut fresh = states(&ad, false, 4);

@@ -49,7 +49,7 @@ impl DeviceBatch {
         let shape = |side: usize| [batch.n, 3, side, side];
         Self {
             hr: Tensor::from_data(TensorData::new(batch.hr.clone(), shape(batch.hr_size)), device),
-            lq: Tensor::from_data(TensorData::new(batch.lr.clone(), shape(batch.lr_size)), device),
+            lq: Tensor::from_data(TensorData::new(batch.lq.clone(), shape(batch.lq_size)), device),
         }
     }
 }
@@ -186,13 +186,13 @@ pub(super) mod tests {
     use srkd_core::model::{DiscriminatorConfig, GeneratorConfig};
 
     pub(crate) fn fixed_batch() -> Batch {
-        let (n, hr, lr) = (2, 32, 8);
+        let (n, hr, lq) = (2, 32, 8);
         let hr_px: Vec<f32> = (0..n * 3 * hr * hr).map(|i| ((i * 13) % 256) as f32).collect();
-        // A box-filtered LR keeps the pair consistent enough to learn from.
-        let mut lr_px = vec![0f32; n * 3 * lr * lr];
-        for (i, v) in lr_px.iter_mut().enumerate() {
-            let (b, rest) = (i / (3 * lr * lr), i % (3 * lr * lr));
-            let (c, y, x) = (rest / (lr * lr), rest / lr % lr, rest % lr);
+        // A box-filtered LQ keeps the pair consistent enough to learn from.
+        let mut lq_px = vec![0f32; n * 3 * lq * lq];
+        for (i, v) in lq_px.iter_mut().enumerate() {
+            let (b, rest) = (i / (3 * lq * lq), i % (3 * lq * lq));
+            let (c, y, x) = (rest / (lq * lq), rest / lq % lq, rest % lq);
             let mut acc = 0.0;
             for dy in 0..4 {
                 for dx in 0..4 {
@@ -201,7 +201,7 @@ pub(super) mod tests {
             }
             *v = acc / 16.0;
         }
-        Batch { n, hr_size: hr, lr_size: lr, hr: hr_px, lr: lr_px }
+        Batch { n, hr_size: hr, lq_size: lq, hr: hr_px, lq: lq_px }
     }
 
     pub(crate) fn tiny_frozen(device: &Device, ad: &Device) -> Frozen {
