@@ -132,6 +132,63 @@ fn upscale_tiled_equals_untiled_and_keeps_alpha_and_gray() {
     assert_eq!(image::open(&out).unwrap().width(), 128);
 }
 
+#[test]
+fn upscale_to_a_factor_or_a_size_is_the_model_result_resized_by_matlab_bicubic() {
+    use srkd_core::image::{ImageF32, imresize_to_size};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = "weights/student-srresnet-kd.bpk";
+    let input = d.join("in.png");
+    write_png(&input, image::DynamicImage::ImageRgb8(butterfly_crop(45, 37)));
+    let upscale = |name: &str, extra: &[&str]| {
+        let out = d.join(name);
+        let mut args = vec!["upscale", path_str(&input), path_str(&out), "--model", model];
+        args.extend_from_slice(extra);
+        let run = srkd(&args);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        image::open(&out).unwrap().to_rgb8()
+    };
+    let x4 = upscale("x4.png", &[]);
+    assert_eq!(x4.dimensions(), (180, 148));
+    let x4 = ImageF32::from_u8(180, 148, 3, x4.as_raw());
+    for (name, extra, size) in [
+        ("x2.png", &["--scale", "2"][..], (90, 74)),
+        ("x3.png", &["--scale", "3"][..], (135, 111)),
+        ("x2.5.png", &["--scale", "2.5"][..], (113, 93)),
+        ("w100.png", &["--width", "100"][..], (100, 83)),
+        ("h300.png", &["--height", "300"][..], (365, 300)),
+    ] {
+        let out = upscale(name, extra);
+        assert_eq!(out.dimensions(), (size.0 as u32, size.1 as u32), "{name}");
+        let expected = imresize_to_size(&x4, size.0, size.1).to_u8();
+        assert!(out.as_raw() == &expected, "{name}: not the ×4 result resized");
+    }
+
+    // Alpha follows to the same size.
+    let mut rgba = image::DynamicImage::ImageRgb8(butterfly_crop(20, 20)).to_rgba8();
+    rgba.pixels_mut().for_each(|p| p[3] = 200);
+    let alpha_in = d.join("alpha.png");
+    write_png(&alpha_in, image::DynamicImage::ImageRgba8(rgba));
+    let out = d.join("alpha-x2.png");
+    let run = srkd(&["upscale", path_str(&alpha_in), path_str(&out), "--model", model, "--scale", "2"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let img = image::open(&out).unwrap().to_rgba8();
+    assert_eq!(img.dimensions(), (40, 40));
+    assert!(img.pixels().all(|p| p[3] == 200));
+
+    // Sizes out of range fail cleanly, naming the input; two sizes at once is a usage error.
+    for bad in [&["--scale", "0"][..], &["--scale=-1"], &["--scale", "17"], &["--width", "0"], &["--width", "721"]] {
+        let out = d.join("out.png");
+        let mut args = vec!["upscale", path_str(&input), path_str(&out), "--model", model];
+        args.extend_from_slice(bad);
+        assert_clean_failure(&srkd(&args), "in.png", d);
+    }
+    let out = d.join("out.png");
+    let run = srkd(&["upscale", path_str(&input), path_str(&out), "--model", model, "--scale", "2", "--width", "90"]);
+    assert!(!run.status.success() && String::from_utf8_lossy(&run.stderr).contains("cannot be used with"));
+    assert!(!out.exists());
+}
+
 /// A PNG whose header claims `width × height`, with a valid header CRC.
 fn png_with_size(width: u32, height: u32) -> Vec<u8> {
     let mut png = Vec::new();

@@ -19,6 +19,8 @@ pub enum Error {
     BadSamples { size: Size, channels: usize },
     #[error("{reason}")]
     Encode { reason: String },
+    #[error("output size: {reason}")]
+    OutputSize { reason: String },
 
     // Metrics.
     #[error("result is {}×{} but ground truth is {}×{}", .result.0, .result.1, .truth.0, .truth.1)]

@@ -4,10 +4,12 @@ mod buffer;
 mod codec;
 mod color;
 mod degrade;
+mod output_size;
 mod resize;
 
 pub use buffer::{ImageF32, quantize};
 pub use codec::{Decoded, MAX_DECODE_BYTES, MAX_SIDE, decode, encode_png};
 pub use color::rgb_to_y;
 pub use degrade::{bicubic_upscale, degrade, modcrop};
-pub use resize::{imresize, scaled_len};
+pub use output_size::{MAX_OUTPUT_FACTOR, OutputSize, resize_output};
+pub use resize::{imresize, imresize_to_size, scaled_len};

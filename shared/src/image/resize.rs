@@ -82,13 +82,26 @@ pub fn imresize(image: &ImageF32, scale: f64) -> ImageF32 {
     imresize_to(image, out_w, out_h, scale)
 }
 
+/// `imresize(image, [out_h out_w], 'bicubic')`: each axis scaled by its output / input length,
+/// as MATLAB does for a given output size.
+pub fn imresize_to_size(image: &ImageF32, out_w: usize, out_h: usize) -> ImageF32 {
+    assert!(out_w > 0 && out_h > 0, "output size must be positive");
+    let scale_w = out_w as f64 / image.width as f64;
+    let scale_h = out_h as f64 / image.height as f64;
+    imresize_axes(image, (out_w, scale_w), (out_h, scale_h))
+}
+
 fn imresize_to(image: &ImageF32, out_w: usize, out_h: usize, scale: f64) -> ImageF32 {
+    imresize_axes(image, (out_w, scale), (out_h, scale))
+}
+
+fn imresize_axes(image: &ImageF32, (out_w, scale_w): (usize, f64), (out_h, scale_h): (usize, f64)) -> ImageF32 {
     let c = image.channels;
     // MATLAB resizes the dimension with the smaller scale first; with equal scales, rows
-    // (height) first. The filters are linear, so order only matters for rounding, but we
-    // keep it for bit-level fidelity.
-    let rows = Contributions::new(image.height, out_h, scale);
-    let cols = Contributions::new(image.width, out_w, scale);
+    // (height) first. Here rows always go first: the filters are linear, so with unequal
+    // scales the order changes only the double-precision rounding, far below one 8-bit step.
+    let rows = Contributions::new(image.height, out_h, scale_h);
+    let cols = Contributions::new(image.width, out_w, scale_w);
 
     let w = image.width;
     let src: Vec<f64> = image.data.iter().map(|&v| v as f64).collect();
@@ -125,6 +138,28 @@ fn imresize_to(image: &ImageF32, out_w: usize, out_h: usize, scale: f64) -> Imag
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_given_size_with_the_same_scale_on_both_axes_equals_the_scale() {
+        let img = ImageF32::new(12, 8, 3, (0..12 * 8 * 3).map(|v| ((v * 37) % 255) as f32).collect());
+        for (scale, w, h) in [(0.5, 6, 4), (0.25, 3, 2), (2.0, 24, 16)] {
+            assert_eq!(imresize_to_size(&img, w, h).data, imresize(&img, scale).data, "{scale}");
+        }
+    }
+
+    #[test]
+    fn each_axis_is_scaled_on_its_own() {
+        // A ramp along x is resampled along x only: rows stay equal.
+        let img = ImageF32::new(16, 4, 1, (0..4).flat_map(|_| (0..16).map(|x| x as f32)).collect());
+        let out = imresize_to_size(&img, 8, 12);
+        assert_eq!((out.width, out.height), (8, 12));
+        let first = &out.data[..8];
+        assert!(out.data.chunks(8).all(|row| row == first), "{:?}", out.data);
+        assert_eq!(
+            first,
+            &imresize_to_size(&ImageF32::new(16, 1, 1, (0..16).map(|x| x as f32).collect()), 8, 1).data[..]
+        );
+    }
 
     #[test]
     fn cubic_kernel_is_keys_a_minus_half() {

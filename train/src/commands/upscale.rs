@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
-use srkd_core::image::{ImageF32, decode, encode_png, imresize};
+use srkd_core::image::{ImageF32, OutputSize, decode, encode_png, imresize_to_size, resize_output};
 
 use super::InferenceArgs;
 use srkd::fsio;
@@ -14,8 +14,29 @@ pub struct UpscaleArgs {
     pub input: PathBuf,
     /// Output PNG.
     pub output: PathBuf,
+    /// Output size as a factor of the input (2, 3, 2.5, …; default: the model's ×4). The model's
+    /// result is resized to it with MATLAB bicubic (antialiased when shrinking).
+    #[arg(long, group = "size")]
+    pub scale: Option<f64>,
+    /// Output width in pixels; the height follows the aspect ratio.
+    #[arg(long, group = "size")]
+    pub width: Option<usize>,
+    /// Output height in pixels; the width follows the aspect ratio.
+    #[arg(long, group = "size")]
+    pub height: Option<usize>,
     #[command(flatten)]
     pub inference: InferenceArgs,
+}
+
+impl UpscaleArgs {
+    fn output_size(&self) -> OutputSize {
+        match (self.scale, self.width, self.height) {
+            (Some(s), _, _) => OutputSize::Scale(s),
+            (_, Some(w), _) => OutputSize::Width(w),
+            (_, _, Some(h)) => OutputSize::Height(h),
+            _ => OutputSize::Model,
+        }
+    }
 }
 
 pub fn run(args: UpscaleArgs) -> Result<()> {
@@ -24,8 +45,14 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
     let image = decode(&bytes).with_context(|| args.input.display().to_string())?;
     let s = config.scale;
     let (w, h) = (image.rgb.width * s, image.rgb.height * s);
-    if w > u32::MAX as usize || h > u32::MAX as usize || w * h > (1 << 31) {
-        return Err(anyhow!("{}: a ×{s} result of {w}×{h} is too large to write", args.input.display()));
+    let (out_w, out_h) = args
+        .output_size()
+        .dims(image.rgb.width, image.rgb.height, s)
+        .with_context(|| args.input.display().to_string())?;
+    for (what, (w, h)) in [(format!("×{s} result"), (w, h)), ("output".to_string(), (out_w, out_h))] {
+        if w > u32::MAX as usize || h > u32::MAX as usize || w * h > (1 << 31) {
+            return Err(anyhow!("{}: a {what} of {w}×{h} is too large to write", args.input.display()));
+        }
     }
 
     let bar = ProgressBar::new(0).with_style(
@@ -33,24 +60,27 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
             .expect("static template"),
     );
     bar.set_message(format!("upscaling ×{s} on {}", args.inference.backend.name()));
-    let rgb = upscale_rgb(&generator, &config, &image.rgb, args.inference.tile, &device, |done, total| {
+    let mut rgb = upscale_rgb(&generator, &config, &image.rgb, args.inference.tile, &device, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
+    if (out_w, out_h) != (w, h) {
+        rgb = resize_output(ImageF32::from_u8(w, h, 3, &rgb), out_w, out_h).to_u8();
+    }
 
-    let (channels, samples) = assemble(rgb, image.alpha.as_ref(), image.grayscale, s);
-    let png = encode_png(w, h, channels, samples).with_context(|| args.output.display().to_string())?;
+    let alpha = image.alpha.as_ref().map(|a| imresize_to_size(a, out_w, out_h).to_u8());
+    let (channels, samples) = assemble(rgb, alpha, image.grayscale);
+    let png = encode_png(out_w, out_h, channels, samples).with_context(|| args.output.display().to_string())?;
     fsio::write_atomic(&args.output, &png)?;
-    eprintln!("wrote {} ({w}×{h})", args.output.display());
+    eprintln!("wrote {} ({out_w}×{out_h})", args.output.display());
     Ok(())
 }
 
-/// Interleave the SR colour with a bicubically upscaled alpha, and fold grey inputs back to one
+/// Interleave the SR colour with the bicubically resized alpha, and fold grey inputs back to one
 /// channel (mean of the SR channels, which the network keeps nearly equal for grey input).
 /// One pass, no per-pixel allocation: outputs of a 4000×3000 input are 192 M pixels.
-fn assemble(rgb: Vec<u8>, alpha: Option<&ImageF32>, grayscale: bool, scale: usize) -> (usize, Vec<u8>) {
-    let alpha = alpha.map(|a| imresize(a, scale as f64).to_u8());
+fn assemble(rgb: Vec<u8>, alpha: Option<Vec<u8>>, grayscale: bool) -> (usize, Vec<u8>) {
     if !grayscale && alpha.is_none() {
         return (3, rgb);
     }

@@ -1,0 +1,97 @@
+//! The size a user asks the upscaled picture to have: a factor of the input, or a target
+//! width or height (the other side keeps the aspect ratio, rounded up as MATLAB's
+//! `imresize(A, [NaN W])` does). The model's ×4 result is then resized to it with
+//! MATLAB bicubic (antialiased when shrinking) — the same in the CLI and the page.
+
+use super::ImageF32;
+use super::resize::imresize_to_size;
+use crate::Error;
+
+/// The largest factor over the input the output may have: past the model's ×4 it is plain
+/// bicubic, and 16× the sides is 256× the pixels.
+pub const MAX_OUTPUT_FACTOR: f64 = 16.0;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OutputSize {
+    /// The model's own factor (×4).
+    Model,
+    /// This factor of the input's sides (2, 3, 2.5, …).
+    Scale(f64),
+    Width(usize),
+    Height(usize),
+}
+
+impl OutputSize {
+    /// The output's width and height for a `width`×`height` input.
+    pub fn dims(self, width: usize, height: usize, model_scale: usize) -> Result<(usize, usize), Error> {
+        let (w, h) = (width as f64, height as f64);
+        let dims = match self {
+            OutputSize::Model => return Ok((width * model_scale, height * model_scale)),
+            OutputSize::Scale(s) => {
+                if !(s.is_finite() && s > 0.0) {
+                    return Err(Error::OutputSize { reason: format!("scale {s} is not a positive number") });
+                }
+                (ceil(w * s), ceil(h * s))
+            }
+            OutputSize::Width(target) => (target as f64, ceil(h * target as f64 / w)),
+            OutputSize::Height(target) => (ceil(w * target as f64 / h), target as f64),
+        };
+        let too_large = dims.0 > w * MAX_OUTPUT_FACTOR || dims.1 > h * MAX_OUTPUT_FACTOR;
+        if dims.0 < 1.0 || dims.1 < 1.0 || too_large {
+            return Err(Error::OutputSize {
+                reason: format!(
+                    "{}×{} from a {width}×{height} input: each side must be between 1 pixel and {MAX_OUTPUT_FACTOR}× the input's",
+                    dims.0, dims.1
+                ),
+            });
+        }
+        Ok((dims.0 as usize, dims.1 as usize))
+    }
+}
+
+/// MATLAB's `ceil` of a computed size, forgiving the last bits of floating-point error.
+fn ceil(v: f64) -> f64 {
+    (v - 1e-9).ceil()
+}
+
+/// `sr` resized to `width`×`height` (unchanged when it has that size already).
+pub fn resize_output(sr: ImageF32, width: usize, height: usize) -> ImageF32 {
+    if (sr.width, sr.height) == (width, height) { sr } else { imresize_to_size(&sr, width, height) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_follow_the_input_and_round_up() {
+        assert_eq!(OutputSize::Model.dims(100, 75, 4).unwrap(), (400, 300));
+        assert_eq!(OutputSize::Scale(2.0).dims(100, 75, 4).unwrap(), (200, 150));
+        assert_eq!(OutputSize::Scale(3.0).dims(101, 75, 4).unwrap(), (303, 225));
+        assert_eq!(OutputSize::Scale(2.5).dims(101, 75, 4).unwrap(), (253, 188));
+        assert_eq!(OutputSize::Width(1000).dims(400, 300, 4).unwrap(), (1000, 750));
+        assert_eq!(OutputSize::Width(1001).dims(400, 300, 4).unwrap(), (1001, 751));
+        assert_eq!(OutputSize::Height(64).dims(100, 75, 4).unwrap(), (86, 64));
+    }
+
+    #[test]
+    fn sizes_out_of_range_are_refused_with_the_numbers() {
+        for bad in
+            [OutputSize::Scale(0.0), OutputSize::Scale(-2.0), OutputSize::Scale(f64::NAN), OutputSize::Scale(17.0)]
+        {
+            assert!(bad.dims(100, 75, 4).is_err(), "{bad:?}");
+        }
+        let err = OutputSize::Width(1601).dims(100, 75, 4).unwrap_err().to_string();
+        assert!(err.contains("1601×1201 from a 100×75 input"), "{err}");
+        assert!(OutputSize::Width(0).dims(100, 75, 4).is_err());
+        assert!(OutputSize::Height(0).dims(100, 75, 4).is_err());
+    }
+
+    #[test]
+    fn the_model_size_is_left_as_it_is() {
+        let sr = ImageF32::new(8, 4, 3, (0..96).map(|v| v as f32).collect());
+        assert_eq!(resize_output(sr.clone(), 8, 4).data, sr.data);
+        let half = resize_output(sr, 4, 2);
+        assert_eq!((half.width, half.height), (4, 2));
+    }
+}
