@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from p4 import p4_section  # scripts/bench/p4.py
+from p7 import p7_section  # scripts/bench/p7.py
 
 
 def build_generator(config, tensors, strict=True):
@@ -487,6 +488,7 @@ def report(args):
                   f"Target ≤ 3 MB (3,000,000 bytes): brotli {'met' if br <= 3_000_000 else f'missed by {br - 3_000_000:,} bytes'}"
                   f"; gzip {'met' if gz <= 3_000_000 else f'missed by {gz - 3_000_000:,} bytes'}."]
     lines += p6_section(d)
+    lines += p7_section(d)
     versions = peer_runs[0]["versions"]
     # The commit the timings were measured on (bench.sh writes it first), not the one reporting.
     commit_file = d / "commit"

@@ -12,23 +12,55 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 
 /// Write `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".srkd-partial-")
-        .tempfile_in(dir)
-        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .and_then(|_| make_readable(tmp.as_file()))
-        .with_context(|| format!("{}: write failed", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("{}: cannot move the finished file into place", path.display()))?;
-    Ok(())
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes).with_context(|| format!("{}: write failed", path.display()))?;
+    file.commit()
+}
+
+/// A file written in pieces that appears at `path` whole or not at all: a temporary file in the
+/// same folder until [`AtomicFile::commit`] renames it; dropped uncommitted, it leaves nothing.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: tempfile::NamedTempFile,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<Self> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".srkd-partial-")
+            .tempfile_in(dir)
+            .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+        Ok(Self { path: path.to_path_buf(), tmp })
+    }
+
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        self.tmp
+            .as_file()
+            .sync_all()
+            .and_then(|_| make_readable(self.tmp.as_file()))
+            .with_context(|| format!("{}: write failed", path.display()))?;
+        self.tmp
+            .persist(&path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("{}: cannot move the finished file into place", path.display()))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
 }
 
 /// A folder written whole or not at all: filled in a temporary folder beside `out`, then

@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
@@ -5,8 +6,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use srkd_core::image::{ImageF32, OutputSize, decode, encode_png, imresize_to_size, resize_output};
 
 use super::InferenceArgs;
-use srkd::fsio;
-use srkd::inference::upscale_rgb;
+use srkd::fsio::{self, AtomicFile};
+use srkd::inference::{upscale_rgb, upscale_rgb_rows};
 
 #[derive(clap::Args, Debug)]
 pub struct UpscaleArgs {
@@ -60,19 +61,40 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
             .expect("static template"),
     );
     bar.set_message(format!("upscaling ×{s} on {}", args.inference.backend.name()));
-    let mut rgb = upscale_rgb(&generator, &config, &image.rgb, args.inference.tile, &device, |done, total| {
+    let on_tile = |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
-    })?;
-    bar.finish_and_clear();
-    if (out_w, out_h) != (w, h) {
-        rgb = resize_output(ImageF32::from_u8(w, h, 3, &rgb), out_w, out_h).to_u8();
+    };
+    let streams = (out_w, out_h) == (w, h) && image.alpha.is_none() && !image.grayscale;
+    if streams {
+        // Plain RGB at the model's size: each band of rows goes to the PNG encoder as soon as
+        // its tiles are done, so memory holds one band, not the whole 16× larger picture.
+        let mut file = AtomicFile::create(&args.output)?;
+        let what = || format!("{}: write failed", args.output.display());
+        {
+            let mut encoder = png::Encoder::new(&mut file, out_w as u32, out_h as u32);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            let mut writer = encoder.write_header().with_context(what)?;
+            let mut rows = writer.stream_writer().with_context(what)?;
+            upscale_rgb_rows(&generator, &config, &image.rgb, args.inference.tile, &device, on_tile, |band| {
+                rows.write_all(band).with_context(what)
+            })?;
+            rows.finish().with_context(what)?;
+            writer.finish().with_context(what)?;
+        }
+        file.commit()?;
+    } else {
+        let mut rgb = upscale_rgb(&generator, &config, &image.rgb, args.inference.tile, &device, on_tile)?;
+        if (out_w, out_h) != (w, h) {
+            rgb = resize_output(ImageF32::from_u8(w, h, 3, &rgb), out_w, out_h).to_u8();
+        }
+        let alpha = image.alpha.as_ref().map(|a| imresize_to_size(a, out_w, out_h).to_u8());
+        let (channels, samples) = assemble(rgb, alpha, image.grayscale);
+        let png = encode_png(out_w, out_h, channels, samples).with_context(|| args.output.display().to_string())?;
+        fsio::write_atomic(&args.output, &png)?;
     }
-
-    let alpha = image.alpha.as_ref().map(|a| imresize_to_size(a, out_w, out_h).to_u8());
-    let (channels, samples) = assemble(rgb, alpha, image.grayscale);
-    let png = encode_png(out_w, out_h, channels, samples).with_context(|| args.output.display().to_string())?;
-    fsio::write_atomic(&args.output, &png)?;
+    bar.finish_and_clear();
     eprintln!("wrote {} ({out_w}×{out_h})", args.output.display());
     Ok(())
 }
