@@ -18,13 +18,14 @@ source=data/train/Wood.jpg
 input="$out/input-4000x3000.png"
 "$srkd" upscale "$source" "$input" --model "weights/${models%%,*}.bpk" --scale 1.5625 2> /dev/null
 commit=$(git describe --always --dirty)
+load=$(cut -d' ' -f1 /proc/loadavg)   # how busy the machine was: wall times are lower bounds above ~0.5
 for m in ${models//,/ }; do
   result="$out/out-$m.png"
   /usr/bin/time -v -o "$out/time-$m.txt" "$srkd" upscale "$input" "$result" --model "weights/$m.bpk" 2> /dev/null
-  python3 - "$out" "$m" "$commit" "$source" <<'PY'
+  python3 - "$out" "$m" "$commit" "$source" "$load" <<'PY'
 import hashlib, json, re, sys
 from pathlib import Path
-out, model, commit, source = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+out, model, commit, source, load = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
 t = (out / f"time-{model}.txt").read_text()
 field = lambda name: re.search(rf"{re.escape(name)}: (.+)", t).group(1).strip()
 wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":")
@@ -36,7 +37,7 @@ json.dump({
     "max_rss_kib": int(field("Maximum resident set size (kbytes)")), "png_bytes": len(png),
     "output_sha256": hashlib.sha256(png).hexdigest(),
     "weights_sha256": hashlib.sha256(Path(f"weights/{model}.bpk").read_bytes()).hexdigest(),
-    "commit": commit, "tile": 128, "source": f"{source} at ×1.5625 (srkd upscale --scale 1.5625)",
+    "commit": commit, "tile": 128, "loadavg": load, "source": f"{source} at ×1.5625 (srkd upscale --scale 1.5625)",
 }, open(out / f"memory-{model}.json", "w"), indent=2)
 PY
   rm -f "$result"

@@ -21,7 +21,8 @@ def p7_section(d: Path) -> list[str]:
         lines.append(f"| {r['model']} | {r['input']} | {r['output']} | {r['seconds']:.0f} | {r['max_rss_kib'] / 1024:.0f} | "
                      f"{r['png_bytes'] / 2**20:.0f} | {r['output_sha256'][:12]}… |")
     lines += ["", f"Measured on srkd {r0['commit']} (debug binary as scripts/bench-memory.sh builds it, backend `cpu`, "
-              f"tile {r0['tile']}); input: {r0['source']}; weights sha256 "
+              f"tile {r0['tile']}; 1-minute load average before the run {r0.get('loadavg', 'n/a')} on this machine: above "
+              f"~0.5 other work was running and the wall times are upper bounds); input: {r0['source']}; weights sha256 "
               + ", ".join(f"{r['model']} {r['weights_sha256'][:12]}…" for r in runs)
               + ". `scripts/bench-memory.sh` reruns just this section."]
     return lines
