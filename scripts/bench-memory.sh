@@ -18,7 +18,7 @@ source=data/train/Wood.jpg
 input="$out/input-4000x3000.png"
 "$srkd" upscale "$source" "$input" --model "weights/${models%%,*}.bpk" --scale 1.5625 2> /dev/null
 commit=$(git describe --always --dirty)
-load=$(cut -d' ' -f1 /proc/loadavg)   # how busy the machine was: wall times are lower bounds above ~0.5
+load=$(cut -d' ' -f1 /proc/loadavg)   # how busy the machine was: above ~0.5 the wall times are upper bounds
 for m in ${models//,/ }; do
   result="$out/out-$m.png"
   /usr/bin/time -v -o "$out/time-$m.txt" "$srkd" upscale "$input" "$result" --model "weights/$m.bpk" 2> /dev/null
