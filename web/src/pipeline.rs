@@ -6,7 +6,9 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use burn::module::Module;
-use srkd_core::image::{ImageF32, bicubic_upscale, decode, degrade, encode_png};
+use srkd_core::image::{
+    ImageF32, OutputSize, bicubic_upscale, decode, degrade, encode_png, imresize_to_size, resize_output,
+};
 use srkd_core::metrics::{Quality, niqe, quality_y};
 use srkd_core::model::{Generator, GeneratorConfig};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
@@ -20,6 +22,8 @@ use crate::browser::{fetch_bytes, now_ms, yield_now};
 pub const MAX_UPSCALE_SIDE: usize = 1024;
 /// Largest ground truth in evaluate mode (its LR is a quarter of it).
 pub const MAX_EVALUATE_SIDE: usize = 4096;
+/// Most pixels of a result (that of the largest input at ×4).
+pub const MAX_OUTPUT_PIXELS: usize = 4096 * 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -134,12 +138,33 @@ async fn upscale_tiled(
     Ok((stitcher.rgb, tiles.len()))
 }
 
+/// The size of the result: `size` of the input in upscale mode, the ground truth's in evaluate
+/// mode (the metrics compare at the model's scale).
+fn output_dims(
+    lq: &ImageF32,
+    mode: Mode,
+    size: OutputSize,
+    scale: usize,
+    name: &str,
+) -> Result<(usize, usize), String> {
+    let size = if mode == Mode::Evaluate { OutputSize::Model } else { size };
+    let (w, h) = size.dims(lq.width, lq.height, scale).map_err(|e| format!("{name}: {e}"))?;
+    if w * h > MAX_OUTPUT_PIXELS {
+        return Err(format!(
+            "{name}: a {w}×{h} result is too large; the page writes up to 4096×4096 pixels (the `srkd` CLI has no limit)"
+        ));
+    }
+    Ok((w, h))
+}
+
 /// One run of `model` over `picture` with `tile`-pixel tiles.
+#[allow(clippy::too_many_arguments)] // the job's fields and the device's tile, from `run_job`
 async fn run(
     model: &LoadedModel,
     backend: &Backend,
     picture: &Picture,
     mode: Mode,
+    size: OutputSize,
     tile: usize,
     cancel: Rc<Cell<bool>>,
     progress: &dyn Fn(usize, usize),
@@ -153,15 +178,22 @@ async fn run(
         }
         Mode::Upscale => (None, picture.rgb.clone()),
     };
+    let (width, height) = output_dims(&lq, mode, size, s, &picture.name).map_err(JobError::Input)?;
     let started = now_ms();
     let (sr_rgb, tiles) = upscale_tiled(model, backend, &lq, tile, &cancel, progress).await?;
     let ready_at_ms = now_ms();
     let model_ms = ready_at_ms - started;
     yield_now().await;
 
-    let (width, height) = (lq.width * s, lq.height * s);
+    let (model_w, model_h) = (lq.width * s, lq.height * s);
+    let (sr_rgb, bicubic) = if (width, height) == (model_w, model_h) {
+        (sr_rgb, bicubic_upscale(&lq, s))
+    } else {
+        // The same resize as `srkd upscale --scale/--width/--height`; bicubic straight to the size.
+        let resized = resize_output(ImageF32::from_u8(model_w, model_h, 3, &sr_rgb), width, height).to_u8();
+        (resized, imresize_to_size(&lq, width, height).quantized())
+    };
     let sr = ImageF32::from_u8(width, height, 3, &sr_rgb);
-    let bicubic = bicubic_upscale(&lq, s);
     let metrics = match &truth {
         Some(hr) => Some(Metrics {
             bicubic: quality_y(&bicubic, hr, s).map_err(|e| JobError::Input(e.to_string()))?,
@@ -207,6 +239,8 @@ pub struct Job {
     pub file: &'static str,
     pub picture: Rc<Picture>,
     pub mode: Mode,
+    /// The result's size (upscale mode).
+    pub size: OutputSize,
     pub cancel: Rc<Cell<bool>>,
 }
 
@@ -233,7 +267,7 @@ pub async fn run_job(
         let progress = |done, total| events(JobEvent::Progress(done, total));
         let mut tile = backend.tile_for(model.config.filters);
         let failure = loop {
-            match run(&model, &backend, &job.picture, job.mode, tile, job.cancel.clone(), &progress).await {
+            match run(&model, &backend, &job.picture, job.mode, job.size, tile, job.cancel.clone(), &progress).await {
                 Ok(outcome) => return Ok((outcome, backend.kind)),
                 Err(JobError::Device(e)) if tile > MIN_TILE => {
                     web_sys::console::warn_1(

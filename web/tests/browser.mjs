@@ -6,7 +6,9 @@
 //
 // Checks: the ?demo=1 evaluate run reaches `done` on WebGPU with PSNR/SSIM equal to
 // `srkd eval` (0.01 dB / 0.0005); a corrupt upload shows an error and the page keeps working;
-// the CPU fallback (?backend=cpu) gives the same numbers. Saves screenshots as artifacts.
+// the CPU fallback (?backend=cpu) gives the same numbers; ×2 and width-targeted results equal
+// `srkd upscale --scale 2` / `--width 300` (ARTIFACT_DIR/cli-x2.png, cli-w300.png, which
+// test-web.sh writes) within 1 per channel. Saves screenshots as artifacts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -73,6 +75,40 @@ await check('CPU fallback gives the same numbers', async () => {
   assert.match(await cpu.textContent('#notice'), /CPU/);
   await cpu.close();
 });
+
+/** Largest per-channel difference between two PNGs, decoded by the page's own browser. */
+async function pixelDiff(page, a, b) {
+  return page.evaluate(async ([a, b]) => {
+    const load = async (b64) => {
+      const blob = await (await fetch(`data:image/png;base64,${b64}`)).blob();
+      const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const context = canvas.getContext('2d');
+      context.drawImage(bitmap, 0, 0);
+      return context.getImageData(0, 0, bitmap.width, bitmap.height);
+    };
+    const [x, y] = [await load(a), await load(b)];
+    if (x.width !== y.width || x.height !== y.height) return { size: `${x.width}×${x.height} vs ${y.width}×${y.height}` };
+    let worst = 0;
+    for (let i = 0; i < x.data.length; i++) worst = Math.max(worst, Math.abs(x.data[i] - y.data[i]));
+    return { worst };
+  }, [a.toString('base64'), b.toString('base64')]);
+}
+
+for (const [size, side] of [['x2', 512], ['w300', 300]]) {
+  await check(`upscale to ${size} equals srkd upscale`, async () => {
+    const sized = await openPage(`?demo=1&mode=upscale&backend=cpu&size=${size}&model=${model}`);
+    const result = await finished(sized);
+    assert.equal(result.status, 'done', `status ${result.status}: ${result.error}`);
+    assert.deepEqual([Number(result.width), Number(result.height)], [side, side]);
+    const [download] = await Promise.all([sized.waitForEvent('download'), sized.click('#download')]);
+    assert.match(download.suggestedFilename(), new RegExp(`_${size}_${model}\\.png$`));
+    const got = fs.readFileSync(await download.path());
+    const diff = await pixelDiff(sized, got, fs.readFileSync(path.join(artifacts, `cli-${size}.png`)));
+    assert.ok(diff.worst !== undefined && diff.worst <= 1, `page vs srkd upscale: ${JSON.stringify(diff)}`);
+    await sized.close();
+  });
+}
 
 await browser.close();
 server.close();

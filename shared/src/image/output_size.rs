@@ -22,6 +22,29 @@ pub enum OutputSize {
 }
 
 impl OutputSize {
+    /// `x4` (the model's size), `x2`, `x2.5`, `w1000` or `h600`, as the page's `?size=` and its
+    /// file names write it.
+    pub fn parse(text: &str) -> Option<Self> {
+        let number = |t: &str| t.parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0);
+        match text.split_at_checked(1)? {
+            ("x", "4") => Some(OutputSize::Model),
+            ("x", s) => number(s).map(OutputSize::Scale),
+            ("w", w) => w.parse().ok().filter(|&w| w > 0).map(OutputSize::Width),
+            ("h", h) => h.parse().ok().filter(|&h| h > 0).map(OutputSize::Height),
+            _ => None,
+        }
+    }
+
+    /// The inverse of [`OutputSize::parse`].
+    pub fn tag(self) -> String {
+        match self {
+            OutputSize::Model => "x4".into(),
+            OutputSize::Scale(s) => format!("x{s}"),
+            OutputSize::Width(w) => format!("w{w}"),
+            OutputSize::Height(h) => format!("h{h}"),
+        }
+    }
+
     /// The output's width and height for a `width`×`height` input.
     pub fn dims(self, width: usize, height: usize, model_scale: usize) -> Result<(usize, usize), Error> {
         let (w, h) = (width as f64, height as f64);
@@ -85,6 +108,23 @@ mod tests {
         assert!(err.contains("1601×1201 from a 100×75 input"), "{err}");
         assert!(OutputSize::Width(0).dims(100, 75, 4).is_err());
         assert!(OutputSize::Height(0).dims(100, 75, 4).is_err());
+    }
+
+    #[test]
+    fn tags_read_back() {
+        for size in [
+            OutputSize::Model,
+            OutputSize::Scale(2.0),
+            OutputSize::Scale(2.5),
+            OutputSize::Width(1000),
+            OutputSize::Height(600),
+        ] {
+            assert_eq!(OutputSize::parse(&size.tag()), Some(size), "{size:?}");
+        }
+        assert_eq!(OutputSize::parse("x2"), Some(OutputSize::Scale(2.0)));
+        for bad in ["", "x", "x0", "x-1", "xNaN", "w0", "w-5", "h1.5", "q3", "4"] {
+            assert_eq!(OutputSize::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The upscaler page: pick an image (file, drop, paste or the sample) and a model, upscale it on the
 //! active backend, compare with bicubic, read the metrics and timings, download the result.
-//! `?demo=1[&model=ID][&mode=evaluate|upscale][&backend=cpu]` runs the sample with no clicks
+//! `?demo=1[&model=ID][&mode=evaluate|upscale][&size=x2|x3|w1000|h600][&backend=cpu]` runs the sample with no clicks
 //! and reports on `#result` (data-status, data-backend, data-psnr, data-ssim, data-ms, data-ready-at, …).
 //! What to do when the device fails (smaller tiles, then the CPU) is `pipeline::run_job`'s policy.
 
@@ -18,6 +18,7 @@ use crate::backend::{Backend, Kind};
 use crate::browser::{download, fetch_bytes, png_url, query_param, read_file, revoke};
 use crate::models::{MODELS, ShippedModel, find};
 use crate::pipeline::{self, Job, JobError, JobEvent, LoadedModel, Mode, Outcome, Picture};
+use srkd_core::image::OutputSize;
 
 mod view;
 
@@ -53,6 +54,8 @@ pub enum Msg {
     BackendReady(Rc<Backend>),
     SelectModel(String),
     SetMode(Mode),
+    /// The result's size in upscale mode (`srkd upscale --scale/--width/--height`).
+    SetSize(OutputSize),
     OpenFile(File),
     LoadSample,
     PictureLoaded(Result<Rc<Picture>, String>),
@@ -76,6 +79,8 @@ struct Shown {
     bicubic_url: String,
     model_id: String,
     backend: Kind,
+    /// The size it was made at (for the file name).
+    size: OutputSize,
     first_run: bool,
     file_stem: String,
 }
@@ -92,6 +97,7 @@ pub struct UpscalePage {
     models: HashMap<(String, Kind), Rc<LoadedModel>>,
     model_id: String,
     mode: Mode,
+    size: OutputSize,
     picture: Option<Rc<Picture>>,
     status: Status,
     progress: (usize, usize),
@@ -142,7 +148,7 @@ impl UpscalePage {
         self.status = Status::Running;
         self.progress = (0, 0);
         self.error = None;
-        let job = Job { model_id, file, picture, mode: self.mode, cancel };
+        let job = Job { model_id, file, picture, mode: self.mode, size: self.size, cancel };
         let cached: HashMap<Kind, Rc<LoadedModel>> = [Kind::WebGpu, Kind::Cpu]
             .into_iter()
             .filter_map(|kind| Some((kind, self.models.get(&(model_id.to_string(), kind))?.clone())))
@@ -205,12 +211,20 @@ impl Component for UpscalePage {
             _ if demo => Mode::Evaluate,
             _ => Mode::Upscale,
         };
+        let size = match query_param("size") {
+            None => OutputSize::Model,
+            Some(tag) => OutputSize::parse(&tag).unwrap_or_else(|| {
+                error = Some(format!("unknown size `{tag}`; use x2, x3, x4, w1000 (width) or h600 (height)"));
+                OutputSize::Model
+            }),
+        };
         ctx.link().send_future(async move { Msg::BackendReady(Rc::new(Backend::init(force_cpu).await)) });
         Self {
             backend: None,
             models: HashMap::new(),
             model_id,
             mode,
+            size,
             picture: None,
             status: if error.is_some() { Status::Error } else { Status::Starting },
             progress: (0, 0),
@@ -265,6 +279,7 @@ impl Component for UpscalePage {
             }
             Msg::SelectModel(id) => self.model_id = id,
             Msg::SetMode(mode) => self.mode = mode,
+            Msg::SetSize(size) => self.size = size,
             Msg::OpenFile(file) => {
                 let name = file.name();
                 self.open(ctx, name, async move { read_file(&file).await });
@@ -296,9 +311,19 @@ impl Component for UpscalePage {
                 let entry = self.timings.entry(key).or_insert((outcome.model_ms, outcome.model_ms));
                 entry.1 = outcome.model_ms;
                 let name = self.picture.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+                // Evaluate mode compares at the model's size whatever the size control says.
+                let size = if self.mode == Mode::Evaluate { OutputSize::Model } else { self.size };
                 let file_stem = name.rsplit_once('.').map(|(s, _)| s.to_string()).unwrap_or(name);
-                self.shown =
-                    Some(Shown { outcome: *outcome, sr_url, bicubic_url, model_id, backend, first_run, file_stem });
+                self.shown = Some(Shown {
+                    outcome: *outcome,
+                    sr_url,
+                    bicubic_url,
+                    model_id,
+                    backend,
+                    size,
+                    first_run,
+                    file_stem,
+                });
                 self.status = Status::Done;
             }
             Msg::Cancel => self.cancel.set(true),
@@ -310,7 +335,10 @@ impl Component for UpscalePage {
             Msg::Failed(e) => self.fail(e),
             Msg::Download => {
                 if let Some(shown) = &self.shown {
-                    download(&shown.sr_url, &format!("{}_x4_{}.png", shown.file_stem, shown.model_id));
+                    download(
+                        &shown.sr_url,
+                        &format!("{}_{}_{}.png", shown.file_stem, shown.size.tag(), shown.model_id),
+                    );
                 }
                 return false;
             }

@@ -8,6 +8,7 @@ use super::{Msg, Status, UpscalePage};
 use crate::compare::Compare;
 use crate::models::MODELS;
 use crate::pipeline::Mode;
+use srkd_core::image::OutputSize;
 
 impl UpscalePage {
     pub(super) fn page(&self, ctx: &Context<Self>) -> Html {
@@ -15,6 +16,19 @@ impl UpscalePage {
         let busy = matches!(self.status, Status::Running | Status::Loading | Status::Starting);
         let on_model =
             link.callback(|e: Event| Msg::SelectModel(e.target_unchecked_into::<HtmlSelectElement>().value()));
+        let on_size = link.batch_callback(|e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            // "w": a width follows in its own field; until then the size stays as it was.
+            OutputSize::parse(&value).map(Msg::SetSize)
+        });
+        let on_width = link.batch_callback(|e: Event| {
+            let value = e.target_unchecked_into::<HtmlInputElement>().value();
+            value.trim().parse().ok().filter(|&w: &usize| w > 0).map(|w| Msg::SetSize(OutputSize::Width(w)))
+        });
+        let size_value = match self.size {
+            OutputSize::Width(_) | OutputSize::Height(_) => "w".to_string(),
+            size => size.tag(),
+        };
         let on_mode = link.callback(|e: Event| {
             let v = e.target_unchecked_into::<HtmlSelectElement>().value();
             Msg::SetMode(if v == "evaluate" { Mode::Evaluate } else { Mode::Upscale })
@@ -60,6 +74,18 @@ impl UpscalePage {
                             <option value="evaluate" selected={self.mode == Mode::Evaluate}>{ "Evaluate: treat my image as ground truth" }</option>
                         </select>
                     </label>
+                    <label>{ "Size " }
+                        <select id="size" onchange={on_size} disabled={busy || self.mode == Mode::Evaluate}>
+                            <option value="x4" selected={size_value == "x4"}>{ "×4" }</option>
+                            <option value="x3" selected={size_value == "x3"}>{ "×3" }</option>
+                            <option value="x2" selected={size_value == "x2"}>{ "×2" }</option>
+                            <option value="w" selected={size_value == "w"}>{ "width…" }</option>
+                        </select>
+                    </label>
+                    if size_value == "w" {
+                        <input id="size-width" type="number" min="1" placeholder="width px" onchange={on_width} disabled={busy}
+                            value={match self.size { OutputSize::Width(w) => w.to_string(), _ => String::new() }} />
+                    }
                     <label class="button">{ "Open image…" }
                         <input id="file" type="file" accept="image/*" onchange={on_file} disabled={busy} />
                     </label>
@@ -116,6 +142,8 @@ impl UpscalePage {
                     data-psnr={fmt(metrics.map(|m| m.model.psnr), 6)} data-ssim={fmt(metrics.map(|m| m.model.ssim), 6)}
                     data-psnr-bicubic={fmt(metrics.map(|m| m.bicubic.psnr), 6)} data-ssim-bicubic={fmt(metrics.map(|m| m.bicubic.ssim), 6)}
                     data-ms={fmt(shown.map(|s| s.outcome.model_ms), 1)}
+                    data-width={shown.map(|s| s.outcome.width.to_string()).unwrap_or_default()}
+                    data-height={shown.map(|s| s.outcome.height.to_string()).unwrap_or_default()}
                     data-ready-at={fmt(shown.map(|s| s.outcome.ready_at_ms), 1)} data-error={self.error.clone().unwrap_or_default()}>
                     { format!("status: {}", self.status.id()) }
                 </div>
