@@ -144,6 +144,46 @@ fn every_bad_request_gets_a_json_4xx_and_stores_nothing_on_postgres() {
     bad_requests_case(&crate::http::fresh_postgres(), dir.path());
 }
 
+#[test]
+fn the_rater_cap_holds_under_concurrent_registrations() {
+    let dir = tempfile::tempdir().unwrap();
+    rater_cap_case(&format!("sqlite:{}", dir.path().join("r.db").display()), dir.path());
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test.sh starts one (scripts/postgres-for-tests.sh)"]
+fn the_rater_cap_holds_under_concurrent_registrations_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    rater_cap_case(&crate::http::fresh_postgres(), dir.path());
+}
+
+/// 16 raters register at once against a cap of 5: exactly 5 get in (201), the rest are told
+/// the study is full (403), and the database holds exactly 5 — a count checked apart from the
+/// insert would let several through.
+fn rater_cap_case(db: &str, dir: &Path) {
+    let server = start(db, &fake_page(dir), dir, &["--max-raters", "5"]);
+    let client = server.client;
+    let path = format!("/api/studies/{}/raters", study_id());
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let path = path.clone();
+                s.spawn(move || client.json("POST", &path, None, &json!({ "rater": format!("r{i}") })).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 403).count(), 11, "{statuses:?}");
+    // A taken name is still a conflict, not "full".
+    let taken = statuses.iter().position(|&s| s == 201).unwrap();
+    let again = client.json("POST", &path, None, &json!({ "rater": format!("r{taken}") }));
+    assert_eq!(again.status, 409, "{}", again.text());
+    let stored = server.admin_get(&format!("/api/admin/studies/{}/raters", study_id())).body_json();
+    assert_eq!(stored["raters"].as_array().map(Vec::len), Some(5), "{stored}");
+    assert!(server.alive());
+}
+
 fn bad_requests_case(db: &str, dir: &Path) {
     let db = db.to_string();
     let server = start(&db, &fake_page(dir), dir, &[]);

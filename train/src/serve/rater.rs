@@ -68,15 +68,13 @@ pub async fn register(
     study(&state, &study_id)?;
     let body: RegisterBody = json_body(body)?;
     check_rater_id(&body.rater)?;
-    if state.store.count_raters(&study_id).await? >= state.max_raters {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "this study has all the raters it takes"));
-    }
     let token = new_token().context("no randomness from the OS")?;
     let hash = token_hash(&normalize(&token).expect("a fresh token is well formed"));
-    match state.store.register(&study_id, &body.rater, &hash, now_ms()).await? {
+    match state.store.register(&study_id, &body.rater, &hash, now_ms(), state.max_raters).await? {
         Registered::Ok => {
             Ok((StatusCode::CREATED, Json(json!({ "study": study_id, "rater": body.rater, "token": token }))))
         }
+        Registered::StudyFull => Err(ApiError::new(StatusCode::FORBIDDEN, "this study has all the raters it takes")),
         Registered::NameTaken => Err(ApiError::new(
             StatusCode::CONFLICT,
             format!("rater id `{}` is taken in this study; if it is yours, continue with your resume code", body.rater),

@@ -40,6 +40,7 @@ const SCHEMA: [&str; 4] = [
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    postgres: bool,
 }
 
 /// A rater as the database knows them.
@@ -50,10 +51,11 @@ pub struct RaterRow {
     pub excluded: Option<String>,
 }
 
-/// Registering a rater can fail because the name is taken.
+/// Registering a rater can fail because the name is taken or the study is full.
 pub enum Registered {
     Ok,
     NameTaken,
+    StudyFull,
 }
 
 /// `sqlite:FILE` (created if missing) or `postgres://…`.
@@ -103,7 +105,7 @@ impl Store {
         if sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await.context("switching SQLite to WAL")?;
         }
-        let store = Self { pool };
+        let store = Self { pool, postgres: !sqlite };
         store.migrate().await?;
         Ok(store)
     }
@@ -137,18 +139,45 @@ impl Store {
             .try_get("n")?)
     }
 
-    pub async fn register(&self, study: &str, rater: &str, token_hash: &str, now_ms: i64) -> Result<Registered> {
+    /// Register `rater` unless the name is taken or the study has `max_raters` already. The
+    /// count and the insert are one step: concurrent registrations never exceed the cap.
+    pub async fn register(
+        &self,
+        study: &str,
+        rater: &str,
+        token_hash: &str,
+        now_ms: i64,
+        max_raters: i64,
+    ) -> Result<Registered> {
+        let mut tx = self.pool.begin().await?;
+        if self.postgres {
+            // Registrations of one study take turns (SQLite's single writer does this by itself).
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(study).execute(&mut *tx).await?;
+        }
         let inserted = sqlx::query(
-            "INSERT INTO raters (study, rater, token_hash, created_ms) VALUES ($1, $2, $3, $4)
+            "INSERT INTO raters (study, rater, token_hash, created_ms)
+             SELECT $1, $2, $3, $4 WHERE (SELECT COUNT(*) FROM raters WHERE study = $1) < $5
              ON CONFLICT DO NOTHING",
         )
         .bind(study)
         .bind(rater)
         .bind(token_hash)
         .bind(now_ms)
-        .execute(&self.pool)
+        .bind(max_raters)
+        .execute(&mut *tx)
         .await?;
-        Ok(if inserted.rows_affected() == 1 { Registered::Ok } else { Registered::NameTaken })
+        let registered = if inserted.rows_affected() == 1 {
+            Registered::Ok
+        } else {
+            let taken = sqlx::query("SELECT 1 AS taken FROM raters WHERE study = $1 AND rater = $2")
+                .bind(study)
+                .bind(rater)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() { Registered::NameTaken } else { Registered::StudyFull }
+        };
+        tx.commit().await?;
+        Ok(registered)
     }
 
     pub async fn rater_by_token(&self, study: &str, token_hash: &str) -> Result<Option<RaterRow>> {
