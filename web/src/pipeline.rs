@@ -6,9 +6,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use burn::module::Module;
-use srkd_core::image::{
-    ImageF32, OutputSize, bicubic_upscale, decode, degrade, encode_png, imresize_to_size, resize_output,
-};
+use srkd_core::image::{ImageF32, OutputSize, decode, degrade, encode_png, imresize_to_size, resize_output};
 use srkd_core::metrics::{Quality, niqe, quality_y};
 use srkd_core::model::{Generator, GeneratorConfig};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
@@ -185,14 +183,10 @@ async fn run(
     let model_ms = ready_at_ms - started;
     yield_now().await;
 
-    let (model_w, model_h) = (lq.width * s, lq.height * s);
-    let (sr_rgb, bicubic) = if (width, height) == (model_w, model_h) {
-        (sr_rgb, bicubic_upscale(&lq, s))
-    } else {
-        // The same resize as `srkd upscale --scale/--width/--height`; bicubic straight to the size.
-        let resized = resize_output(ImageF32::from_u8(model_w, model_h, 3, &sr_rgb), width, height).to_u8();
-        (resized, imresize_to_size(&lq, width, height).quantized())
-    };
+    // The same resize as `srkd upscale --scale/--width/--height` (none at the model's size).
+    let sr_rgb = resize_output(sr_rgb, (lq.width * s, lq.height * s), (width, height));
+    // Bicubic straight to the result's size: at ×s exactly `bicubic_upscale`, as `srkd eval`.
+    let bicubic = imresize_to_size(&lq, width, height).quantized();
     let sr = ImageF32::from_u8(width, height, 3, &sr_rgb);
     let metrics = match &truth {
         Some(hr) => Some(Metrics {

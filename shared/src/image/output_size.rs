@@ -77,9 +77,13 @@ fn ceil(v: f64) -> f64 {
     (v - 1e-9).ceil()
 }
 
-/// `sr` resized to `width`×`height` (unchanged when it has that size already).
-pub fn resize_output(sr: ImageF32, width: usize, height: usize) -> ImageF32 {
-    if (sr.width, sr.height) == (width, height) { sr } else { imresize_to_size(&sr, width, height) }
+/// 8-bit RGB samples of a `from` (width, height) picture resized to `to`, rounded back to 8 bits;
+/// returned as they are when the sizes are equal.
+pub fn resize_output(rgb: Vec<u8>, from: (usize, usize), to: (usize, usize)) -> Vec<u8> {
+    if from == to {
+        return rgb;
+    }
+    imresize_to_size(&ImageF32::from_u8(from.0, from.1, 3, &rgb), to.0, to.1).to_u8()
 }
 
 #[cfg(test)]
@@ -129,9 +133,10 @@ mod tests {
 
     #[test]
     fn the_model_size_is_left_as_it_is() {
-        let sr = ImageF32::new(8, 4, 3, (0..96).map(|v| v as f32).collect());
-        assert_eq!(resize_output(sr.clone(), 8, 4).data, sr.data);
-        let half = resize_output(sr, 4, 2);
-        assert_eq!((half.width, half.height), (4, 2));
+        let rgb: Vec<u8> = (0..96).collect();
+        assert_eq!(resize_output(rgb.clone(), (8, 4), (8, 4)), rgb);
+        let half = resize_output(rgb.clone(), (8, 4), (4, 2));
+        let expected = imresize_to_size(&ImageF32::from_u8(8, 4, 3, &rgb), 4, 2).to_u8();
+        assert_eq!((half.len(), half), (4 * 2 * 3, expected));
     }
 }

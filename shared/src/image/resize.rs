@@ -142,7 +142,7 @@ mod tests {
     #[test]
     fn a_given_size_with_the_same_scale_on_both_axes_equals_the_scale() {
         let img = ImageF32::new(12, 8, 3, (0..12 * 8 * 3).map(|v| ((v * 37) % 255) as f32).collect());
-        for (scale, w, h) in [(0.5, 6, 4), (0.25, 3, 2), (2.0, 24, 16)] {
+        for (scale, w, h) in [(0.5, 6, 4), (0.25, 3, 2), (2.0, 24, 16), (4.0, 48, 32)] {
             assert_eq!(imresize_to_size(&img, w, h).data, imresize(&img, scale).data, "{scale}");
         }
     }

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
-use srkd_core::image::{ImageF32, OutputSize, decode, encode_png, imresize_to_size, resize_output};
+use srkd_core::image::{OutputSize, decode, encode_png, imresize_to_size, resize_output};
 
 use super::InferenceArgs;
 use srkd::fsio::{self, AtomicFile};
@@ -85,10 +85,8 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         }
         file.commit()?;
     } else {
-        let mut rgb = upscale_rgb(&generator, &config, &image.rgb, args.inference.tile, &device, on_tile)?;
-        if (out_w, out_h) != (w, h) {
-            rgb = resize_output(ImageF32::from_u8(w, h, 3, &rgb), out_w, out_h).to_u8();
-        }
+        let rgb = upscale_rgb(&generator, &config, &image.rgb, args.inference.tile, &device, on_tile)?;
+        let rgb = resize_output(rgb, (w, h), (out_w, out_h));
         let alpha = image.alpha.as_ref().map(|a| imresize_to_size(a, out_w, out_h).to_u8());
         let (channels, samples) = assemble(rgb, alpha, image.grayscale);
         let png = encode_png(out_w, out_h, channels, samples).with_context(|| args.output.display().to_string())?;

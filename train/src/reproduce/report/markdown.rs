@@ -66,13 +66,20 @@ fn render_into(md: &mut String, report: &Report, run: &Path) -> std::fmt::Result
     writeln!(md, "## Table 2 — PSNR-Y (dB) / SSIM-Y, ×4, border shave 4, MATLAB bicubic degradation\n")?;
     writeln!(md, "| method | {} |", sets.join(" | "))?;
     writeln!(md, "|---|{}|", sets.iter().map(|_| "---:").collect::<Vec<_>>().join("|"))?;
+    // Each column's best, once per set.
+    let bests: Vec<_> = sets
+        .iter()
+        .map(|set| {
+            let column = report.table2.get(*set);
+            let best_psnr = best(column.into_iter().flat_map(|c| c.values().map(|f| f.psnr)), true);
+            let best_ssim = best(column.into_iter().flat_map(|c| c.values().map(|f| f.ssim)), true);
+            (column, best_psnr, best_ssim)
+        })
+        .collect();
     for m in &scored {
-        let cells: Vec<String> = sets
+        let cells: Vec<String> = bests
             .iter()
-            .map(|set| {
-                let column = report.table2.get(*set);
-                let best_psnr = best(column.into_iter().flat_map(|c| c.values().map(|f| f.psnr)), true);
-                let best_ssim = best(column.into_iter().flat_map(|c| c.values().map(|f| f.ssim)), true);
+            .map(|&(column, best_psnr, best_ssim)| {
                 let f = column.and_then(|c| c.get(&m.id)).copied().unwrap_or_default();
                 format!("{} / {}", cell(f.psnr, best_psnr, 2), cell(f.ssim, best_ssim, 4))
             })
@@ -83,16 +90,19 @@ fn render_into(md: &mut String, report: &Report, run: &Path) -> std::fmt::Result
     writeln!(md, "\n## Table 4 — NIQE (lower is better) and PI\n")?;
     writeln!(md, "| method | {} |", sets.iter().map(|s| format!("NIQE {s} | PI {s}")).collect::<Vec<_>>().join(" | "))?;
     writeln!(md, "|---|{}|", sets.iter().map(|_| "---:|---:").collect::<Vec<_>>().join("|"))?;
+    let bests: Vec<_> = sets
+        .iter()
+        .map(|set| {
+            let column = report.table4.get(*set);
+            // The HR reference is shown but never the best: it is what the others approach.
+            let niqes = column.into_iter().flat_map(|c| scored.iter().map(move |s| c.get(&s.id).and_then(|p| p.niqe)));
+            (column, best(niqes, false))
+        })
+        .collect();
     for m in &report.methods {
-        let cells: Vec<String> = sets
+        let cells: Vec<String> = bests
             .iter()
-            .map(|set| {
-                let column = report.table4.get(*set);
-                // The HR reference is shown but never the best: it is what the others approach.
-                let best_niqe = best(
-                    column.into_iter().flat_map(|c| scored.iter().map(move |s| c.get(&s.id).and_then(|p| p.niqe))),
-                    false,
-                );
+            .map(|&(column, best_niqe)| {
                 let p = column.and_then(|c| c.get(&m.id)).copied().unwrap_or_default();
                 let niqe = if m.role == Role::Reference { fmt(p.niqe, 3) } else { cell(p.niqe, best_niqe, 3) };
                 format!("{niqe} | {}", fmt(p.pi, 3))
