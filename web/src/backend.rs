@@ -1,9 +1,16 @@
-//! Which device the generator runs on: WebGPU when the browser offers it, else the pure-Rust
-//! CPU backend — always shown to the user, with the reason for a fallback.
+//! Which device the generator runs on, and why — always shown to the user.
+//!
+//! Policy (`?backend=` overrides it): no WebGPU → the CPU. A WebGPU adapter that is a software
+//! renderer (SwiftShader, llvmpipe/lavapipe, WARP, or one the browser flags as a fallback) → the
+//! CPU, whose direct SIMD kernels beat an emulated GPU many times over. A hardware adapter →
+//! WebGPU, unless a short probe (`probe.rs`, run on the first job) finds the CPU faster.
+//! `?probe=1` probes on any adapter (how the tests exercise it on SwiftShader).
 
 use burn::tensor::Device;
+use srkd_core::cpu::Isa;
+use srkd_core::model::GeneratorConfig;
 
-use crate::browser::has_webgpu;
+use crate::browser::{WebGpuAdapter, query_param, webgpu_adapter};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -19,11 +26,46 @@ impl Kind {
             Kind::Cpu => "cpu",
         }
     }
+}
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::WebGpu => "WebGPU",
-            Kind::Cpu => "CPU (WebAssembly)",
+/// How the CPU backend runs the generator's layers (`?kernels=`; the default is `direct`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernels {
+    /// srkd-core's direct convolutions (`CpuGenerator`) when the build has them (wasm `simd128`).
+    Direct,
+    /// burn's ops on flex, the path the direct kernels are checked against.
+    Reference,
+    /// Both on every tile, the direct result kept and the largest difference reported
+    /// (`#result[data-kernel-diff]`): the in-browser equality test.
+    Compare,
+}
+
+impl Kernels {
+    pub fn from_query() -> Result<Self, String> {
+        match query_param("kernels").as_deref() {
+            None | Some("direct") => Ok(Kernels::Direct),
+            Some("reference") => Ok(Kernels::Reference),
+            Some("compare") => Ok(Kernels::Compare),
+            Some(other) => Err(format!("unknown kernels `{other}`; use direct, reference or compare")),
+        }
+    }
+}
+
+/// What `?backend=` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Choice {
+    Auto,
+    WebGpu,
+    Cpu,
+}
+
+impl Choice {
+    pub fn from_query() -> Result<Self, String> {
+        match query_param("backend").as_deref() {
+            None | Some("auto") => Ok(Choice::Auto),
+            Some("webgpu") => Ok(Choice::WebGpu),
+            Some("cpu") => Ok(Choice::Cpu),
+            Some(other) => Err(format!("unknown backend `{other}`; use auto, webgpu or cpu")),
         }
     }
 }
@@ -31,42 +73,116 @@ impl Kind {
 pub struct Backend {
     pub device: Device,
     pub kind: Kind,
-    /// Why the page is not on WebGPU, when it is not.
-    pub fallback_reason: Option<String>,
+    /// Why this backend, in words for the page's notice.
+    pub reason: String,
+    pub kernels: Kernels,
+    /// A WebGPU device and its adapter's name, kept for the first job's probe (`probe.rs`),
+    /// which replaces this backend with the faster one; `None` once chosen.
+    pub probe_gpu: Option<(Device, String)>,
 }
 
 impl Backend {
-    pub fn cpu(reason: impl Into<String>) -> Self {
-        Self { device: Device::flex(), kind: Kind::Cpu, fallback_reason: Some(reason.into()) }
+    pub fn cpu(reason: impl Into<String>, kernels: Kernels) -> Self {
+        Self { device: Device::flex(), kind: Kind::Cpu, reason: reason.into(), kernels, probe_gpu: None }
     }
 
-    /// WebGPU unless it is missing, fails to start, or `force_cpu`.
-    pub async fn init(force_cpu: bool) -> Self {
-        if force_cpu {
-            return Self::cpu("CPU requested (?backend=cpu)");
-        }
-        if !has_webgpu() {
-            return Self::cpu("this browser does not offer WebGPU");
-        }
-        match Device::wgpu_options().init_async().await {
-            Ok(device) => Self { device, kind: Kind::WebGpu, fallback_reason: None },
-            Err(e) => Self::cpu(format!("WebGPU did not start ({e})")),
+    pub fn webgpu(device: Device, reason: impl Into<String>, kernels: Kernels) -> Self {
+        Self { device, kind: Kind::WebGpu, reason: reason.into(), kernels, probe_gpu: None }
+    }
+
+    /// The instruction set of the CPU path's direct kernels, `None` when it runs burn's ops.
+    pub fn cpu_isa(&self) -> Option<Isa> {
+        match self.kernels {
+            Kernels::Reference => None,
+            Kernels::Direct | Kernels::Compare => Isa::available().first().copied(),
         }
     }
 
-    /// LR tile side: as large as the backend's buffers allow. The largest activation is the
-    /// last upsampling conv's output, 4·filters channels at twice the tile side; WebGPU's
-    /// default `maxStorageBufferBindingSize` is 128 MiB. The CPU gets moderate tiles so the
-    /// progress bar moves.
-    pub fn tile_for(&self, filters: usize) -> usize {
+    /// What the badge says: the device and, on the CPU, the kernels and threads.
+    pub fn label(&self) -> String {
+        match (self.kind, self.cpu_isa()) {
+            (Kind::WebGpu, _) => "WebGPU".into(),
+            (Kind::Cpu, Some(isa)) => format!("CPU ({}, 1 thread)", isa.name()),
+            (Kind::Cpu, None) => "CPU (WebAssembly, burn ops, 1 thread)".into(),
+        }
+    }
+
+    /// The value of `#result[data-kernels]`: `direct-<isa>`, `reference` or `wgpu`.
+    pub fn kernels_id(&self) -> String {
+        match (self.kind, self.cpu_isa()) {
+            (Kind::WebGpu, _) => "wgpu".into(),
+            (Kind::Cpu, Some(isa)) => format!("direct-{}", isa.name().to_lowercase().replace(' ', "-")),
+            (Kind::Cpu, None) => "reference".into(),
+        }
+    }
+
+    pub async fn init(choice: Choice, kernels: Kernels, force_probe: bool) -> Self {
+        if choice == Choice::Cpu {
+            return Self::cpu("the CPU was requested (?backend=cpu)", kernels);
+        }
+        let adapter = match webgpu_adapter().await {
+            Ok(Some(adapter)) => adapter,
+            Ok(None) => return Self::cpu("this browser offers no WebGPU adapter", kernels),
+            Err(e) => return Self::cpu(format!("WebGPU is unavailable ({e})"), kernels),
+        };
+        let device = match Device::wgpu_options().init_async().await {
+            Ok(device) => device,
+            Err(e) => return Self::cpu(format!("WebGPU did not start ({e})"), kernels),
+        };
+        if choice == Choice::WebGpu {
+            return Self::webgpu(device, "WebGPU was requested (?backend=webgpu)", kernels);
+        }
+        match (software_renderer(&adapter), force_probe) {
+            (Some(name), false) => Self::cpu(
+                format!("WebGPU here is {name}, a software renderer; the CPU's SIMD kernels are faster"),
+                kernels,
+            ),
+            (_, true) | (None, false) if Isa::available().is_empty() => {
+                // No direct kernels in this build: burn on flex never beats a GPU.
+                Self::webgpu(device, format!("WebGPU on {}", adapter.describe()), kernels)
+            }
+            _ => Self {
+                probe_gpu: Some((device, adapter.describe())),
+                ..Self::cpu(
+                    format!("timing WebGPU ({}) against the CPU on the first picture", adapter.describe()),
+                    kernels,
+                )
+            },
+        }
+    }
+
+    /// LR tile side. WebGPU: as large as its buffers allow — the largest activation is the last
+    /// upsampling conv's output, 4·filters channels at twice the tile side, and the default
+    /// `maxStorageBufferBindingSize` is 128 MiB. CPU: each tile recomputes a halo of the
+    /// receptive radius around it (`plan_tiles`), so small tiles waste work (96 px with the
+    /// student's radius: 2.25× its pixels); the tile is as large as keeps the largest activation
+    /// (filters channels at ×scale of the window) within 128 MiB, since wasm memory never shrinks
+    /// (student: 208 px, 1.5× its pixels; teacher: 96 px).
+    pub fn tile_for(&self, config: &GeneratorConfig) -> usize {
+        let filters = config.filters as f64;
         match self.kind {
             Kind::WebGpu => {
                 const MAX_BINDING: f64 = 134_217_728.0;
                 // bytes = 4·filters channels × (2·t)² pixels × 4 bytes = 64·filters·t²
-                let side = (MAX_BINDING / (64.0 * filters as f64)).sqrt();
+                let side = (MAX_BINDING / (64.0 * filters)).sqrt();
                 ((side as usize) / 8 * 8).clamp(32, 256)
             }
-            Kind::Cpu => 96,
+            Kind::Cpu => {
+                const MAX_ACTIVATION: f64 = 134_217_728.0;
+                let window = (MAX_ACTIVATION / (4.0 * filters)).sqrt() / config.scale as f64;
+                let side = window as usize - 2 * config.receptive_radius();
+                (side / 16 * 16).clamp(32, 256)
+            }
         }
     }
+}
+
+/// The renderer's name when `adapter` is a CPU emulation of a GPU.
+fn software_renderer(adapter: &WebGpuAdapter) -> Option<String> {
+    const SOFTWARE: [&str; 5] = ["swiftshader", "llvmpipe", "lavapipe", "warp", "basic render"];
+    let text = adapter.describe().to_lowercase();
+    if let Some(name) = SOFTWARE.iter().find(|name| text.contains(*name)) {
+        return Some(name.to_string());
+    }
+    adapter.is_fallback.then(|| format!("a fallback adapter ({})", adapter.describe()))
 }

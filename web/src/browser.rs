@@ -45,10 +45,58 @@ pub async fn sleep_ms(ms: u32) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// Whether the browser exposes WebGPU at all (`navigator.gpu`).
-pub fn has_webgpu() -> bool {
-    js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("gpu"))
-        .is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
+/// What the browser says of its WebGPU adapter (`GPUAdapterInfo`, read through `Reflect`
+/// because web-sys gates the WebGPU types behind an unstable flag).
+pub struct WebGpuAdapter {
+    pub vendor: String,
+    pub architecture: String,
+    pub device: String,
+    pub description: String,
+    /// `isFallbackAdapter`: the browser's own word that this is a software implementation.
+    pub is_fallback: bool,
+}
+
+impl WebGpuAdapter {
+    /// "vendor architecture description", the parts the browser filled in.
+    pub fn describe(&self) -> String {
+        let parts = [&self.vendor, &self.architecture, &self.device, &self.description];
+        let text = parts.iter().filter(|p| !p.is_empty()).map(|p| p.as_str()).collect::<Vec<_>>().join(" ");
+        if text.is_empty() { "an unnamed adapter".into() } else { text }
+    }
+}
+
+fn get(object: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The browser's default WebGPU adapter: `Ok(None)` without WebGPU or without an adapter.
+pub async fn webgpu_adapter() -> Result<Option<WebGpuAdapter>, String> {
+    let gpu = get(&window().navigator(), "gpu");
+    if gpu.is_undefined() || gpu.is_null() {
+        return Ok(None);
+    }
+    let request: js_sys::Function =
+        get(&gpu, "requestAdapter").dyn_into().map_err(|_| "navigator.gpu.requestAdapter is missing".to_string())?;
+    let promise: Promise = request
+        .call0(&gpu)
+        .map_err(|e| js_error("requestAdapter", e))?
+        .dyn_into()
+        .map_err(|_| "requestAdapter returned no promise".to_string())?;
+    let adapter = JsFuture::from(promise).await.map_err(|e| js_error("requestAdapter", e))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Ok(None);
+    }
+    // `adapter.info` (Chrome 127+, Firefox, Safari); older Chromes have neither it nor a name.
+    let info = get(&adapter, "info");
+    let text = |key| get(&info, key).as_string().unwrap_or_default();
+    let flag = |object: &JsValue| get(object, "isFallbackAdapter").as_bool().unwrap_or(false);
+    Ok(Some(WebGpuAdapter {
+        vendor: text("vendor"),
+        architecture: text("architecture"),
+        device: text("device"),
+        description: text("description"),
+        is_fallback: flag(&adapter) || flag(&info),
+    }))
 }
 
 async fn array_buffer_bytes(promise: Promise, context: &str) -> Result<Vec<u8>, String> {

@@ -7,6 +7,7 @@ mod browser;
 mod compare;
 mod models;
 mod pipeline;
+mod probe;
 mod root;
 mod study;
 mod upscale;

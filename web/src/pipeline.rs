@@ -6,6 +6,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use burn::module::Module;
+use burn::tensor::Tensor;
 use srkd_core::image::{ImageF32, OutputSize, decode, degrade, encode_png, imresize_to_size, resize_output};
 use srkd_core::metrics::{Quality, niqe, quality_y};
 use srkd_core::model::{Generator, GeneratorConfig};
@@ -13,8 +14,9 @@ use srkd_core::tensor::{data_to_image, image_to_tensor};
 use srkd_core::tiling::{Stitcher, plan_tiles};
 use srkd_core::weights::generator_from_bytes;
 
-use crate::backend::{Backend, Kind};
+use crate::backend::{Backend, Kernels, Kind};
 use crate::browser::{fetch_bytes, now_ms, yield_now};
+use crate::probe;
 
 /// Largest input the page upscales (the ×4 result is 16× the pixels); the CLI has no limit.
 pub const MAX_UPSCALE_SIDE: usize = 1024;
@@ -80,6 +82,10 @@ pub struct Outcome {
     /// No-reference quality of the two results; `None` for images too small or flat for NIQE.
     pub niqe_bicubic: Option<f64>,
     pub niqe_model: Option<f64>,
+    /// `?kernels=compare`: the largest |direct − reference| over every output value (0–255).
+    pub kernel_diff: Option<f32>,
+    /// How the layers ran ([`Backend::kernels_id`]).
+    pub kernels: String,
 }
 
 pub enum JobError {
@@ -88,6 +94,15 @@ pub enum JobError {
     Device(String),
     /// The input or model is unusable; retrying will not help.
     Input(String),
+}
+
+impl JobError {
+    pub fn message(self) -> String {
+        match self {
+            JobError::Cancelled => "cancelled".into(),
+            JobError::Device(e) | JobError::Input(e) => e,
+        }
+    }
 }
 
 fn check_size(picture: &Picture, mode: Mode) -> Result<(), String> {
@@ -109,7 +124,36 @@ fn check_size(picture: &Picture, mode: Mode) -> Result<(), String> {
     Ok(())
 }
 
-/// Run the generator over `lq` tile by tile, yielding to the browser between tiles.
+/// `window` through the model on the backend: the super-resolved pixels (0–255, unclamped) and,
+/// with `?kernels=compare` on the CPU, the largest difference from the reference path.
+pub async fn run_tile(
+    model: &LoadedModel,
+    backend: &Backend,
+    window: &ImageF32,
+) -> Result<(ImageF32, Option<f32>), JobError> {
+    let on_cpu = backend.kind == Kind::Cpu;
+    let input = image_to_tensor(window, &backend.device);
+    let sr = if on_cpu && backend.kernels == Kernels::Reference {
+        model.generator.forward_reference(input)
+    } else {
+        model.generator.forward(input)
+    };
+    let sr = read_back(sr).await?;
+    if !(on_cpu && backend.kernels == Kernels::Compare) {
+        return Ok((sr, None));
+    }
+    let reference = read_back(model.generator.forward_reference(image_to_tensor(window, &backend.device))).await?;
+    let diff = sr.data.iter().zip(&reference.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    Ok((sr, Some(diff)))
+}
+
+async fn read_back(sr: Tensor<4>) -> Result<ImageF32, JobError> {
+    let data = sr.into_data_async().await.map_err(|e| JobError::Device(format!("{e:?}")))?;
+    data_to_image(data).map_err(|e| JobError::Device(e.to_string()))
+}
+
+/// Run the generator over `lq` tile by tile, yielding to the browser between tiles: the
+/// stitched RGB, the number of tiles and the largest direct-vs-reference difference (compare).
 async fn upscale_tiled(
     model: &LoadedModel,
     backend: &Backend,
@@ -117,9 +161,10 @@ async fn upscale_tiled(
     tile: usize,
     cancel: &Cell<bool>,
     progress: &dyn Fn(usize, usize),
-) -> Result<(Vec<u8>, usize), JobError> {
+) -> Result<(Vec<u8>, usize, Option<f32>), JobError> {
     let tiles = plan_tiles(lq.width, lq.height, tile, model.config.receptive_radius());
     let mut stitcher = Stitcher::new(lq.width, lq.height, model.config.scale);
+    let mut max_diff: Option<f32> = None;
     progress(0, tiles.len());
     for (i, t) in tiles.iter().enumerate() {
         yield_now().await;
@@ -127,13 +172,14 @@ async fn upscale_tiled(
             return Err(JobError::Cancelled);
         }
         let window = lq.crop(t.win_x, t.win_y, t.win_w, t.win_h);
-        let sr = model.generator.forward(image_to_tensor(&window, &backend.device));
-        let data = sr.into_data_async().await.map_err(|e| JobError::Device(format!("{e:?}")))?;
-        let sr = data_to_image(data).map_err(|e| JobError::Device(e.to_string()))?;
+        let (sr, diff) = run_tile(model, backend, &window).await?;
+        if let Some(diff) = diff {
+            max_diff = Some(max_diff.map_or(diff, |m| m.max(diff)));
+        }
         stitcher.place(t, &sr);
         progress(i + 1, tiles.len());
     }
-    Ok((stitcher.rgb, tiles.len()))
+    Ok((stitcher.rgb, tiles.len(), max_diff))
 }
 
 /// The size of the result: `size` of the input in upscale mode, the ground truth's in evaluate
@@ -178,7 +224,7 @@ async fn run(
     };
     let (width, height) = output_dims(&lq, mode, size, s, &picture.name).map_err(JobError::Input)?;
     let started = now_ms();
-    let (sr_rgb, tiles) = upscale_tiled(model, backend, &lq, tile, &cancel, progress).await?;
+    let (sr_rgb, tiles, kernel_diff) = upscale_tiled(model, backend, &lq, tile, &cancel, progress).await?;
     let ready_at_ms = now_ms();
     let model_ms = ready_at_ms - started;
     yield_now().await;
@@ -211,6 +257,8 @@ async fn run(
         metrics,
         niqe_bicubic,
         niqe_model,
+        kernel_diff,
+        kernels: backend.kernels_id(),
     })
 }
 
@@ -222,8 +270,9 @@ pub enum JobEvent {
     /// The model was loaded on a device (the page caches it for later runs).
     ModelReady(Rc<LoadedModel>, Kind),
     Progress(usize, usize),
-    /// The GPU failed even with the smallest tiles; the job continues on the CPU.
-    SwitchedToCpu(Rc<Backend>),
+    /// The job continues on another backend: the probe chose it, or the GPU failed even with
+    /// the smallest tiles and the job went on on the CPU.
+    BackendChanged(Rc<Backend>),
 }
 
 /// One upscale request of the page: which model, on which picture, how.
@@ -240,7 +289,8 @@ pub struct Job {
 
 /// Run `job` with the page's device policy: when the device fails on a tile (out of memory,
 /// lost device) the tiles are halved down to 32 px; when the GPU still fails the job goes on
-/// on the CPU (reported as [`JobEvent::SwitchedToCpu`]); a failure on the CPU ends it.
+/// on the CPU (reported as [`JobEvent::BackendChanged`]); a failure on the CPU ends it. A
+/// backend still to be probed (`probe_gpu`) is settled first, on this job's picture.
 /// `cached` returns an already loaded model for a device kind.
 pub async fn run_job(
     job: &Job,
@@ -248,8 +298,22 @@ pub async fn run_job(
     cached: impl Fn(Kind) -> Option<Rc<LoadedModel>>,
     events: &dyn Fn(JobEvent),
 ) -> Result<(Outcome, Kind), JobError> {
+    let mut probed = Vec::new();
+    if let Some((gpu, adapter)) = backend.probe_gpu.clone() {
+        let bytes = fetch_bytes(job.file).await.map_err(JobError::Input)?;
+        let chosen = probe::choose(job.model_id, bytes, &backend, gpu, &adapter, &job.picture.rgb)
+            .await
+            .map_err(JobError::Input)?;
+        for (model, kind) in &chosen.models {
+            events(JobEvent::ModelReady(model.clone(), *kind));
+        }
+        probed = chosen.models;
+        backend = chosen.backend;
+        events(JobEvent::BackendChanged(backend.clone()));
+    }
     loop {
-        let model = match cached(backend.kind) {
+        let loaded = probed.iter().find(|(_, kind)| *kind == backend.kind).map(|(model, _)| model.clone());
+        let model = match loaded.or_else(|| cached(backend.kind)) {
             Some(model) => model,
             None => {
                 let bytes = fetch_bytes(job.file).await.map_err(JobError::Input)?;
@@ -259,7 +323,7 @@ pub async fn run_job(
             }
         };
         let progress = |done, total| events(JobEvent::Progress(done, total));
-        let mut tile = backend.tile_for(model.config.filters);
+        let mut tile = backend.tile_for(&model.config);
         let failure = loop {
             match run(&model, &backend, &job.picture, job.mode, job.size, tile, job.cancel.clone(), &progress).await {
                 Ok(outcome) => return Ok((outcome, backend.kind)),
@@ -276,7 +340,7 @@ pub async fn run_job(
         if backend.kind == Kind::Cpu {
             return Err(JobError::Input(format!("the model failed on the CPU: {failure}")));
         }
-        backend = Rc::new(Backend::cpu(format!("the GPU failed ({failure})")));
-        events(JobEvent::SwitchedToCpu(backend.clone()));
+        backend = Rc::new(Backend::cpu(format!("the GPU failed ({failure})"), backend.kernels));
+        events(JobEvent::BackendChanged(backend.clone()));
     }
 }

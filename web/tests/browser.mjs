@@ -4,11 +4,14 @@
 //
 //   node web/tests/browser.mjs DIST MODEL_ID CLI_EVAL_JSON ARTIFACT_DIR
 //
-// Checks: the ?demo=1 evaluate run reaches `done` on WebGPU with PSNR/SSIM equal to
-// `srkd eval` (0.01 dB / 0.0005); a corrupt upload shows an error and the page keeps working;
-// the CPU fallback (?backend=cpu) gives the same numbers; ×2 and width-targeted results equal
-// `srkd upscale --scale 2` / `--width 300` (ARTIFACT_DIR/cli-x2.png, cli-w300.png, which
-// test-web.sh writes) within 1 per channel. Saves screenshots as artifacts.
+// Checks: the ?demo=1 evaluate run reaches `done` on WebGPU (?backend=webgpu) with PSNR/SSIM
+// equal to `srkd eval` (0.01 dB / 0.0005); a corrupt upload shows an error and the page keeps
+// working; the default backend on SwiftShader (a software adapter) is the CPU with the direct
+// WebAssembly SIMD kernels, and gives the same numbers; those kernels equal burn's reference ops
+// within 1e-3 on 0–255 on every tile (?kernels=compare), and the reference path alone matches the
+// CLI too; the first-job probe (?probe=1) runs and says what it measured; ×2 and width-targeted
+// results equal `srkd upscale --scale 2` / `--width 300` (ARTIFACT_DIR/cli-x2.png, cli-w300.png,
+// which test-web.sh writes) within 1 per channel. Saves screenshots as artifacts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -46,7 +49,7 @@ function assertMatchesCli(result) {
 
 let page;
 await check('demo on WebGPU matches srkd eval', async () => {
-  page = await openPage(`?demo=1&mode=evaluate&model=${model}`);
+  page = await openPage(`?demo=1&mode=evaluate&backend=webgpu&model=${model}`);
   const result = await finished(page);
   await page.screenshot({ path: path.join(artifacts, 'web-demo-webgpu.png'), fullPage: true });
   assert.equal(result.backend, 'webgpu', 'WebGPU was not used');
@@ -67,13 +70,56 @@ await check('corrupt upload shows an error and the page keeps working', async ()
   assert.equal(result.status, 'done', `after the error: ${result.error}`);
 });
 
-await check('CPU fallback gives the same numbers', async () => {
-  const cpu = await openPage(`?demo=1&mode=evaluate&backend=cpu&model=${model}`);
-  const result = await finished(cpu);
-  assert.equal(result.backend, 'cpu');
+await check('default on a software adapter: the CPU with WebAssembly SIMD kernels, same numbers', async () => {
+  const auto = await openPage(`?demo=1&mode=evaluate&model=${model}`);
+  const result = await finished(auto);
+  assert.equal(result.backend, 'cpu', 'SwiftShader should lose to the CPU kernels');
+  assert.equal(result.kernels, 'direct-webassembly-simd');
   assertMatchesCli(result);
-  assert.match(await cpu.textContent('#notice'), /CPU/);
-  await cpu.close();
+  const notice = await auto.textContent('#notice');
+  assert.match(notice, /WebAssembly SIMD/);
+  assert.match(notice, /swiftshader.*software renderer/i);
+  await auto.screenshot({ path: path.join(artifacts, 'web-demo-cpu-simd.png'), fullPage: true });
+  console.log(`  ${result.ms} ms on ${result.backend} (${result.kernels})`);
+  await auto.close();
+});
+
+await check('direct kernels equal burn reference ops within 1e-3 on every tile', async () => {
+  const compare = await openPage(`?demo=1&mode=evaluate&backend=cpu&kernels=compare&model=${model}`);
+  const result = await finished(compare);
+  assertMatchesCli(result);
+  assert.notEqual(result.kernelDiff, '', 'no difference reported');
+  assert.ok(Number(result.kernelDiff) <= 1e-3, `direct vs reference: ${result.kernelDiff} on 0–255`);
+  console.log(`  largest difference ${result.kernelDiff} on 0–255`);
+  await compare.close();
+});
+
+await check('reference CPU path (burn ops) gives the same numbers', async () => {
+  const reference = await openPage(`?demo=1&mode=evaluate&backend=cpu&kernels=reference&model=${model}`);
+  const result = await finished(reference);
+  assert.equal(result.backend, 'cpu');
+  assert.equal(result.kernels, 'reference');
+  assertMatchesCli(result);
+  assert.match(await reference.textContent('#notice'), /burn ops/);
+  await reference.close();
+});
+
+await check('the probe times WebGPU against the CPU and runs the job on the faster', async () => {
+  const probed = await openPage(`?demo=1&mode=evaluate&probe=1&model=${model}`);
+  const result = await finished(probed);
+  assertMatchesCli(result);
+  const notice = await probed.textContent('#notice');
+  assert.match(notice, /faster in the probe \(96×96 px: WebGPU \(.+\) \d+ ms, CPU \d+ ms\)/);
+  assert.equal(result.backend, notice.startsWith('WebGPU') ? 'webgpu' : 'cpu', notice);
+  console.log(`  ${notice}`);
+  await probed.close();
+});
+
+await check('an unknown ?backend= is an error, not a silent default', async () => {
+  const bad = await openPage('?backend=tpu');
+  await bad.waitForSelector('#error', { timeout: 30_000 });
+  assert.match(await bad.textContent('#error'), /unknown backend `tpu`/);
+  await bad.close();
 });
 
 /** Largest per-channel difference between two PNGs, decoded by the page's own browser. */

@@ -3,7 +3,10 @@
 //
 //   node p3.mjs --dist web/dist --hr data/eval --lr LR_DIR --rounds N --out DIR [--model ID]
 //
-// The srkd page runs its default model unless --model names another.
+// The srkd page runs its default model unless --model names another, on two paths: its default
+// (no ?backend=: on SwiftShader, a software adapter, that is the CPU with the WebAssembly SIMD
+// kernels) and forced WebGPU (?backend=webgpu). Which backend and kernels the default took is
+// recorded (p3.json `paths`).
 //
 // LR_DIR holds the MATLAB-bicubic ×¼ inputs (`srkd eval --save-lr`); the srkd page evaluates
 // the HR pictures itself (same degradation, PSNR/SSIM shown), UpscalerJS is given the LR ones
@@ -67,12 +70,25 @@ async function srkdResult(page, after) {
   return r;
 }
 
-async function coldSrkd() {
+const srkdPaths = { 'srkd-default': '', 'srkd-webgpu': '&backend=webgpu' };
+
+/** The backend and kernels a run took; a path must take the same ones every time. */
+function checkPath(key, r) {
+  const took = { backend: r.backend, kernels: r.kernels };
+  if (key === 'srkd-webgpu' && r.backend !== 'webgpu') throw new Error(`srkd page ran on ${r.backend}, not WebGPU`);
+  const seen = result.paths[key];
+  if (seen && (seen.backend !== took.backend || seen.kernels !== took.kernels)) {
+    throw new Error(`${key} ran on ${JSON.stringify(took)} after ${JSON.stringify(seen)}`);
+  }
+  result.paths[key] = took;
+}
+
+async function coldSrkd(key) {
   const browser = await launchChromium();
   try {
-    const page = await openPage(browser, `${srkdServer.base}/?demo=1&mode=evaluate${modelQuery}`);
+    const page = await openPage(browser, `${srkdServer.base}/?demo=1&mode=evaluate${modelQuery}${srkdPaths[key]}`);
     const r = await srkdResult(page, undefined);
-    if (r.backend !== 'webgpu') throw new Error(`srkd page ran on ${r.backend}, not WebGPU`);
+    checkPath(key, r);
     result.model = r.model;
     return Number(r.readyAt);
   } finally {
@@ -105,14 +121,15 @@ const result = {
   rounds,
   images: stems,
   upscalerjs: { upscaler: version('upscaler'), model: `@upscalerjs/esrgan-slim@${version('@upscalerjs/esrgan-slim')}`, tfjs: version('@tensorflow/tfjs') },
-  first_result_ms: { 'srkd-webgpu': [], ...Object.fromEntries(peerBackends.map((b) => [`upscalerjs-${b}`, []])) },
+  paths: {},
+  first_result_ms: { ...Object.fromEntries(Object.keys(srkdPaths).map((k) => [k, []])), ...Object.fromEntries(peerBackends.map((b) => [`upscalerjs-${b}`, []])) },
   steady_ms: {},
   srkd_quality: {},
 };
 
 for (let r = 1; r <= rounds; r++) {
   console.error(`P3 time to first result, round ${r}/${rounds}`);
-  result.first_result_ms['srkd-webgpu'].push(await coldSrkd());
+  for (const k of Object.keys(srkdPaths)) result.first_result_ms[k].push(await coldSrkd(k));
   for (const b of peerBackends) result.first_result_ms[`upscalerjs-${b}`].push(await coldPeer(b));
 }
 
@@ -120,24 +137,26 @@ const browser = await launchChromium();
 result.chromium = browser.version();
 
 // srkd: evaluate mode, so the page degrades each HR picture like `srkd eval` and scores it.
-{
-  console.error('P3 steady state: srkd page');
-  const page = await openPage(browser, `${srkdServer.base}/?mode=evaluate${modelQuery}`);
+for (const [key, query] of Object.entries(srkdPaths)) {
+  console.error(`P3 steady state: ${key}`);
+  const page = await openPage(browser, `${srkdServer.base}/?mode=evaluate${modelQuery}${query}`);
   await page.waitForFunction(() => document.querySelector('#result')?.dataset.status === 'idle', null, { timeout: 300_000 });
   let last;
   const times = Object.fromEntries(stems.map((s) => [s, []]));
+  const quality = {};
   for (let pass = 0; pass <= rounds; pass++) {
     for (const s of stems) {
       await page.setInputFiles('#file', hrFiles[s]);
       const r = await srkdResult(page, last);
       last = r.readyAt;
-      if (r.backend !== 'webgpu') throw new Error(`srkd page ran on ${r.backend}, not WebGPU`);
+      checkPath(key, r);
       if (r.model !== result.model) throw new Error(`srkd page ran ${r.model}, not ${result.model}`);
       if (pass > 0) times[s].push(Number(r.ms));
-      result.srkd_quality[s] = { psnr: Number(r.psnr), ssim: Number(r.ssim) };
+      quality[s] = { psnr: Number(r.psnr), ssim: Number(r.ssim) };
     }
   }
-  result.steady_ms['srkd-webgpu'] = times;
+  result.steady_ms[key] = times;
+  result.srkd_quality[key] = quality;
   await page.close();
 }
 

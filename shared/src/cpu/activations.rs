@@ -143,9 +143,10 @@ impl Activations {
 /// Whether the 8×8 block transposes run: whole blocks of channels on a CPU with AVX.
 fn transposes(c: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
-    return c.is_multiple_of(8) && std::is_x86_feature_detected!("avx");
+    let avx = std::is_x86_feature_detected!("avx");
     #[cfg(not(target_arch = "x86_64"))]
-    false
+    let avx = false;
+    avx && c.is_multiple_of(8)
 }
 
 impl std::fmt::Debug for Activations {

@@ -9,11 +9,15 @@
 //! input gradient of a strided convolution is four of these with a subset of the taps each.
 
 use super::activations::{Activations, SharedMut, for_each_chunk, for_each_row};
-#[cfg(target_arch = "x86_64")]
+#[cfg(direct_kernels)]
 use super::microkernel::{Tile, accumulate};
 use super::simd::Isa;
+#[cfg(direct_kernels)]
+use super::simd::Simd;
+#[cfg(target_feature = "simd128")]
+use super::simd::Simd128;
 #[cfg(target_arch = "x86_64")]
-use super::simd::{Avx2, Avx512, Simd};
+use super::simd::{Avx2, Avx512};
 
 /// One tap: it reads the input `dy` rows and `dx` columns from the output pixel's input origin
 /// and multiplies kernel position (`ky`, `kx`).
@@ -198,12 +202,14 @@ fn threads() -> usize {
     1
 }
 
-/// Output channels per tile: up to 4 (AVX-512) or 2 (AVX2) vectors, as many as divide `c_out`.
+/// Output channels per tile: up to 4 (AVX-512) or 2 (AVX2, simd128) vectors, as many as
+/// divide `c_out`. (A 6 × 2 tile of 4-lane vectors takes 12 of the 16 registers V8 maps wasm
+/// vectors to on x86-64, as 6 × 2 does with AVX2.)
 pub(super) fn tile_channels(isa: Isa, c_out: usize) -> usize {
     let lanes = isa.lanes();
     let widest = match isa {
         Isa::Avx512 => 4,
-        Isa::Avx2 => 2,
+        Isa::Avx2 | Isa::Simd128 => 2,
     };
     (1..=widest).rev().map(|v| v * lanes).find(|nr| c_out.is_multiple_of(*nr)).unwrap_or(lanes)
 }
@@ -246,19 +252,26 @@ unsafe impl Send for Job<'_> {}
 impl Job<'_> {
     /// The flattened grid rows `rows` (`img · grid.rows + j`).
     fn rows(&self, rows: std::ops::Range<usize>) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the packed conv's instruction set was found on this CPU (`Isa::available`).
-        unsafe {
-            match (self.conv.isa, self.conv.nr / self.conv.isa.lanes()) {
-                (Isa::Avx512, 4) => self.rows_avx512::<6, 4>(rows),
-                (Isa::Avx512, 2) => self.rows_avx512::<12, 2>(rows),
-                (Isa::Avx512, _) => self.rows_avx512::<12, 1>(rows),
-                (Isa::Avx2, 2) => self.rows_avx2::<6, 2>(rows),
-                (Isa::Avx2, _) => self.rows_avx2::<8, 1>(rows),
-            }
+        // SAFETY (each arm): the packed conv's instruction set is one this CPU runs
+        // (`Isa::available`; simd128 is on for the whole wasm build).
+        match (self.conv.isa, self.conv.nr / self.conv.isa.lanes()) {
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512, 4) => unsafe { self.rows_avx512::<6, 4>(rows) },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512, 2) => unsafe { self.rows_avx512::<12, 2>(rows) },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512, _) => unsafe { self.rows_avx512::<12, 1>(rows) },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx2, 2) => unsafe { self.rows_avx2::<6, 2>(rows) },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx2, _) => unsafe { self.rows_avx2::<8, 1>(rows) },
+            #[cfg(target_feature = "simd128")]
+            (Isa::Simd128, 2) => unsafe { self.tiles::<Simd128, 6, 2>(rows) },
+            #[cfg(target_feature = "simd128")]
+            (Isa::Simd128, _) => unsafe { self.tiles::<Simd128, 8, 1>(rows) },
+            #[allow(unreachable_patterns)] // on x86-64 and wasm one arm is left for the other
+            (isa, _) => unreachable!("no {isa:?} kernels on this target ({rows:?})"),
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("no direct kernels on this architecture ({rows:?})");
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -275,7 +288,7 @@ impl Job<'_> {
 
     /// Every tile of the grid rows `rows`, one block of output channels and one group of taps
     /// at a time; between groups the tile's sums wait in `partial`.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(direct_kernels)]
     #[inline(always)]
     unsafe fn tiles<S: Simd, const MR: usize, const NV: usize>(&self, rows: std::ops::Range<usize>) {
         let (conv, input, grid) = (self.conv, self.input, self.grid);
@@ -339,7 +352,7 @@ impl Job<'_> {
     }
 
     /// The tile's epilogue: PReLU, residual, shuffle, store.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(direct_kernels)]
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn store<S: Simd, const MR: usize, const NV: usize>(

@@ -8,11 +8,11 @@
 //! Per step, `NV` loads and `MR` broadcasts feed `MR · NV` fused multiply-adds — 24 in the
 //! AVX-512 tiles, for 10–14 loads.
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(direct_kernels)]
 use super::simd::Simd;
 
 /// A register tile: `MR` rows of `NV` vectors.
-#[cfg(target_arch = "x86_64")]
+#[cfg(direct_kernels)]
 pub(super) type Tile<S, const MR: usize, const NV: usize> = [[<S as Simd>::V; NV]; MR];
 
 /// `acc[m][v] += Σ_k scalars[m · scalar_row + k · scalar_step] · vectors[k · vector_step + v · lanes]`
@@ -24,7 +24,7 @@ pub(super) type Tile<S, const MR: usize, const NV: usize> = [[<S as Simd>::V; NV
 ///
 /// # Safety
 /// `S` runs on this CPU, and every address above lies inside its allocation.
-#[cfg(target_arch = "x86_64")]
+#[cfg(direct_kernels)]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn accumulate<S: Simd, const MR: usize, const NV: usize>(

@@ -1,5 +1,5 @@
 //! Direct convolution kernels for the CPU backend (`flex`) on x86-64 CPUs with AVX-512 or
-//! AVX2: the generator's whole inference pass (`infer.rs`, `CpuGenerator`) and, for training
+//! AVX2, and in WebAssembly with 128-bit SIMD (the page's CPU path): the generator's whole inference pass (`infer.rs`, `CpuGenerator`) and, for training
 //! (`train/`), a convolution, a training-mode BatchNorm and a pixel shuffle + PReLU with their
 //! gradients that burn's autodiff records like its own ops. Models do not call these directly:
 //! `crate::ops` runs each fused op where it supports the call, else its `reference_*`.
@@ -13,9 +13,9 @@
 //! `conv.rs` and `reduce.rs`, each block with its SAFETY argument.
 
 // The kernels compile on every target so one code path is type-checked everywhere, but their
-// x86-64 instructions are the only callers of much of it: elsewhere (the page's wasm) that is
-// dead code by design.
-#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_variables, unused_mut))]
+// SIMD instructions are the only callers of much of it: on targets without them
+// (`direct_kernels` unset, see build.rs) that is dead code by design.
+#![cfg_attr(not(direct_kernels), allow(dead_code, unused_variables, unused_mut))]
 mod activations;
 mod conv;
 mod infer;

@@ -10,8 +10,12 @@
 use super::activations::{Activations, SharedMut, for_each_row};
 use super::conv::Tap;
 use super::simd::Isa;
+#[cfg(direct_kernels)]
+use super::simd::Simd;
+#[cfg(target_feature = "simd128")]
+use super::simd::Simd128;
 #[cfg(target_arch = "x86_64")]
-use super::simd::{Avx2, Avx512, Simd};
+use super::simd::{Avx2, Avx512};
 
 /// RGB.
 pub(crate) const OUTPUTS: usize = 3;
@@ -99,16 +103,18 @@ unsafe impl Send for Job<'_> {}
 impl Job<'_> {
     fn row(&self, row: usize) {
         let (img, y) = (row / self.input.h, row % self.input.h);
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the conv's instruction set was found on this CPU (`Isa::available`).
-        unsafe {
-            match self.conv.isa {
-                Isa::Avx512 => self.row_avx512(img, y),
-                Isa::Avx2 => self.row_avx2(img, y),
-            }
+        // SAFETY (each arm): the conv's instruction set is one this CPU runs (`Isa::available`).
+        match self.conv.isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { self.row_avx512(img, y) },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { self.row_avx2(img, y) },
+            // 4 pixels × 3 outputs: 12 vectors of sums, as with AVX2.
+            #[cfg(target_feature = "simd128")]
+            Isa::Simd128 => unsafe { self.tiles::<Simd128, 4>(img, y) },
+            #[allow(unreachable_patterns)] // on x86-64 and wasm one arm is left for the other
+            isa => unreachable!("no {isa:?} kernels on this target ({img}, {y})"),
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("no direct kernels on this architecture ({img}, {y})");
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -123,7 +129,7 @@ impl Job<'_> {
         unsafe { self.tiles::<Avx2, 4>(img, y) }
     }
 
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(direct_kernels)]
     #[inline(always)]
     unsafe fn tiles<S: Simd, const PT: usize>(&self, img: usize, y: usize) {
         let (conv, input) = (self.conv, self.input);
@@ -160,7 +166,7 @@ impl Job<'_> {
 /// # Safety
 /// `S` runs on this CPU; `origin` offset by every tap, plus up to `PT` pixels of `pixel`
 /// floats, stays inside the input buffer; `weights` holds `taps · chunks · 3 · lanes` floats.
-#[cfg(target_arch = "x86_64")]
+#[cfg(direct_kernels)]
 #[inline(always)]
 unsafe fn sums<S: Simd, const PT: usize>(
     origin: *const f32,

@@ -1,7 +1,9 @@
-//! The vector instructions the kernels are written against, once for AVX-512 and once for
-//! AVX2 + FMA. The kernels are generic over [`Simd`] and `#[inline(always)]`; each is entered
-//! through a `#[target_feature]` function (see `conv.rs`, `tail.rs`), so the intrinsics inline
-//! into code compiled for that instruction set.
+//! The vector instructions the kernels are written against: AVX-512 and AVX2 + FMA on x86-64,
+//! and WebAssembly's 128-bit SIMD in the page. The kernels are generic over [`Simd`] and
+//! `#[inline(always)]`; on x86-64 each is entered through a `#[target_feature]` function (see
+//! `conv.rs`, `reduce.rs`), so the intrinsics inline into code compiled for that instruction
+//! set. WebAssembly has no run-time feature test (a module with an unknown instruction does not
+//! load at all), so there `simd128` is on for the whole build (`.cargo/config.toml`).
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -13,10 +15,13 @@ pub enum Isa {
     Avx512,
     /// 8 f32 lanes, 16 registers (x86-64 CPUs since 2013–15).
     Avx2,
+    /// WebAssembly `simd128`: 4 f32 lanes; no fused multiply-add (a multiply, then an add).
+    Simd128,
 }
 
 impl Isa {
     /// The instruction sets this CPU runs, widest first.
+    #[allow(clippy::vec_init_then_push)] // which pushes exist depends on the target
     pub fn available() -> Vec<Isa> {
         let mut found = Vec::new();
         #[cfg(target_arch = "x86_64")]
@@ -28,13 +33,25 @@ impl Isa {
                 found.push(Isa::Avx2);
             }
         }
+        #[cfg(target_feature = "simd128")]
+        found.push(Isa::Simd128);
         found
+    }
+
+    /// How the page and `srkd bench` name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512 => "AVX-512",
+            Isa::Avx2 => "AVX2",
+            Isa::Simd128 => "WebAssembly SIMD",
+        }
     }
 
     pub fn lanes(self) -> usize {
         match self {
             Isa::Avx512 => 16,
             Isa::Avx2 => 8,
+            Isa::Simd128 => 4,
         }
     }
 
@@ -64,7 +81,7 @@ pub(super) fn widest<R>(f: impl FnOnce() -> R) -> R {
         match Isa::available().first() {
             Some(Isa::Avx512) => return unsafe { avx512(f) },
             Some(Isa::Avx2) => return unsafe { avx2(f) },
-            None => {}
+            Some(Isa::Simd128) | None => {}
         }
     }
     f()
@@ -199,6 +216,51 @@ impl Simd for Avx2 {
             let pairs = _mm_add_ps(halves, _mm_movehl_ps(halves, halves));
             _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)))
         }
+    }
+}
+
+#[cfg(target_feature = "simd128")]
+#[derive(Clone, Copy)]
+pub(super) struct Simd128;
+
+#[cfg(target_feature = "simd128")]
+impl Simd for Simd128 {
+    type V = std::arch::wasm32::v128;
+    const LANES: usize = 4;
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> Self::V {
+        std::arch::wasm32::f32x4_splat(v)
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        // SAFETY: the caller's: `p` is valid for 4 floats (wasm loads need no alignment).
+        unsafe { std::arch::wasm32::v128_load(p as *const Self::V) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        // SAFETY: as `load`.
+        unsafe { std::arch::wasm32::v128_store(p as *mut Self::V, v) }
+    }
+    #[inline(always)]
+    unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        // Plain simd128 has no fused multiply-add (relaxed-simd's is not in every browser).
+        use std::arch::wasm32::{f32x4_add, f32x4_mul};
+        f32x4_add(f32x4_mul(a, b), c)
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
+        std::arch::wasm32::f32x4_add(a, b)
+    }
+    #[inline(always)]
+    unsafe fn prelu(v: Self::V, slope: Self::V) -> Self::V {
+        use std::arch::wasm32::{f32x4_lt, f32x4_mul, f32x4_splat, v128_bitselect};
+        v128_bitselect(f32x4_mul(v, slope), v, f32x4_lt(v, f32x4_splat(0.0)))
+    }
+    #[inline(always)]
+    unsafe fn sum(v: Self::V) -> f32 {
+        use std::arch::wasm32::f32x4_extract_lane;
+        (f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v))
+            + (f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v))
     }
 }
 

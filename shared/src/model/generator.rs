@@ -209,6 +209,20 @@ impl Generator {
             let out = direct.forward(&input, n, h, w, &mut |stage| after(stage, None));
             return Tensor::from_data(TensorData::new(out, [n, 3, s * h, s * w]), &device);
         }
+        self.forward_with_ops(pixels, after)
+    }
+
+    /// [`Generator::forward`] through burn's ops (`crate::ops`) on every device, without the
+    /// direct CPU path: the reference the page's `?kernels=reference` and the tests compare with.
+    pub fn forward_reference(&self, pixels: Tensor<4>) -> Tensor<4> {
+        self.forward_with_ops(pixels, |_, _| {})
+    }
+
+    fn forward_with_ops(
+        &self,
+        pixels: Tensor<4>,
+        mut after: impl FnMut(&'static str, Option<&Tensor<4>>),
+    ) -> Tensor<4> {
         let mut after = |stage, y: Tensor<4>| {
             after(stage, Some(&y));
             y

@@ -1,7 +1,9 @@
 //! The upscaler page: pick an image (file, drop, paste or the sample) and a model, upscale it on the
 //! active backend, compare with bicubic, read the metrics and timings, download the result.
-//! `?demo=1[&model=ID][&mode=evaluate|upscale][&size=x2|x3|w1000|h600][&backend=cpu]` runs the sample with no clicks
-//! and reports on `#result` (data-status, data-backend, data-psnr, data-ssim, data-ms, data-ready-at, …).
+//! `?demo=1[&model=ID][&mode=evaluate|upscale][&size=x2|x3|w1000|h600][&backend=auto|webgpu|cpu][&probe=1]
+//! [&kernels=direct|reference|compare]` runs the sample with no clicks and reports on `#result`
+//! (data-status, data-backend, data-kernels, data-kernel-diff, data-psnr, data-ssim, data-ms, data-ready-at, …).
+//! Which backend runs is `backend.rs`'s policy (the probe: `probe.rs`).
 //! What to do when the device fails (smaller tiles, then the CPU) is `pipeline::run_job`'s policy.
 
 use std::cell::Cell;
@@ -14,7 +16,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, File};
 use yew::prelude::*;
 
-use crate::backend::{Backend, Kind};
+use crate::backend::{Backend, Choice, Kernels, Kind};
 use crate::browser::{download, fetch_bytes, png_url, query_param, read_file, revoke};
 use crate::models::{MODELS, ShippedModel, find};
 use crate::pipeline::{self, Job, JobError, JobEvent, LoadedModel, Mode, Outcome, Picture};
@@ -65,8 +67,8 @@ pub enum Msg {
     Finished(Box<Outcome>, String, Kind),
     Cancel,
     Cancelled,
-    /// The GPU failed even with small tiles: the job continues on the CPU.
-    SwitchedToCpu(Rc<Backend>),
+    /// The job goes on on another backend (the probe's choice, or the CPU after a GPU failure).
+    BackendChanged(Rc<Backend>),
     Failed(String),
     Download,
     DismissError,
@@ -79,6 +81,8 @@ struct Shown {
     bicubic_url: String,
     model_id: String,
     backend: Kind,
+    /// The badge's text when it ran.
+    backend_label: String,
     /// The size it was made at (for the file name).
     size: OutputSize,
     first_run: bool,
@@ -124,7 +128,7 @@ impl UpscalePage {
         format!(
             "{} on {}: {:.0} ms ({} tiles of ≤{} px). First run incl. shader compilation: {first:.0} ms{later}",
             if s.first_run { "First run" } else { "This run" },
-            s.backend.label(),
+            s.backend_label,
             s.outcome.model_ms,
             s.outcome.tiles,
             s.outcome.tile,
@@ -159,7 +163,7 @@ impl UpscalePage {
                 link.send_message(match event {
                     JobEvent::ModelReady(model, kind) => Msg::ModelReady(model, kind),
                     JobEvent::Progress(done, total) => Msg::Progress(done, total),
-                    JobEvent::SwitchedToCpu(backend) => Msg::SwitchedToCpu(backend),
+                    JobEvent::BackendChanged(backend) => Msg::BackendChanged(backend),
                 })
             };
             let done = pipeline::run_job(&job, backend, |kind| cached.get(&kind).cloned(), &events).await;
@@ -192,8 +196,16 @@ impl Component for UpscalePage {
 
     fn create(ctx: &Context<Self>) -> Self {
         let demo = query_param("demo").is_some_and(|v| v == "1" || v == "true");
-        let force_cpu = query_param("backend").is_some_and(|v| v == "cpu");
         let mut error = None;
+        let choice = Choice::from_query().unwrap_or_else(|e| {
+            error = Some(e);
+            Choice::Auto
+        });
+        let kernels = Kernels::from_query().unwrap_or_else(|e| {
+            error = Some(e);
+            Kernels::Direct
+        });
+        let force_probe = query_param("probe").is_some_and(|v| v == "1");
         let model_id = match query_param("model") {
             Some(id) if find(Some(id.as_str())).is_some() => id,
             Some(id) => {
@@ -218,7 +230,8 @@ impl Component for UpscalePage {
                 OutputSize::Model
             }),
         };
-        ctx.link().send_future(async move { Msg::BackendReady(Rc::new(Backend::init(force_cpu).await)) });
+        ctx.link()
+            .send_future(async move { Msg::BackendReady(Rc::new(Backend::init(choice, kernels, force_probe).await)) });
         Self {
             backend: None,
             models: HashMap::new(),
@@ -265,7 +278,7 @@ impl Component for UpscalePage {
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
         match msg {
             Msg::BackendReady(backend) => {
-                self.notice = backend.fallback_reason.as_ref().map(|r| format!("Running on the CPU: {r}."));
+                self.notice = Some(format!("{}: {}.", backend.label(), backend.reason));
                 self.backend = Some(backend);
                 if self.status == Status::Error {
                     return true;
@@ -320,6 +333,7 @@ impl Component for UpscalePage {
                     bicubic_url,
                     model_id,
                     backend,
+                    backend_label: self.backend.as_ref().map(|b| b.label()).unwrap_or_default(),
                     size,
                     first_run,
                     file_stem,
@@ -328,8 +342,8 @@ impl Component for UpscalePage {
             }
             Msg::Cancel => self.cancel.set(true),
             Msg::Cancelled => self.status = Status::Cancelled,
-            Msg::SwitchedToCpu(backend) => {
-                self.notice = backend.fallback_reason.as_ref().map(|r| format!("Switched to the CPU: {r}."));
+            Msg::BackendChanged(backend) => {
+                self.notice = Some(format!("{}: {}.", backend.label(), backend.reason));
                 self.backend = Some(backend);
             }
             Msg::Failed(e) => self.fail(e),

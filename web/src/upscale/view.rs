@@ -45,6 +45,7 @@ impl UpscalePage {
         });
         let on_drag_over = Callback::from(|e: DragEvent| e.prevent_default());
         let backend = self.backend.as_ref().map(|b| b.kind);
+        let backend_label = self.backend.as_ref().map(|b| b.label()).unwrap_or_else(|| "starting…".into());
         let shown = self.shown.as_ref();
         let metrics = shown.and_then(|s| s.outcome.metrics.as_ref());
         let fmt = |v: Option<f64>, d: usize| v.map(|v| format!("{v:.d$}")).unwrap_or_default();
@@ -54,7 +55,7 @@ impl UpscalePage {
                 <header>
                     <h1>{ "srkd" }<small>{ " · ×4 super-resolution by a distilled SRGAN student, in your browser" }</small></h1>
                     <span id="backend" class={classes!("badge", backend.map(|k| k.id()))}>
-                        { backend.map(|k| k.label()).unwrap_or("starting…") }
+                        { backend_label }
                     </span>
                 </header>
                 if let Some(notice) = &self.notice {
@@ -142,6 +143,8 @@ impl UpscalePage {
                     data-psnr={fmt(metrics.map(|m| m.model.psnr), 6)} data-ssim={fmt(metrics.map(|m| m.model.ssim), 6)}
                     data-psnr-bicubic={fmt(metrics.map(|m| m.bicubic.psnr), 6)} data-ssim-bicubic={fmt(metrics.map(|m| m.bicubic.ssim), 6)}
                     data-ms={fmt(shown.map(|s| s.outcome.model_ms), 1)}
+                    data-kernels={shown.map(|s| s.outcome.kernels.clone()).unwrap_or_default()}
+                    data-kernel-diff={fmt(shown.and_then(|s| s.outcome.kernel_diff).map(f64::from), 6)}
                     data-width={shown.map(|s| s.outcome.width.to_string()).unwrap_or_default()}
                     data-height={shown.map(|s| s.outcome.height.to_string()).unwrap_or_default()}
                     data-ready-at={fmt(shown.map(|s| s.outcome.ready_at_ms), 1)} data-error={self.error.clone().unwrap_or_default()}>

@@ -10,11 +10,15 @@
 
 use crate::cpu::activations::{Activations, for_each_chunk, map_ranges};
 use crate::cpu::conv::{Tap, tile_channels};
-#[cfg(target_arch = "x86_64")]
+#[cfg(direct_kernels)]
 use crate::cpu::microkernel::{Tile, accumulate};
 use crate::cpu::simd::Isa;
+#[cfg(direct_kernels)]
+use crate::cpu::simd::Simd;
+#[cfg(target_feature = "simd128")]
+use crate::cpu::simd::Simd128;
 #[cfg(target_arch = "x86_64")]
-use crate::cpu::simd::{Avx2, Avx512, Simd};
+use crate::cpu::simd::{Avx2, Avx512};
 
 /// Bytes of input and output gradient one block of rows holds: well inside a core's L2.
 const BLOCK_BYTES: usize = 256 << 10;
@@ -103,19 +107,25 @@ impl Job<'_> {
     /// Adds the rows `rows` (of the flattened `[n][h]` output grid) into `sums`
     /// (`[tap][scalar channel][vector channel]`).
     fn block(&self, rows: std::ops::Range<usize>, sums: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the instruction set was found on this CPU (`Isa::available`).
-        unsafe {
-            match (self.isa, self.nr / self.isa.lanes()) {
-                (Isa::Avx512, 4) => self.block_avx512::<6, 4>(rows, sums),
-                (Isa::Avx512, 2) => self.block_avx512::<12, 2>(rows, sums),
-                (Isa::Avx512, _) => self.block_avx512::<12, 1>(rows, sums),
-                (Isa::Avx2, 2) => self.block_avx2::<6, 2>(rows, sums),
-                (Isa::Avx2, _) => self.block_avx2::<8, 1>(rows, sums),
-            }
+        // SAFETY (each arm): the instruction set is one this CPU runs (`Isa::available`).
+        match (self.isa, self.nr / self.isa.lanes()) {
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512, 4) => unsafe { self.block_avx512::<6, 4>(rows, sums) },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512, 2) => unsafe { self.block_avx512::<12, 2>(rows, sums) },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx512, _) => unsafe { self.block_avx512::<12, 1>(rows, sums) },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx2, 2) => unsafe { self.block_avx2::<6, 2>(rows, sums) },
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx2, _) => unsafe { self.block_avx2::<8, 1>(rows, sums) },
+            #[cfg(target_feature = "simd128")]
+            (Isa::Simd128, 2) => unsafe { self.tiles::<Simd128, 6, 2>(rows, sums) },
+            #[cfg(target_feature = "simd128")]
+            (Isa::Simd128, _) => unsafe { self.tiles::<Simd128, 8, 1>(rows, sums) },
+            #[allow(unreachable_patterns)] // on x86-64 and wasm one arm is left for the other
+            (isa, _) => unreachable!("no {isa:?} kernels on this target ({rows:?}, {})", sums.len()),
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("no direct kernels on this architecture ({rows:?}, {})", sums.len());
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -130,7 +140,7 @@ impl Job<'_> {
         unsafe { self.tiles::<Avx2, MR, NV>(rows, sums) }
     }
 
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(direct_kernels)]
     #[inline(always)]
     unsafe fn tiles<S: Simd, const MR: usize, const NV: usize>(&self, rows: std::ops::Range<usize>, sums: &mut [f32]) {
         let (x, dy, s) = (self.x, self.dy, self.stride);
