@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Browser tests of the web app: builds it (scripts/build-web.sh), gets the CLI's figures for the
-# sample image and model, and drives headless Debian Chromium (upscaler: browser.mjs; rating
-# study + DMOS results against `srkd dmos`: study.mjs; the study against `srkd serve`:
-# serve.mjs) (WebGPU via SwiftShader) with
-# playwright-core. Screenshots land in ${SRKD_ARTIFACTS:-target/test-artifacts}.
+# sample image and model, and drives headless Debian Chromium (WebGPU via SwiftShader) with
+# playwright-core: the upscaler (browser.mjs); batches, JPEG, offline and phones (everyday.mjs);
+# the rating study + DMOS results against `srkd dmos` (study.mjs); the study against
+# `srkd serve` (serve.mjs). Screenshots land in ${SRKD_ARTIFACTS:-target/test-artifacts}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
@@ -21,9 +21,15 @@ cargo run --locked -q -p srkd -- eval data/eval/butterfly.png --model "weights/$
 # The sized results the page must reproduce (butterfly.png is 256×256).
 cargo run --locked -q -p srkd -- upscale data/eval/butterfly.png "$artifacts/cli-x2.png" --model "weights/$model.bpk" --scale 2 2> /dev/null
 cargo run --locked -q -p srkd -- upscale data/eval/butterfly.png "$artifacts/cli-w300.png" --model "weights/$model.bpk" --width 300 2> /dev/null
-# Both suites run even if the first fails, so one red run shows every failure.
+# What the page's batch ZIP must hold: `srkd upscale` of each good file of the batch.
+for source in data/eval/butterfly.png data/eval/chelsea.png tests/fixtures/cmyk.jpg; do
+  name=$(basename "${source%.*}")
+  cargo run --locked -q -p srkd -- upscale "$source" "$artifacts/batch-$name.png" --model "weights/$model.bpk" 2> /dev/null
+done
+# Every suite runs even if one fails, so one red run shows every failure.
 status=0
 node web/tests/browser.mjs web/dist "$model" "$artifacts/cli-eval.json" "$artifacts" || status=1
+node web/tests/everyday.mjs web/dist "$model" "$artifacts/cli-eval.json" "$artifacts" || status=1
 node web/tests/study.mjs web/dist "cargo run --locked -q -p srkd --" "$artifacts" || status=1
 cargo build --locked -q -p srkd
 node web/tests/serve.mjs web/dist "${CARGO_TARGET_DIR:-target}/debug/srkd" "$artifacts" || status=1

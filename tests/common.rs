@@ -96,3 +96,30 @@ pub fn fingerprint(weights: &Path) -> Vec<f32> {
     let x = Tensor::<4>::from_data(TensorData::new(x, [1, 3, 12, 12]), &d);
     g.valid().forward(x).into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }
+
+pub fn write_png(path: &Path, img: image::DynamicImage) {
+    img.save(path).unwrap();
+}
+
+pub fn butterfly_crop(w: u32, h: u32) -> image::RgbImage {
+    let full = image::open(root().join("data/eval/butterfly.png")).unwrap().to_rgb8();
+    image::imageops::crop_imm(&full, 90, 70, w, h).to_image()
+}
+
+/// Asserts a clean failure: non-zero exit, one `error:` line naming `names`, no panic, and
+/// no output file (not even a partial one) in `dir`.
+pub fn assert_clean_failure(run: &Output, names: &str, dir: &Path) {
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "succeeded unexpectedly");
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {stderr}");
+    assert!(lines[0].starts_with("error: ") && lines[0].contains(names), "unhelpful error: {stderr}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("out") || n.starts_with(".srkd-partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}

@@ -2,7 +2,6 @@
 //! Keras import, tiled upscaling, `srkd dmos`, and clean failures on bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use crate::common::*;
 
@@ -73,15 +72,6 @@ fn keras_import_reproduces_the_shipped_weights_bit_for_bit() {
         assert_eq!(fresh, committed, "{shipped} differs from a fresh import");
         assert_eq!(manifest[shipped]["sha256"], committed, "manifest sha256 of {shipped}");
     }
-}
-
-fn write_png(path: &Path, img: image::DynamicImage) {
-    img.save(path).unwrap();
-}
-
-fn butterfly_crop(w: u32, h: u32) -> image::RgbImage {
-    let full = image::open(root().join("data/eval/butterfly.png")).unwrap().to_rgb8();
-    image::imageops::crop_imm(&full, 90, 70, w, h).to_image()
 }
 
 #[test]
@@ -211,24 +201,6 @@ fn crc32(data: &[u8]) -> u32 {
         }
     }
     !crc
-}
-
-/// Asserts a clean failure: non-zero exit, one `error:` line naming `names`, no panic, and
-/// no output file (not even a partial one) in `dir`.
-fn assert_clean_failure(run: &Output, names: &str, dir: &Path) {
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success(), "succeeded unexpectedly");
-    assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one error line, got: {stderr}");
-    assert!(lines[0].starts_with("error: ") && lines[0].contains(names), "unhelpful error: {stderr}");
-    let leftovers: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with("out") || n.starts_with(".srkd-partial"))
-        .collect();
-    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
 }
 
 #[test]

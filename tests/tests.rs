@@ -9,6 +9,7 @@
 mod common;
 mod devices;
 mod e2e;
+mod formats;
 mod http;
 mod reproduce;
 mod serve;

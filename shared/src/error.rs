@@ -19,6 +19,12 @@ pub enum Error {
     BadSamples { size: Size, channels: usize },
     #[error("{reason}")]
     Encode { reason: String },
+    #[error("{name}: write .png or .jpg (.jpeg)")]
+    OutputFormat { name: String },
+    #[error("JPEG quality {quality} is outside 1–100")]
+    JpegQuality { quality: u8 },
+    #[error("JPEG cannot store transparency; write a PNG to keep it")]
+    JpegAlpha,
     #[error("output size: {reason}")]
     OutputSize { reason: String },
 

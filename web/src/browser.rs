@@ -148,14 +148,22 @@ pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
     array_buffer_bytes(file.array_buffer(), &file.name()).await
 }
 
-/// An object URL for PNG bytes (revoke it with [`revoke`] when replaced).
-pub fn png_url(bytes: &[u8]) -> Result<String, String> {
+/// An object URL for a file's bytes of MIME type `mime` (revoke it with [`revoke`] when
+/// replaced). The bytes are copied out of WebAssembly memory into the blob.
+pub fn blob_url(bytes: &[u8], mime: &str) -> Result<String, String> {
     let parts = Array::new();
     parts.push(&Uint8Array::from(bytes));
     let options = BlobPropertyBag::new();
-    options.set_type("image/png");
-    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| js_error("PNG blob", e))?;
-    Url::create_object_url_with_blob(&blob).map_err(|e| js_error("PNG URL", e))
+    options.set_type(mime);
+    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| js_error("blob", e))?;
+    Url::create_object_url_with_blob(&blob).map_err(|e| js_error("blob URL", e))
+}
+
+/// Save a blob as `file_name` (its URL released once the download has started).
+pub fn download_blob(blob: &Blob, file_name: &str) {
+    let Ok(url) = Url::create_object_url_with_blob(blob) else { return };
+    download(&url, file_name);
+    gloo_timers::callback::Timeout::new(60_000, move || revoke(&url)).forget();
 }
 
 pub fn revoke(url: &str) {

@@ -2,6 +2,7 @@
 //! with a CPU fallback (burn `flex`), in a yew page; plus the rating study that produces DMOS.
 //! See the "Web page" section of the top-level README.
 
+mod archive;
 mod backend;
 mod browser;
 mod compare;

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use burn::module::Module;
 use burn::tensor::Tensor;
-use srkd_core::image::{ImageF32, OutputSize, decode, degrade, encode_png, imresize_to_size, resize_output};
+use srkd_core::image::{ImageF32, OutputFormat, OutputSize, decode, degrade, encode, imresize_to_size, resize_output};
 use srkd_core::metrics::{Quality, niqe, quality_y};
 use srkd_core::model::{Generator, GeneratorConfig};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
@@ -45,11 +45,15 @@ pub fn load_model(id: &str, bytes: Vec<u8>, backend: &Backend) -> Result<LoadedM
     Ok(LoadedModel { id: id.into(), generator: generator.valid(), config })
 }
 
-/// A decoded user image.
+/// A decoded user image (upright: its EXIF orientation applied).
 pub struct Picture {
     pub name: String,
     pub rgb: ImageF32,
     pub had_alpha: bool,
+    /// Carried into the results so the colours mean the same.
+    pub icc_profile: Option<Vec<u8>>,
+    /// The file's EXIF orientation turned it.
+    pub reoriented: bool,
 }
 
 pub fn decode_picture(name: &str, bytes: &[u8]) -> Result<Picture, String> {
@@ -57,7 +61,13 @@ pub fn decode_picture(name: &str, bytes: &[u8]) -> Result<Picture, String> {
         return Err(format!("{name}: the file is empty"));
     }
     let decoded = decode(bytes).map_err(|e| format!("{name}: {e}"))?;
-    Ok(Picture { name: name.into(), had_alpha: decoded.alpha.is_some(), rgb: decoded.rgb })
+    Ok(Picture {
+        name: name.into(),
+        had_alpha: decoded.alpha.is_some(),
+        rgb: decoded.rgb,
+        icc_profile: decoded.icc_profile,
+        reoriented: decoded.reoriented,
+    })
 }
 
 pub struct Metrics {
@@ -66,7 +76,10 @@ pub struct Metrics {
 }
 
 pub struct Outcome {
-    pub sr_png: Vec<u8>,
+    /// The result file, in the job's format (the page moves it into a blob and empties this).
+    pub sr_file: Vec<u8>,
+    pub format: OutputFormat,
+    /// The bicubic baseline as PNG (likewise).
     pub bicubic_png: Vec<u8>,
     pub width: usize,
     pub height: usize,
@@ -201,18 +214,16 @@ fn output_dims(
     Ok((w, h))
 }
 
-/// One run of `model` over `picture` with `tile`-pixel tiles.
-#[allow(clippy::too_many_arguments)] // the job's fields and the device's tile, from `run_job`
+/// One run of `job`'s model over its picture with `tile`-pixel tiles.
 async fn run(
     model: &LoadedModel,
     backend: &Backend,
-    picture: &Picture,
-    mode: Mode,
-    size: OutputSize,
+    job: &Job,
     tile: usize,
-    cancel: Rc<Cell<bool>>,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Outcome, JobError> {
+    let Job { picture, mode, size, .. } = job;
+    let (mode, size) = (*mode, *size);
     check_size(picture, mode).map_err(JobError::Input)?;
     let s = model.config.scale;
     let (truth, lq) = match mode {
@@ -224,7 +235,7 @@ async fn run(
     };
     let (width, height) = output_dims(&lq, mode, size, s, &picture.name).map_err(JobError::Input)?;
     let started = now_ms();
-    let (sr_rgb, tiles, kernel_diff) = upscale_tiled(model, backend, &lq, tile, &cancel, progress).await?;
+    let (sr_rgb, tiles, kernel_diff) = upscale_tiled(model, backend, &lq, tile, &job.cancel, progress).await?;
     let ready_at_ms = now_ms();
     let model_ms = ready_at_ms - started;
     yield_now().await;
@@ -244,10 +255,13 @@ async fn run(
     yield_now().await;
     let niqe_model = niqe(&sr, s).ok();
     let niqe_bicubic = niqe(&bicubic, s).ok();
-    let png = |rgb: Vec<u8>| encode_png(width, height, 3, rgb).map_err(|e| JobError::Input(e.to_string()));
+    let icc = picture.icc_profile.as_deref();
+    let file =
+        |rgb: &[u8], format| encode(width, height, 3, rgb, format, icc).map_err(|e| JobError::Input(e.to_string()));
     Ok(Outcome {
-        sr_png: png(sr_rgb)?,
-        bicubic_png: png(bicubic.to_u8())?,
+        sr_file: file(&sr_rgb, job.format)?,
+        format: job.format,
+        bicubic_png: file(&bicubic.to_u8(), OutputFormat::Png)?,
         width,
         height,
         model_ms,
@@ -284,6 +298,8 @@ pub struct Job {
     pub mode: Mode,
     /// The result's size (upscale mode).
     pub size: OutputSize,
+    /// The result's file format.
+    pub format: OutputFormat,
     pub cancel: Rc<Cell<bool>>,
 }
 
@@ -325,7 +341,7 @@ pub async fn run_job(
         let progress = |done, total| events(JobEvent::Progress(done, total));
         let mut tile = backend.tile_for(&model.config);
         let failure = loop {
-            match run(&model, &backend, &job.picture, job.mode, job.size, tile, job.cancel.clone(), &progress).await {
+            match run(&model, &backend, job, tile, &progress).await {
                 Ok(outcome) => return Ok((outcome, backend.kind)),
                 Err(JobError::Device(e)) if tile > MIN_TILE => {
                     web_sys::console::warn_1(

@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { check, finish, launchChromium, openPage as open, serveDist } from './harness.mjs';
+import { check, finish, finished, launchChromium, openPage as open, pixelDiff, serveDist } from './harness.mjs';
 
 const [distArg, model, cliJson, artifacts] = process.argv.slice(2);
 if (!artifacts) {
@@ -27,13 +27,6 @@ const cli = JSON.parse(fs.readFileSync(cliJson, 'utf8')).images[0];
 const server = await serveDist(distArg ?? '.');
 const browser = await launchChromium();
 const openPage = (query) => open(browser, `${server.base}/${query}`);
-
-async function finished(page, timeout = 480_000) {
-  await page.waitForFunction(
-    () => ['done', 'error'].includes(document.querySelector('#result')?.dataset.status),
-    null, { timeout, polling: 250 });
-  return page.$eval('#result', (e) => ({ ...e.dataset }));
-}
 
 function assertMatchesCli(result) {
   assert.equal(result.status, 'done', `status ${result.status}: ${result.error}`);
@@ -121,25 +114,6 @@ await check('an unknown ?backend= is an error, not a silent default', async () =
   assert.match(await bad.textContent('#error'), /unknown backend `tpu`/);
   await bad.close();
 });
-
-/** Largest per-channel difference between two PNGs, decoded by the page's own browser. */
-async function pixelDiff(page, a, b) {
-  return page.evaluate(async ([a, b]) => {
-    const load = async (b64) => {
-      const blob = await (await fetch(`data:image/png;base64,${b64}`)).blob();
-      const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-      const context = canvas.getContext('2d');
-      context.drawImage(bitmap, 0, 0);
-      return context.getImageData(0, 0, bitmap.width, bitmap.height);
-    };
-    const [x, y] = [await load(a), await load(b)];
-    if (x.width !== y.width || x.height !== y.height) return { size: `${x.width}×${x.height} vs ${y.width}×${y.height}` };
-    let worst = 0;
-    for (let i = 0; i < x.data.length; i++) worst = Math.max(worst, Math.abs(x.data[i] - y.data[i]));
-    return { worst };
-  }, [a.toString('base64'), b.toString('base64')]);
-}
 
 for (const [size, side] of [['x2', 512], ['w300', 300]]) {
   await check(`upscale to ${size} equals srkd upscale`, async () => {

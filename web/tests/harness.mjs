@@ -6,7 +6,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.png': 'image/png', '.json': 'application/json' };
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.png': 'image/png', '.json': 'application/json', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
 
 /** Serve `dist` (the page is a static site); resolves to { base, close }. */
 export async function serveDist(distArg) {
@@ -22,7 +22,8 @@ export async function serveDist(distArg) {
     fs.createReadStream(file).pipe(res);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { base: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+  // Closing also drops kept-alive connections, so a test can take the site offline for real.
+  return { base: `http://127.0.0.1:${server.address().port}`, close: () => { server.closeAllConnections(); server.close(); } };
 }
 
 export function launchChromium() {
@@ -37,13 +38,40 @@ export function launchChromium() {
 }
 
 /** A page that echoes the app's console errors/warnings into the test log. */
-export async function openPage(browser, url) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1100 } });
+export async function openPage(browser, url, options = { viewport: { width: 1200, height: 1100 } }) {
+  const page = await browser.newPage(options);
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.log(`  [page ${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
   page.on('response', (r) => { if (r.status() >= 400) console.log(`  [page] HTTP ${r.status()} ${r.url()}`); });
   await page.goto(url);
   return page;
+}
+
+/** Wait for the upscaler's `#result` to settle; its data attributes. */
+export async function finished(page, timeout = 480_000) {
+  await page.waitForFunction(
+    () => ['done', 'error'].includes(document.querySelector('#result')?.dataset.status),
+    null, { timeout, polling: 250 });
+  return page.$eval('#result', (e) => ({ ...e.dataset }));
+}
+
+export /** Largest per-channel difference between two PNGs, decoded by the page's own browser. */
+async function pixelDiff(page, a, b) {
+  return page.evaluate(async ([a, b]) => {
+    const load = async (b64) => {
+      const blob = await (await fetch(`data:image/png;base64,${b64}`)).blob();
+      const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const context = canvas.getContext('2d');
+      context.drawImage(bitmap, 0, 0);
+      return context.getImageData(0, 0, bitmap.width, bitmap.height);
+    };
+    const [x, y] = [await load(a), await load(b)];
+    if (x.width !== y.width || x.height !== y.height) return { size: `${x.width}×${x.height} vs ${y.width}×${y.height}` };
+    let worst = 0;
+    for (let i = 0; i < x.data.length; i++) worst = Math.max(worst, Math.abs(x.data[i] - y.data[i]));
+    return { worst };
+  }, [a.toString('base64'), b.toString('base64')]);
 }
 
 const failures = [];

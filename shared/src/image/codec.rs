@@ -1,6 +1,9 @@
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::PngEncoder;
+use image::metadata::Orientation;
+use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageReader, Limits};
 
 use super::ImageF32;
 use crate::Error;
@@ -22,6 +25,57 @@ pub struct Decoded {
     pub grayscale: bool,
     /// The file stored more than 8 bits per sample; values were scaled to 8-bit.
     pub high_bit_depth: bool,
+    /// The embedded ICC colour profile: written into the result so its colours mean the same.
+    pub icc_profile: Option<Vec<u8>>,
+    /// The file's EXIF orientation was not "upright": the pixels here are already turned.
+    pub reoriented: bool,
+}
+
+/// What a result is written as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Png,
+    /// JPEG at a quality of 1–100 (no transparency).
+    Jpeg {
+        quality: u8,
+    },
+}
+
+impl OutputFormat {
+    /// Quality when none is asked for: visually lossless for photos at a third of PNG's size.
+    pub const DEFAULT_JPEG_QUALITY: u8 = 90;
+
+    /// The format a file name asks for (`.png`, `.jpg`, `.jpeg`, any case).
+    pub fn from_extension(name: &str, jpeg_quality: Option<u8>) -> Result<Self, Error> {
+        let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+        match extension.as_str() {
+            "png" => Ok(OutputFormat::Png),
+            "jpg" | "jpeg" => OutputFormat::jpeg(jpeg_quality.unwrap_or(Self::DEFAULT_JPEG_QUALITY)),
+            _ => Err(Error::OutputFormat { name: name.into() }),
+        }
+    }
+
+    pub fn jpeg(quality: u8) -> Result<Self, Error> {
+        if (1..=100).contains(&quality) {
+            Ok(OutputFormat::Jpeg { quality })
+        } else {
+            Err(Error::JpegQuality { quality })
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Png => "png",
+            OutputFormat::Jpeg { .. } => "jpg",
+        }
+    }
+
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            OutputFormat::Png => "image/png",
+            OutputFormat::Jpeg { .. } => "image/jpeg",
+        }
+    }
 }
 
 /// Decode an image file's bytes, with size limits, into 8-bit-scale RGB (+ alpha).
@@ -40,8 +94,19 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Error> {
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| Error::Decode { reason: e.to_string() })?;
-    from_dynamic(&image)
+    let failed = |e: image::ImageError| Error::Decode { reason: e.to_string() };
+    let mut decoder = reader.into_decoder().map_err(failed)?;
+    // Metadata a decoder cannot read is not worth refusing the picture for.
+    let icc_profile = decoder.icc_profile().ok().flatten().filter(|p| !p.is_empty());
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(failed)?;
+    // Cameras store pictures sideways with an EXIF tag saying how to turn them; every viewer
+    // turns them, so the result (which carries no EXIF) must be turned already.
+    image.apply_orientation(orientation);
+    let mut decoded = from_dynamic(&image)?;
+    decoded.icc_profile = icc_profile;
+    decoded.reoriented = orientation != Orientation::NoTransforms;
+    Ok(decoded)
 }
 
 fn from_dynamic(image: &DynamicImage) -> Result<Decoded, Error> {
@@ -57,23 +122,61 @@ fn from_dynamic(image: &DynamicImage) -> Result<Decoded, Error> {
     let rgba = image.to_rgba8();
     let rgb = ImageF32::new(w, h, 3, rgba.pixels().flat_map(|p| [p[0] as f32, p[1] as f32, p[2] as f32]).collect());
     let alpha = color.has_alpha().then(|| ImageF32::new(w, h, 1, rgba.pixels().map(|p| p[3] as f32).collect()));
-    Ok(Decoded { rgb, alpha, grayscale, high_bit_depth })
+    Ok(Decoded { rgb, alpha, grayscale, high_bit_depth, icc_profile: None, reoriented: false })
 }
 
 /// Encode 8-bit samples as PNG. `channels` is 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA).
 pub fn encode_png(width: usize, height: usize, channels: usize, samples: Vec<u8>) -> Result<Vec<u8>, Error> {
-    let (w, h) = (width as u32, height as u32);
-    let err = || Error::BadSamples { size: (width, height), channels };
-    let image = match channels {
-        1 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, samples).ok_or_else(err)?),
-        2 => DynamicImage::ImageLumaA8(image::GrayAlphaImage::from_raw(w, h, samples).ok_or_else(err)?),
-        3 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, samples).ok_or_else(err)?),
-        4 => DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, samples).ok_or_else(err)?),
-        _ => return Err(err()),
+    encode(width, height, channels, &samples, OutputFormat::Png, None)
+}
+
+/// Encode 8-bit samples (`channels` as for [`encode_png`]) in `format`, with `icc_profile`
+/// embedded when given. JPEG has no transparency: samples with alpha are refused, not flattened.
+pub fn encode(
+    width: usize,
+    height: usize,
+    channels: usize,
+    samples: &[u8],
+    format: OutputFormat,
+    icc_profile: Option<&[u8]>,
+) -> Result<Vec<u8>, Error> {
+    let bad = || Error::BadSamples { size: (width, height), channels };
+    let color = match channels {
+        1 => ExtendedColorType::L8,
+        2 => ExtendedColorType::La8,
+        3 => ExtendedColorType::Rgb8,
+        4 => ExtendedColorType::Rgba8,
+        _ => return Err(bad()),
     };
-    let mut out = Cursor::new(Vec::new());
-    image.write_to(&mut out, ImageFormat::Png).map_err(|e| Error::Encode { reason: e.to_string() })?;
-    Ok(out.into_inner())
+    if width == 0 || height == 0 || width > u32::MAX as usize || height > u32::MAX as usize {
+        return Err(bad());
+    }
+    if width.checked_mul(height).and_then(|p| p.checked_mul(channels)) != Some(samples.len()) {
+        return Err(bad());
+    }
+    let failed = |e: image::ImageError| Error::Encode { reason: e.to_string() };
+    let mut out = Vec::new();
+    let (w, h) = (width as u32, height as u32);
+    match format {
+        OutputFormat::Png => {
+            let mut encoder = PngEncoder::new(&mut out);
+            if let Some(profile) = icc_profile {
+                encoder.set_icc_profile(profile.to_vec()).map_err(|e| Error::Encode { reason: e.to_string() })?;
+            }
+            encoder.write_image(samples, w, h, color).map_err(failed)?;
+        }
+        OutputFormat::Jpeg { quality } => {
+            if matches!(channels, 2 | 4) {
+                return Err(Error::JpegAlpha);
+            }
+            let mut encoder = JpegEncoder::new_with_quality(&mut out, quality);
+            if let Some(profile) = icc_profile {
+                encoder.set_icc_profile(profile.to_vec()).map_err(|e| Error::Encode { reason: e.to_string() })?;
+            }
+            encoder.write_image(samples, w, h, color).map_err(failed)?;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -101,5 +204,70 @@ mod tests {
         assert!(decode(b"definitely not an image").is_err());
         let png = encode_png(16, 16, 3, vec![128; 16 * 16 * 3]).unwrap();
         assert!(decode(&png[..png.len() / 2]).is_err());
+    }
+
+    /// A little-endian TIFF header and one IFD entry: Orientation (0x0112) = `value`.
+    fn exif_orientation(value: u16) -> Vec<u8> {
+        let mut exif = b"II*\0".to_vec();
+        exif.extend(8u32.to_le_bytes());
+        exif.extend(1u16.to_le_bytes());
+        exif.extend([0x12, 0x01, 3, 0]);
+        exif.extend(1u32.to_le_bytes());
+        exif.extend([value as u8, (value >> 8) as u8, 0, 0]);
+        exif.extend(0u32.to_le_bytes());
+        exif
+    }
+
+    #[test]
+    fn exif_orientation_is_applied() {
+        // 3×2, left column black, the rest white; tag 6 = "turn 90° clockwise to view".
+        let (w, h) = (3u32, 2u32);
+        let rgb: Vec<u8> = (0..w * h).flat_map(|i| if i % w == 0 { [0; 3] } else { [255; 3] }).collect();
+        let mut jpeg = Vec::new();
+        let mut encoder = JpegEncoder::new_with_quality(&mut jpeg, 100);
+        encoder.set_exif_metadata(exif_orientation(6)).unwrap();
+        encoder.write_image(&rgb, w, h, ExtendedColorType::Rgb8).unwrap();
+        let d = decode(&jpeg).unwrap();
+        assert!(d.reoriented);
+        assert_eq!((d.rgb.width, d.rgb.height), (2, 3), "turned upright");
+        // The old left column is now the top row.
+        let top: Vec<f32> = d.rgb.data[..6].to_vec();
+        let bottom: Vec<f32> = d.rgb.data[12..].to_vec();
+        assert!(top.iter().all(|&v| v < 60.0), "top row {top:?}");
+        assert!(bottom.iter().all(|&v| v > 200.0), "bottom row {bottom:?}");
+
+        let upright = decode(&encode(3, 2, 3, &rgb, OutputFormat::jpeg(100).unwrap(), None).unwrap()).unwrap();
+        assert!(!upright.reoriented);
+        assert_eq!((upright.rgb.width, upright.rgb.height), (3, 2));
+    }
+
+    #[test]
+    fn icc_profile_travels_through_png_and_jpeg() {
+        // Not a valid profile, but decoders carry the bytes as they are.
+        let profile: Vec<u8> = (0..300u32).map(|v| (v * 7 % 251) as u8).collect();
+        let rgb = vec![90u8; 8 * 8 * 3];
+        for format in [OutputFormat::Png, OutputFormat::jpeg(80).unwrap()] {
+            let bytes = encode(8, 8, 3, &rgb, format, Some(&profile)).unwrap();
+            assert_eq!(decode(&bytes).unwrap().icc_profile.as_deref(), Some(&profile[..]), "{format:?}");
+            let plain = encode(8, 8, 3, &rgb, format, None).unwrap();
+            assert_eq!(decode(&plain).unwrap().icc_profile, None, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn output_formats_by_name_and_their_limits() {
+        assert_eq!(OutputFormat::from_extension("a/b.PNG", None).unwrap(), OutputFormat::Png);
+        assert_eq!(OutputFormat::from_extension("x.jpeg", None).unwrap(), OutputFormat::Jpeg { quality: 90 });
+        assert_eq!(OutputFormat::from_extension("x.jpg", Some(75)).unwrap(), OutputFormat::Jpeg { quality: 75 });
+        assert!(matches!(OutputFormat::from_extension("x.webp", None), Err(Error::OutputFormat { .. })));
+        assert!(matches!(OutputFormat::from_extension("noext", None), Err(Error::OutputFormat { .. })));
+        assert!(matches!(OutputFormat::jpeg(0), Err(Error::JpegQuality { quality: 0 })));
+        assert!(matches!(OutputFormat::jpeg(101), Err(Error::JpegQuality { .. })));
+        let jpeg = OutputFormat::jpeg(90).unwrap();
+        assert!(matches!(encode(2, 2, 4, &[0; 16], jpeg, None), Err(Error::JpegAlpha)));
+        assert!(matches!(encode(2, 2, 3, &[0; 11], jpeg, None), Err(Error::BadSamples { .. })));
+        assert!(matches!(encode(0, 2, 3, &[], OutputFormat::Png, None), Err(Error::BadSamples { .. })));
+        let gray = decode(&encode(4, 4, 1, &[128; 16], jpeg, None).unwrap()).unwrap();
+        assert!(gray.grayscale);
     }
 }

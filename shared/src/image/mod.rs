@@ -8,7 +8,7 @@ mod output_size;
 mod resize;
 
 pub use buffer::{ImageF32, quantize};
-pub use codec::{Decoded, MAX_DECODE_BYTES, MAX_SIDE, decode, encode_png};
+pub use codec::{Decoded, MAX_DECODE_BYTES, MAX_SIDE, OutputFormat, decode, encode, encode_png};
 pub use color::rgb_to_y;
 pub use degrade::{bicubic_upscale, degrade, modcrop};
 pub use output_size::{MAX_OUTPUT_FACTOR, OutputSize, resize_output};

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
-use srkd_core::image::{OutputSize, decode, encode_png, imresize_to_size, resize_output};
+use srkd_core::image::{OutputFormat, OutputSize, decode, encode, imresize_to_size, resize_output};
 
 use super::InferenceArgs;
 use srkd::fsio::{self, AtomicFile};
@@ -13,8 +13,12 @@ use srkd::inference::{upscale_rgb, upscale_rgb_rows};
 pub struct UpscaleArgs {
     /// Input image (PNG, JPEG, BMP, TIFF, WebP).
     pub input: PathBuf,
-    /// Output PNG.
+    /// Output image: `.png`, or `.jpg`/`.jpeg` for JPEG (no transparency). The input's ICC
+    /// colour profile is carried over; EXIF orientation is applied, so the result is upright.
     pub output: PathBuf,
+    /// JPEG quality, 1–100 (default 90).
+    #[arg(long)]
+    pub quality: Option<u8>,
     /// Output size as a factor of the input (2, 3, 2.5, …; default: the model's ×4). The model's
     /// result is resized to it with MATLAB bicubic (antialiased when shrinking).
     #[arg(long, group = "size")]
@@ -41,9 +45,23 @@ impl UpscaleArgs {
 }
 
 pub fn run(args: UpscaleArgs) -> Result<()> {
+    let format = OutputFormat::from_extension(&args.output.to_string_lossy(), args.quality)?;
+    if args.quality.is_some() && format == OutputFormat::Png {
+        return Err(anyhow!("--quality is for JPEG output; {} is a PNG", args.output.display()));
+    }
     let (device, generator, config) = args.inference.load()?;
     let bytes = fsio::read(&args.input)?;
     let image = decode(&bytes).with_context(|| args.input.display().to_string())?;
+    // Refused before minutes of upscaling, not after.
+    if image.alpha.is_some() && format != OutputFormat::Png {
+        return Err(anyhow!(
+            "{} has transparency, which JPEG cannot store; write a .png to keep it",
+            args.input.display()
+        ));
+    }
+    if image.reoriented {
+        eprintln!("{}: turned upright as its EXIF orientation says", args.input.display());
+    }
     let s = config.scale;
     let (w, h) = (image.rgb.width * s, image.rgb.height * s);
     let (out_w, out_h) = args
@@ -65,16 +83,18 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let streams = (out_w, out_h) == (w, h) && image.alpha.is_none() && !image.grayscale;
+    let streams = format == OutputFormat::Png && (out_w, out_h) == (w, h) && image.alpha.is_none() && !image.grayscale;
     if streams {
         // Plain RGB at the model's size: each band of rows goes to the PNG encoder as soon as
         // its tiles are done, so memory holds one band, not the whole 16× larger picture.
         let mut file = AtomicFile::create(&args.output)?;
         let what = || format!("{}: write failed", args.output.display());
         {
-            let mut encoder = png::Encoder::new(&mut file, out_w as u32, out_h as u32);
-            encoder.set_color(png::ColorType::Rgb);
-            encoder.set_depth(png::BitDepth::Eight);
+            let mut info = png::Info::with_size(out_w as u32, out_h as u32);
+            info.color_type = png::ColorType::Rgb;
+            info.bit_depth = png::BitDepth::Eight;
+            info.icc_profile = image.icc_profile.as_deref().map(Into::into);
+            let encoder = png::Encoder::with_info(&mut file, info).with_context(what)?;
             let mut writer = encoder.write_header().with_context(what)?;
             let mut rows = writer.stream_writer().with_context(what)?;
             upscale_rgb_rows(&generator, &config, &image.rgb, args.inference.tile, &device, on_tile, |band| {
@@ -89,8 +109,9 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         let rgb = resize_output(rgb, (w, h), (out_w, out_h));
         let alpha = image.alpha.as_ref().map(|a| imresize_to_size(a, out_w, out_h).to_u8());
         let (channels, samples) = assemble(rgb, alpha, image.grayscale);
-        let png = encode_png(out_w, out_h, channels, samples).with_context(|| args.output.display().to_string())?;
-        fsio::write_atomic(&args.output, &png)?;
+        let bytes = encode(out_w, out_h, channels, &samples, format, image.icc_profile.as_deref())
+            .with_context(|| args.output.display().to_string())?;
+        fsio::write_atomic(&args.output, &bytes)?;
     }
     bar.finish_and_clear();
     eprintln!("wrote {} ({out_w}×{out_h})", args.output.display());

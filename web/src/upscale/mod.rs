@@ -1,12 +1,14 @@
-//! The upscaler page: pick an image (file, drop, paste or the sample) and a model, upscale it on the
-//! active backend, compare with bicubic, read the metrics and timings, download the result.
-//! `?demo=1[&model=ID][&mode=evaluate|upscale][&size=x2|x3|w1000|h600][&backend=auto|webgpu|cpu][&probe=1]
-//! [&kernels=direct|reference|compare]` runs the sample with no clicks and reports on `#result`
-//! (data-status, data-backend, data-kernels, data-kernel-diff, data-psnr, data-ssim, data-ms, data-ready-at, …).
-//! Which backend runs is `backend.rs`'s policy (the probe: `probe.rs`).
-//! What to do when the device fails (smaller tiles, then the CPU) is `pipeline::run_job`'s policy.
+//! The upscaler page: open, drop or paste pictures (one or many: a queue, one at a time) or the
+//! sample, pick a model, output size and format; each is upscaled on the active backend and
+//! compared with bicubic, with metrics and timings; results download one by one or as one ZIP.
+//! `?demo=1[&model=ID][&mode=evaluate|upscale][&size=x2|x3|w1000|h600][&format=png|jpeg]
+//! [&backend=auto|webgpu|cpu][&probe=1][&kernels=direct|reference|compare]` runs the sample with
+//! no clicks and reports on `#result` (data-status, data-backend, data-kernels, data-kernel-diff,
+//! data-psnr, data-ssim, data-ms, data-ready-at, …) and on `#queue` (data-done, data-failed, …).
+//! Which backend runs is `backend.rs`'s policy (the probe: `probe.rs`); what to do when the
+//! device fails (smaller tiles, then the CPU) is `pipeline::run_job`'s; the queue is `queue.rs`,
+//! running it `jobs.rs`.
 
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
@@ -17,12 +19,16 @@ use web_sys::{ClipboardEvent, File};
 use yew::prelude::*;
 
 use crate::backend::{Backend, Choice, Kernels, Kind};
-use crate::browser::{download, fetch_bytes, png_url, query_param, read_file, revoke};
-use crate::models::{MODELS, ShippedModel, find};
-use crate::pipeline::{self, Job, JobError, JobEvent, LoadedModel, Mode, Outcome, Picture};
-use srkd_core::image::OutputSize;
+use crate::browser::{query_param, revoke};
+use crate::models::{MODELS, find};
+use crate::pipeline::{LoadedModel, Mode, Outcome};
+use srkd_core::image::{OutputFormat, OutputSize};
 
+mod jobs;
+mod queue;
 mod view;
+
+use queue::{Queue, Source};
 
 /// The built-in sample (Set5 butterfly, copied next to the page by trunk).
 const SAMPLE: (&str, &str) = ("butterfly.png", "butterfly.png");
@@ -52,30 +58,53 @@ impl Status {
     }
 }
 
+/// How a queue item's job ended.
+pub enum Ended {
+    Done(Box<Outcome>, String, Kind, PictureFacts),
+    Cancelled,
+    Failed(String),
+}
+
+/// What the page tells about the input beside its result.
+#[derive(Clone, Copy)]
+pub struct PictureFacts {
+    pub had_alpha: bool,
+    pub reoriented: bool,
+}
+
 pub enum Msg {
     BackendReady(Rc<Backend>),
     SelectModel(String),
     SetMode(Mode),
     /// The result's size in upscale mode (`srkd upscale --scale/--width/--height`).
     SetSize(OutputSize),
-    OpenFile(File),
+    SetFormat(OutputFormat),
+    OpenFiles(Vec<File>),
     LoadSample,
-    PictureLoaded(Result<Rc<Picture>, String>),
+    /// Run the picture on screen again with the current settings.
     Run,
     ModelReady(Rc<LoadedModel>, Kind),
-    Progress(usize, usize),
-    Finished(Box<Outcome>, String, Kind),
+    /// The item's picture is decoded and its job has begun.
+    Progress(u32, usize, usize),
+    Ended(u32, Ended),
+    /// Stop the running item and every waiting one.
     Cancel,
-    Cancelled,
+    CancelItem(u32),
+    Retry(u32),
+    Remove(u32),
+    View(u32),
+    ClearFinished,
     /// The job goes on on another backend (the probe's choice, or the CPU after a GPU failure).
     BackendChanged(Rc<Backend>),
-    Failed(String),
-    Download,
+    Download(u32),
+    DownloadZip,
+    ZipReady(Result<web_sys::Blob, String>),
     DismissError,
 }
 
-/// What is on screen after a run (object URLs are revoked when replaced).
-struct Shown {
+/// A finished item's result (object URLs are revoked when it goes).
+pub struct Shown {
+    /// Timings, sizes and metrics (its file bytes moved into the blobs below).
     outcome: Outcome,
     sr_url: String,
     bicubic_url: String,
@@ -87,6 +116,14 @@ struct Shown {
     size: OutputSize,
     first_run: bool,
     file_stem: String,
+    facts: PictureFacts,
+}
+
+impl Shown {
+    /// `photo_x4_student-srresnet-kd.png`: the picture, the size and the model that made it.
+    fn file_name(&self) -> String {
+        format!("{}_{}_{}.{}", self.file_stem, self.size.tag(), self.model_id, self.outcome.format.extension())
+    }
 }
 
 impl Drop for Shown {
@@ -102,18 +139,23 @@ pub struct UpscalePage {
     model_id: String,
     mode: Mode,
     size: OutputSize,
-    picture: Option<Rc<Picture>>,
+    format: OutputFormat,
+    queue: Queue,
+    /// The item on screen: the latest done, or the one the user chose to view.
+    selected: Option<u32>,
+    /// The user chose `selected`: items finishing later do not take the view away.
+    pinned: bool,
     status: Status,
-    progress: (usize, usize),
     error: Option<String>,
     notice: Option<String>,
-    shown: Option<Shown>,
-    cancel: Rc<Cell<bool>>,
+    /// The running job's stop flag.
+    cancel: Rc<std::cell::Cell<bool>>,
     /// (model, backend) pairs that ran once already: later runs skip shader compilation.
     warmed: HashSet<(String, Kind)>,
     /// First and latest generator time per (model, backend), milliseconds.
     timings: HashMap<(String, Kind), (f64, f64)>,
     demo: bool,
+    zipping: bool,
     _paste_listener: Option<EventListener>,
 }
 
@@ -135,58 +177,13 @@ impl UpscalePage {
         )
     }
 
+    fn shown(&self) -> Option<&Shown> {
+        self.selected.and_then(|id| self.queue.get(id)).and_then(|i| i.shown.as_ref())
+    }
+
     fn fail(&mut self, message: String) {
         self.status = Status::Error;
         self.error = Some(message);
-    }
-
-    fn run(&mut self, ctx: &Context<Self>) {
-        let (Some(backend), Some(picture)) = (self.backend.clone(), self.picture.clone()) else { return };
-        let Some(ShippedModel { id: model_id, file, .. }) = find(Some(self.model_id.as_str())) else {
-            self.fail(format!("unknown model `{}`", self.model_id));
-            return;
-        };
-        self.cancel.set(true);
-        let cancel = Rc::new(Cell::new(false));
-        self.cancel = cancel.clone();
-        self.status = Status::Running;
-        self.progress = (0, 0);
-        self.error = None;
-        let job = Job { model_id, file, picture, mode: self.mode, size: self.size, cancel };
-        let cached: HashMap<Kind, Rc<LoadedModel>> = [Kind::WebGpu, Kind::Cpu]
-            .into_iter()
-            .filter_map(|kind| Some((kind, self.models.get(&(model_id.to_string(), kind))?.clone())))
-            .collect();
-        let link = ctx.link().clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let events = |event| {
-                link.send_message(match event {
-                    JobEvent::ModelReady(model, kind) => Msg::ModelReady(model, kind),
-                    JobEvent::Progress(done, total) => Msg::Progress(done, total),
-                    JobEvent::BackendChanged(backend) => Msg::BackendChanged(backend),
-                })
-            };
-            let done = pipeline::run_job(&job, backend, |kind| cached.get(&kind).cloned(), &events).await;
-            link.send_message(match done {
-                Ok((outcome, kind)) => Msg::Finished(Box::new(outcome), model_id.to_string(), kind),
-                Err(JobError::Cancelled) => Msg::Cancelled,
-                Err(JobError::Input(e) | JobError::Device(e)) => Msg::Failed(e),
-            });
-        });
-    }
-
-    fn open(
-        &mut self,
-        ctx: &Context<Self>,
-        name: String,
-        bytes: impl std::future::Future<Output = Result<Vec<u8>, String>> + 'static,
-    ) {
-        self.status = Status::Loading;
-        self.error = None;
-        ctx.link().send_future(async move {
-            let picture = bytes.await.and_then(|b| pipeline::decode_picture(&name, &b)).map(Rc::new);
-            Msg::PictureLoaded(picture)
-        });
     }
 }
 
@@ -230,6 +227,14 @@ impl Component for UpscalePage {
                 OutputSize::Model
             }),
         };
+        let format = match query_param("format").as_deref() {
+            None | Some("png") => OutputFormat::Png,
+            Some("jpeg" | "jpg") => OutputFormat::Jpeg { quality: OutputFormat::DEFAULT_JPEG_QUALITY },
+            Some(other) => {
+                error = Some(format!("unknown format `{other}`; use png or jpeg"));
+                OutputFormat::Png
+            }
+        };
         ctx.link()
             .send_future(async move { Msg::BackendReady(Rc::new(Backend::init(choice, kernels, force_probe).await)) });
         Self {
@@ -238,16 +243,18 @@ impl Component for UpscalePage {
             model_id,
             mode,
             size,
-            picture: None,
+            format,
+            queue: Queue::default(),
+            selected: None,
+            pinned: false,
             status: if error.is_some() { Status::Error } else { Status::Starting },
-            progress: (0, 0),
             error,
             notice: None,
-            shown: None,
-            cancel: Rc::new(Cell::new(false)),
+            cancel: Rc::new(std::cell::Cell::new(false)),
             warmed: HashSet::new(),
             timings: HashMap::new(),
             demo,
+            zipping: false,
             _paste_listener: None,
         }
     }
@@ -265,10 +272,10 @@ impl Component for UpscalePage {
                 EventListenerOptions::enable_prevent_default(),
                 move |event| {
                     let Some(e) = event.dyn_ref::<ClipboardEvent>() else { return };
-                    let file = e.clipboard_data().and_then(|d| d.files()).and_then(|f| f.get(0));
-                    if let Some(file) = file {
+                    let files = jobs::files_of(e.clipboard_data().and_then(|d| d.files()));
+                    if !files.is_empty() {
                         e.prevent_default();
-                        link.send_message(Msg::OpenFile(file));
+                        link.send_message(Msg::OpenFiles(files));
                     }
                 },
             )
@@ -289,77 +296,91 @@ impl Component for UpscalePage {
                 } else if self.demo {
                     ctx.link().send_message(Msg::LoadSample);
                 }
+                self.advance(ctx);
             }
             Msg::SelectModel(id) => self.model_id = id,
             Msg::SetMode(mode) => self.mode = mode,
             Msg::SetSize(size) => self.size = size,
-            Msg::OpenFile(file) => {
-                let name = file.name();
-                self.open(ctx, name, async move { read_file(&file).await });
+            Msg::SetFormat(format) => self.format = format,
+            Msg::OpenFiles(files) => {
+                for file in files {
+                    self.queue.push(file.name(), Source::File(file));
+                }
+                self.pinned = false;
+                self.advance(ctx);
             }
-            Msg::LoadSample => self.open(ctx, SAMPLE.1.into(), fetch_bytes(SAMPLE.0)),
-            Msg::PictureLoaded(Ok(picture)) => {
-                self.picture = Some(picture);
-                self.shown = None;
-                ctx.link().send_message(Msg::Run);
+            Msg::LoadSample => {
+                self.queue.push(SAMPLE.1.into(), Source::Sample);
+                self.pinned = false;
+                self.advance(ctx);
             }
-            Msg::PictureLoaded(Err(e)) => self.fail(e),
-            Msg::Run => self.run(ctx),
+            Msg::Run => {
+                if let Some(id) = self.selected.or_else(|| self.queue.items.last().map(|i| i.id)) {
+                    self.queue.requeue(id);
+                    self.pinned = false;
+                    self.advance(ctx);
+                }
+            }
             Msg::ModelReady(model, kind) => {
                 self.models.insert((model.id.clone(), kind), model);
                 return false;
             }
-            Msg::Progress(done, total) => self.progress = (done, total),
-            Msg::Finished(outcome, model_id, backend) => {
-                let urls = png_url(&outcome.sr_png).and_then(|sr| png_url(&outcome.bicubic_png).map(|b| (sr, b)));
-                let (sr_url, bicubic_url) = match urls {
-                    Ok(u) => u,
-                    Err(e) => {
-                        self.fail(e);
-                        return true;
-                    }
-                };
-                let key = (model_id.clone(), backend);
-                let first_run = self.warmed.insert(key.clone());
-                let entry = self.timings.entry(key).or_insert((outcome.model_ms, outcome.model_ms));
-                entry.1 = outcome.model_ms;
-                let name = self.picture.as_ref().map(|p| p.name.clone()).unwrap_or_default();
-                // Evaluate mode compares at the model's size whatever the size control says.
-                let size = if self.mode == Mode::Evaluate { OutputSize::Model } else { self.size };
-                let file_stem = name.rsplit_once('.').map(|(s, _)| s.to_string()).unwrap_or(name);
-                self.shown = Some(Shown {
-                    outcome: *outcome,
-                    sr_url,
-                    bicubic_url,
-                    model_id,
-                    backend,
-                    backend_label: self.backend.as_ref().map(|b| b.label()).unwrap_or_default(),
-                    size,
-                    first_run,
-                    file_stem,
-                });
-                self.status = Status::Done;
+            Msg::Progress(id, done, total) => {
+                self.status = Status::Running;
+                if let Some(item) = self.queue.get_mut(id) {
+                    item.progress = (done, total);
+                }
             }
-            Msg::Cancel => self.cancel.set(true),
-            Msg::Cancelled => self.status = Status::Cancelled,
+            Msg::Ended(id, ended) => self.ended(ctx, id, ended),
+            Msg::Cancel => {
+                self.queue.cancel_waiting();
+                self.cancel.set(true);
+            }
+            Msg::CancelItem(id) => match self.queue.get_mut(id) {
+                Some(item) if item.state == queue::ItemState::Running => self.cancel.set(true),
+                Some(item) if item.state == queue::ItemState::Queued => item.state = queue::ItemState::Cancelled,
+                _ => return false,
+            },
+            Msg::Retry(id) => {
+                self.queue.requeue(id);
+                self.advance(ctx);
+            }
+            Msg::Remove(id) => {
+                self.queue.remove(id);
+                if self.selected == Some(id) {
+                    self.selected = self.queue.last_done();
+                }
+            }
+            Msg::View(id) => {
+                self.selected = Some(id);
+                self.pinned = true;
+            }
+            Msg::ClearFinished => {
+                self.queue.clear_finished();
+                self.selected = None;
+            }
             Msg::BackendChanged(backend) => {
                 self.notice = Some(format!("{}: {}.", backend.label(), backend.reason));
                 self.backend = Some(backend);
             }
-            Msg::Failed(e) => self.fail(e),
-            Msg::Download => {
-                if let Some(shown) = &self.shown {
-                    download(
-                        &shown.sr_url,
-                        &format!("{}_{}_{}.png", shown.file_stem, shown.size.tag(), shown.model_id),
-                    );
+            Msg::Download(id) => {
+                if let Some(shown) = self.queue.get(id).and_then(|i| i.shown.as_ref()) {
+                    crate::browser::download(&shown.sr_url, &shown.file_name());
                 }
                 return false;
+            }
+            Msg::DownloadZip => self.zip(ctx),
+            Msg::ZipReady(blob) => {
+                self.zipping = false;
+                match blob {
+                    Ok(blob) => crate::browser::download_blob(&blob, "srkd-results.zip"),
+                    Err(e) => self.error = Some(e),
+                }
             }
             Msg::DismissError => {
                 self.error = None;
                 if self.status == Status::Error {
-                    self.status = Status::Idle;
+                    self.status = if self.queue.running().is_some() { Status::Running } else { Status::Idle };
                 }
             }
         }

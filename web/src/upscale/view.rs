@@ -4,11 +4,14 @@
 use web_sys::{DragEvent, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use super::jobs::files_of;
 use super::{Msg, Status, UpscalePage};
 use crate::compare::Compare;
 use crate::models::MODELS;
 use crate::pipeline::Mode;
-use srkd_core::image::OutputSize;
+use srkd_core::image::{OutputFormat, OutputSize};
+
+mod queue_view;
 
 impl UpscalePage {
     pub(super) fn page(&self, ctx: &Context<Self>) -> Html {
@@ -33,20 +36,31 @@ impl UpscalePage {
             let v = e.target_unchecked_into::<HtmlSelectElement>().value();
             Msg::SetMode(if v == "evaluate" { Mode::Evaluate } else { Mode::Upscale })
         });
-        let on_file = link.batch_callback(|e: Event| {
+        let on_format = link.callback(|e: Event| {
+            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+            Msg::SetFormat(if v == "jpeg" {
+                OutputFormat::Jpeg { quality: OutputFormat::DEFAULT_JPEG_QUALITY }
+            } else {
+                OutputFormat::Png
+            })
+        });
+        let on_files = link.batch_callback(|e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
-            let file = input.files().and_then(|f| f.get(0));
+            let files = files_of(input.files());
             input.set_value("");
-            file.map(Msg::OpenFile)
+            (!files.is_empty()).then_some(Msg::OpenFiles(files))
         });
         let on_drop = link.batch_callback(|e: DragEvent| {
             e.prevent_default();
-            e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)).map(Msg::OpenFile)
+            let files = files_of(e.data_transfer().and_then(|d| d.files()));
+            (!files.is_empty()).then_some(Msg::OpenFiles(files))
         });
         let on_drag_over = Callback::from(|e: DragEvent| e.prevent_default());
         let backend = self.backend.as_ref().map(|b| b.kind);
         let backend_label = self.backend.as_ref().map(|b| b.label()).unwrap_or_else(|| "starting…".into());
-        let shown = self.shown.as_ref();
+        let shown = self.shown();
+        let running = self.queue.running().and_then(|id| self.queue.get(id));
+        let progress = running.map(|i| i.progress).unwrap_or_default();
         let metrics = shown.and_then(|s| s.outcome.metrics.as_ref());
         let fmt = |v: Option<f64>, d: usize| v.map(|v| format!("{v:.d$}")).unwrap_or_default();
 
@@ -87,16 +101,25 @@ impl UpscalePage {
                         <input id="size-width" type="number" min="1" placeholder="width px" onchange={on_width} disabled={busy}
                             value={match self.size { OutputSize::Width(w) => w.to_string(), _ => String::new() }} />
                     }
-                    <label class="button">{ "Open image…" }
-                        <input id="file" type="file" accept="image/*" onchange={on_file} disabled={busy} />
+                    <label>{ "Format " }
+                        <select id="format" onchange={on_format} disabled={busy}>
+                            <option value="png" selected={self.format == OutputFormat::Png}>{ "PNG" }</option>
+                            <option value="jpeg" selected={self.format != OutputFormat::Png}>{ "JPEG (quality 90)" }</option>
+                        </select>
                     </label>
-                    <button id="sample" onclick={link.callback(|_| Msg::LoadSample)} disabled={busy}>{ "Try the sample" }</button>
-                    <button id="run" onclick={link.callback(|_| Msg::Run)} disabled={busy || self.picture.is_none()}>{ "Run again" }</button>
-                    if self.status == Status::Running {
+                    <label class="button">{ "Open images…" }
+                        <input id="file" type="file" accept="image/*" multiple=true onchange={on_files.clone()} />
+                    </label>
+                    <label class="button">{ "Open a folder…" }
+                        <input id="folder" type="file" webkitdirectory=true onchange={on_files} />
+                    </label>
+                    <button id="sample" onclick={link.callback(|_| Msg::LoadSample)}>{ "Try the sample" }</button>
+                    <button id="run" onclick={link.callback(|_| Msg::Run)} disabled={busy || self.queue.items.is_empty()}>{ "Run again" }</button>
+                    if running.is_some() {
                         <button id="cancel" onclick={link.callback(|_| Msg::Cancel)}>{ "Cancel" }</button>
                     }
                 </section>
-                <p class="hint">{ "Open, drop or paste (Ctrl+V) an image. Evaluate mode makes the ×¼ input with the same MATLAB-compatible bicubic as `srkd eval`, so the numbers match the CLI." }</p>
+                <p class="hint">{ "Open, drop or paste (Ctrl+V) images — many at once, or a whole folder. Your pictures never leave this device: everything runs in this page, offline too once it has loaded. Evaluate mode makes the ×¼ input with the same MATLAB-compatible bicubic as `srkd eval`, so the numbers match the CLI." }</p>
                 if let Some(error) = &self.error {
                     <div id="error" class="error" role="alert">
                         <span>{ error }</span>
@@ -105,10 +128,11 @@ impl UpscalePage {
                 }
                 if self.status == Status::Running {
                     <div class="progress">
-                        <progress id="progress" max={self.progress.1.max(1).to_string()} value={self.progress.0.to_string()}></progress>
-                        <span>{ format!("tile {} of {}", self.progress.0, self.progress.1) }</span>
+                        <progress id="progress" max={progress.1.max(1).to_string()} value={progress.0.to_string()}></progress>
+                        <span>{ format!("{}: tile {} of {}", running.map(|i| i.name.as_str()).unwrap_or(""), progress.0, progress.1) }</span>
                     </div>
                 }
+                { self.queue_view(ctx) }
                 if self.status == Status::Loading { <p class="progress">{ "Loading…" }</p> }
                 if self.status == Status::Cancelled { <p class="progress">{ "Cancelled." }</p> }
                 if let Some(s) = shown {
@@ -131,9 +155,14 @@ impl UpscalePage {
                             else { "Upscale mode has no ground truth, so only the no-reference NIQE is shown (lower is better; n/a for small images)." }
                         }</p>
                         <p id="timing">{ self.timing_text(s) }</p>
-                        <button id="download" onclick={link.callback(|_| Msg::Download)}>{ "Download PNG" }</button>
-                        if self.picture.as_ref().is_some_and(|p| p.had_alpha) {
+                        <button id="download" onclick={link.callback({ let id = self.selected; move |_| Msg::Download(id.unwrap_or_default()) })}>
+                            { format!("Download {}", s.file_name()) }
+                        </button>
+                        if s.facts.had_alpha {
                             <p class="hint">{ "The image had transparency; the page upscales its colours only (the CLI keeps alpha)." }</p>
+                        }
+                        if s.facts.reoriented {
+                            <p class="hint">{ "Turned upright as the photo's EXIF orientation says." }</p>
                         }
                     </section>
                 }

@@ -1,0 +1,153 @@
+// Browser tests of the upscaler for everyday use (issue #18), in headless Debian Chromium:
+//
+//   node web/tests/everyday.mjs DIST MODEL_ID CLI_EVAL_JSON ARTIFACT_DIR
+//
+// - a batch of 5 files (one corrupt, two of the same name) runs as a queue: the corrupt one is
+//   reported and the rest finish; "Download all" gives a ZIP whose PNGs, one per good file,
+//   equal `srkd upscale` (ARTIFACT_DIR/batch-NAME.png, which test-web.sh writes) within 1;
+//   a failed item can be retried and a waiting one cancelled without breaking the queue;
+// - JPEG output: the download is a JPEG named .jpg, of the result's size;
+// - offline: after one visit the service worker serves the page, wasm and default model with
+//   the server gone, and the sample still matches `srkd eval`;
+// - phones: at 360 px wide with touch, nothing is wider than the screen, the queue and the
+//   compare view fit, 1:1 view pans by touch; screenshots as artifacts.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { check, finish, finished, launchChromium, openPage as open, pixelDiff, serveDist } from './harness.mjs';
+
+const [distArg, model, cliJson, artifacts] = process.argv.slice(2);
+if (!artifacts) {
+  console.error('usage: node everyday.mjs DIST MODEL_ID CLI_EVAL_JSON ARTIFACT_DIR');
+  process.exit(2);
+}
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const cli = JSON.parse(fs.readFileSync(cliJson, 'utf8')).images[0];
+const server = await serveDist(distArg);
+const browser = await launchChromium();
+const openPage = (query, options) => open(browser, `${server.base}/${query}`, options);
+const file = (name, from) => ({ name, mimeType: name.endsWith('.jpg') ? 'image/jpeg' : 'image/png', buffer: fs.readFileSync(path.join(root, from)) });
+
+const queueDone = (page, timeout = 480_000) => page.waitForFunction(
+  () => document.querySelector('#queue')?.dataset.active === '0', null, { timeout, polling: 250 });
+const queueData = (page) => page.$eval('#queue', (e) => ({ ...e.dataset }));
+
+/** The stored (or any) entries of a ZIP, read from its central directory: name → bytes. */
+function unzip(zip) {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  assert.ok(end >= 0, 'no end-of-central-directory record');
+  let at = zip.readUInt32LE(end + 16);
+  const entries = new Map();
+  for (let n = zip.readUInt16LE(end + 10); n > 0; n--) {
+    assert.equal(zip.readUInt32LE(at), 0x02014b50, 'central directory entry');
+    const [method, size] = [zip.readUInt16LE(at + 10), zip.readUInt32LE(at + 20)];
+    const [nameLength, extraLength, commentLength] = [zip.readUInt16LE(at + 28), zip.readUInt16LE(at + 30), zip.readUInt16LE(at + 32)];
+    const local = zip.readUInt32LE(at + 42);
+    const name = zip.subarray(at + 46, at + 46 + nameLength).toString();
+    assert.equal(method, 0, `${name}: stored`);
+    const data = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    entries.set(name, zip.subarray(data, data + size));
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+await check('a batch of 5 with a corrupt file: reported, the rest finish, ZIP equals srkd upscale', async () => {
+  const page = await openPage(`?backend=cpu&model=${model}`);
+  await page.waitForFunction(() => document.querySelector('#result')?.dataset.status === 'idle', null, { timeout: 60_000 });
+  await page.setInputFiles('#file', [
+    file('butterfly.png', 'data/eval/butterfly.png'),
+    file('corrupt.png', 'web/tests/package.json'),
+    file('chelsea.png', 'data/eval/chelsea.png'),
+    file('cmyk.jpg', 'tests/fixtures/cmyk.jpg'),
+    file('butterfly.png', 'data/eval/butterfly.png'),
+  ]);
+  await queueDone(page);
+  let queue = await queueData(page);
+  assert.deepEqual([queue.total, queue.done, queue.failed], ['5', '4', '1'], JSON.stringify(queue));
+  assert.match(await page.textContent('#queue li.failed'), /corrupt\.png/);
+  await page.screenshot({ path: path.join(artifacts, 'web-batch.png'), fullPage: true });
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-zip')]);
+  assert.equal(download.suggestedFilename(), 'srkd-results.zip');
+  const entries = unzip(fs.readFileSync(await download.path()));
+  const stem = (name) => `${name}_x4_${model}`;
+  assert.deepEqual([...entries.keys()].sort(),
+    [`${stem('butterfly')}.png`, `${stem('butterfly')}-2.png`, `${stem('chelsea')}.png`, `${stem('cmyk')}.png`].sort());
+  for (const [name, png] of entries) {
+    const source = name.match(/^(.+?)_x4_/)[1];
+    const diff = await pixelDiff(page, png, fs.readFileSync(path.join(artifacts, `batch-${source}.png`)));
+    assert.ok(diff.worst !== undefined && diff.worst <= 1, `${name} vs srkd upscale: ${JSON.stringify(diff)}`);
+  }
+
+  // Retrying the corrupt file fails again, cleanly; the good results stay.
+  await page.click('#queue li.failed button.retry');
+  await queueDone(page);
+  queue = await queueData(page);
+  assert.deepEqual([queue.done, queue.failed], ['4', '1'], JSON.stringify(queue));
+
+  // Two more: the second is cancelled while it waits (behind a 512² picture); the first finishes.
+  await page.setInputFiles('#file', [file('again.png', 'data/eval/astronaut.png'), file('later.png', 'data/eval/butterfly.png')]);
+  // A DOM click: the list re-renders on every tile, which Playwright's actionability checks chase.
+  await page.waitForSelector('#queue li[data-name="later.png"] button.cancel');
+  await page.$eval('#queue li[data-name="later.png"] button.cancel', (b) => b.click());
+  await queueDone(page);
+  queue = await queueData(page);
+  assert.deepEqual([queue.total, queue.done, queue.failed, queue.cancelled], ['7', '5', '1', '1'], JSON.stringify(queue));
+  await page.close();
+});
+
+await check('JPEG output downloads as a .jpg of the result size', async () => {
+  const page = await openPage(`?demo=1&mode=upscale&backend=cpu&format=jpeg&model=${model}`);
+  const result = await finished(page);
+  assert.equal(result.status, 'done', `status ${result.status}: ${result.error}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  assert.match(download.suggestedFilename(), new RegExp(`^butterfly_x4_${model}\\.jpg$`));
+  const jpeg = fs.readFileSync(await download.path());
+  assert.deepEqual([...jpeg.subarray(0, 3)], [0xff, 0xd8, 0xff], 'a JPEG file');
+  const size = await page.evaluate(async (b64) => {
+    const bitmap = await createImageBitmap(await (await fetch(`data:image/jpeg;base64,${b64}`)).blob());
+    return [bitmap.width, bitmap.height];
+  }, jpeg.toString('base64'));
+  assert.deepEqual(size, [1024, 1024]);
+  await page.close();
+});
+
+await check('offline: the second visit works with the server gone', async () => {
+  const site = await serveDist(distArg);
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1100 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
+  await page.goto(`${site.base}/`);
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  site.close();
+  await context.setOffline(true);
+  await page.goto(`${site.base}/?demo=1&mode=evaluate&backend=cpu&model=${model}`);
+  const result = await finished(page);
+  assert.equal(result.status, 'done', `offline: ${result.error}`);
+  assert.ok(Math.abs(Number(result.psnr) - cli.model.psnr) <= 0.01, `offline PSNR ${result.psnr} vs ${cli.model.psnr}`);
+  await page.screenshot({ path: path.join(artifacts, 'web-offline.png'), fullPage: true });
+  await context.close();
+});
+
+await check('a phone: 360 px wide with touch, nothing wider than the screen', async () => {
+  const phone = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+  const page = await openPage(`?demo=1&mode=upscale&backend=cpu&model=${model}`, phone);
+  assert.equal((await finished(page)).status, 'done');
+  await page.setInputFiles('#file', [file('chelsea.png', 'data/eval/chelsea.png'), file('cmyk.jpg', 'tests/fixtures/cmyk.jpg')]);
+  await queueDone(page);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than a 360 px screen`);
+  await page.screenshot({ path: path.join(artifacts, 'web-mobile.png'), fullPage: true });
+  await page.tap('#queue li[data-name="chelsea.png"] button.view');
+  await page.tap('#zoom');
+  const pan = await page.$eval('.compare-scroll', (e) => ({
+    touch: getComputedStyle(e).touchAction, wider: e.scrollWidth > e.clientWidth, width: e.getBoundingClientRect().width }));
+  assert.ok(pan.wider && /pan-x|manipulation/.test(pan.touch) && pan.width <= 360, `1:1 view: ${JSON.stringify(pan)}`);
+  await page.screenshot({ path: path.join(artifacts, 'web-mobile-zoom.png') });
+  await page.close();
+});
+
+await browser.close();
+server.close();
+finish('everyday-use browser tests');
