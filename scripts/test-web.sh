@@ -18,6 +18,8 @@ model=teacher-srresnet
 artifacts=${SRKD_ARTIFACTS:-${CARGO_TARGET_DIR:-target}/test-artifacts}
 mkdir -p "$artifacts"
 cargo run --locked -q -p srkd -- eval data/eval/butterfly.png --model "weights/$model.bpk" --json "$artifacts/cli-eval.json" > /dev/null
+# The second model of the page's two-model comparison.
+cargo run --locked -q -p srkd -- eval data/eval/butterfly.png --model weights/teacher-srresnet.bpk --json "$artifacts/cli-eval-teacher.json" > /dev/null
 # The sized results the page must reproduce (butterfly.png is 256×256).
 cargo run --locked -q -p srkd -- upscale data/eval/butterfly.png "$artifacts/cli-x2.png" --model "weights/$model.bpk" --scale 2 2> /dev/null
 cargo run --locked -q -p srkd -- upscale data/eval/butterfly.png "$artifacts/cli-w300.png" --model "weights/$model.bpk" --width 300 2> /dev/null

@@ -1,16 +1,19 @@
-//! Before/after view: bicubic under, the model's result over it, split by a slider; "fit" or
-//! 1:1 pixels (scrollable) for inspecting detail.
+//! Before/after view: one picture (bicubic, or a second model's result) under, the model's
+//! result over it, split by a slider; "fit" or 1:1 pixels (scrollable) for inspecting detail.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct CompareProps {
-    pub bicubic_url: AttrValue,
-    pub sr_url: AttrValue,
+    /// Left of the line.
+    pub base_url: AttrValue,
+    pub base_label: AttrValue,
+    /// Right of the line.
+    pub over_url: AttrValue,
+    pub over_label: AttrValue,
     pub width: usize,
     pub height: usize,
-    pub model_label: AttrValue,
 }
 
 #[function_component(Compare)]
@@ -37,20 +40,20 @@ pub fn compare(props: &CompareProps) -> Html {
     html! {
         <section class="compare-panel">
             <div class="compare-tools">
-                <span class="tag">{ "◀ bicubic" }</span>
+                <span class="tag">{ format!("◀ {}", props.base_label) }</span>
                 <input id="split" type="range" min="0" max="100" step="0.5" value={split.to_string()} oninput={on_split} aria-label="comparison split" />
-                <span class="tag">{ format!("{} ▶", props.model_label) }</span>
+                <span class="tag">{ format!("{} ▶", props.over_label) }</span>
                 <button id="zoom" onclick={toggle_zoom}>{ if *actual_size { "Fit to width" } else { "Zoom 1:1" } }</button>
             </div>
             <div class={classes!("compare-scroll", (*actual_size).then_some("actual"))}>
                 <div class="compare" style={size_style}>
-                    <img class="base" src={props.bicubic_url.clone()} alt="bicubic ×4" draggable="false" />
-                    <img id="sr-image" class="over" src={props.sr_url.clone()} alt="model ×4" draggable="false"
+                    <img class="base" src={props.base_url.clone()} alt={props.base_label.clone()} draggable="false" />
+                    <img id="sr-image" class="over" src={props.over_url.clone()} alt={props.over_label.clone()} draggable="false"
                         style={format!("clip-path: inset(0 0 0 {:.1}%);", *split)} />
                     <div class="divider" style={format!("left: {:.1}%;", *split)}></div>
                 </div>
             </div>
-            <p class="hint">{ format!("{}×{} px result. Left of the line: bicubic; right: the model.", props.width, props.height) }</p>
+            <p class="hint">{ format!("{}×{} px result. Left of the line: {}; right: {}.", props.width, props.height, props.base_label, props.over_label) }</p>
         </section>
     }
 }

@@ -6,6 +6,8 @@
 //   reported and the rest finish; "Download all" gives a ZIP whose PNGs, one per good file,
 //   equal `srkd upscale` (ARTIFACT_DIR/batch-NAME.png, which test-web.sh writes) within 1;
 //   a failed item can be retried and a waiting one cancelled without breaking the queue;
+// - two models on one picture (?compare=teacher-srresnet): both results and their metrics, each
+//   equal to `srkd eval` of that model (ARTIFACT_DIR/cli-eval-teacher.json);
 // - JPEG output: the download is a JPEG named .jpg, of the result's size;
 // - offline: after one visit the service worker serves the page, wasm and default model with
 //   the server gone, and the sample still matches `srkd eval`;
@@ -95,6 +97,25 @@ await check('a batch of 5 with a corrupt file: reported, the rest finish, ZIP eq
   queue = await queueData(page);
   assert.deepEqual([queue.total, queue.done, queue.failed, queue.cancelled], ['7', '5', '1', '1'], JSON.stringify(queue));
   await page.close();
+});
+
+await check('two models on one picture: both equal srkd eval of that model', async () => {
+  const teacher = JSON.parse(fs.readFileSync(path.join(artifacts, 'cli-eval-teacher.json'), 'utf8')).images[0];
+  const page = await openPage(`?demo=1&mode=evaluate&backend=cpu&model=${model}&compare=teacher-srresnet`);
+  const result = await finished(page);
+  assert.equal(result.status, 'done', `status ${result.status}: ${result.error}`);
+  assert.equal(result.compareModel, 'teacher-srresnet');
+  const near = (got, want, tol, what) => assert.ok(Math.abs(Number(got) - want) <= tol, `${what}: page ${got} vs srkd eval ${want}`);
+  near(result.psnr, cli.model.psnr, 0.01, `${model} PSNR-Y`);
+  near(result.psnrCompare, teacher.model.psnr, 0.01, 'teacher PSNR-Y');
+  near(result.ssimCompare, teacher.model.ssim, 0.0005, 'teacher SSIM-Y');
+  assert.match(await page.textContent('.compare-tools'), /Teacher · SRResNet/);
+  await page.screenshot({ path: path.join(artifacts, 'web-compare-models.png'), fullPage: true });
+  await page.close();
+  const bad = await openPage('?compare=nosuchmodel');
+  await bad.waitForSelector('#error', { timeout: 30_000 });
+  assert.match(await bad.textContent('#error'), /unknown model to compare `nosuchmodel`/);
+  await bad.close();
 });
 
 await check('JPEG output downloads as a .jpg of the result size', async () => {

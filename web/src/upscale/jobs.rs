@@ -2,14 +2,15 @@
 //! files moved into blobs), failed (reported; the queue goes on) or cancelled; and the ZIP of
 //! every result.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use yew::prelude::*;
 
 use super::queue::{ItemState, Source};
-use super::{Ended, Msg, PictureFacts, SAMPLE, Shown, Status, UpscalePage};
+use super::settings::Settings;
+use super::{Compared, Ended, Finished, Msg, PictureFacts, SAMPLE, Shown, Status, UpscalePage};
 use crate::backend::Kind;
 use crate::browser::{blob_url, fetch_bytes, read_file};
 use crate::models::{ShippedModel, find};
@@ -26,38 +27,91 @@ pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
         .collect()
 }
 
+/// A shipped model and what of it is loaded already, per device.
+type ModelToRun = (ShippedModel, HashMap<Kind, Rc<LoadedModel>>);
+
+/// One item start to finish: its bytes, decoded, through the model and, when asked, the second.
+async fn run_item(
+    source: Source,
+    name: String,
+    settings: Settings,
+    models: [Option<ModelToRun>; 2],
+    backend: Rc<crate::backend::Backend>,
+    cancel: Rc<Cell<bool>>,
+    events: &dyn Fn(JobEvent),
+) -> Ended {
+    let bytes = match source {
+        Source::File(file) => read_file(&file).await,
+        Source::Sample => fetch_bytes(SAMPLE.0).await,
+    };
+    let picture = match bytes.and_then(|b| pipeline::decode_picture(&name, &b)) {
+        Ok(picture) => Rc::new(picture),
+        Err(e) => return Ended::Failed(e),
+    };
+    let facts = PictureFacts { had_alpha: picture.had_alpha, reoriented: picture.reoriented };
+    let mut results = Vec::new();
+    // The second model runs where the first ended up (the probe's choice, or the CPU after a
+    // GPU failure), without probing again.
+    let backend = RefCell::new(backend);
+    for (model, cached) in models.into_iter().flatten() {
+        let Settings { mode, size, format, .. } = settings;
+        let job = Job {
+            model_id: model.id,
+            file: model.file,
+            picture: picture.clone(),
+            mode,
+            size,
+            format,
+            cancel: cancel.clone(),
+        };
+        let on_event = |event: JobEvent| {
+            if let JobEvent::BackendChanged(changed) = &event {
+                *backend.borrow_mut() = changed.clone();
+            }
+            events(event)
+        };
+        let start = backend.borrow().clone();
+        match pipeline::run_job(&job, start, |kind| cached.get(&kind).cloned(), &on_event).await {
+            Ok((outcome, kind)) => results.push((model.id.to_string(), outcome, kind)),
+            Err(JobError::Cancelled) => return Ended::Cancelled,
+            Err(JobError::Input(e) | JobError::Device(e)) => return Ended::Failed(e),
+        }
+    }
+    let mut results = results.into_iter();
+    let Some((model_id, outcome, backend)) = results.next() else { return Ended::Failed("no model to run".into()) };
+    let compared = results.next().map(|(id, outcome, _)| (id, outcome));
+    Ended::Done(Box::new(Finished { outcome, model_id, backend, facts, settings, compared }))
+}
+
 impl UpscalePage {
+    /// The shipped model `id` and what of it is loaded already, per device.
+    fn model_for(&self, id: &str) -> Option<ModelToRun> {
+        let model = find(Some(id))?;
+        let cached = [Kind::WebGpu, Kind::Cpu]
+            .into_iter()
+            .filter_map(|kind| Some((kind, self.models.get(&(model.id.to_string(), kind))?.clone())))
+            .collect();
+        Some((model, cached))
+    }
+
     /// Start the next waiting item unless one runs (or the backend is not ready yet).
     pub(super) fn advance(&mut self, ctx: &Context<Self>) {
         let Some(backend) = self.backend.clone() else { return };
         let Some(id) = self.queue.start_next() else { return };
         let Some(item) = self.queue.get(id) else { return };
-        let Some(ShippedModel { id: model_id, file, .. }) = find(Some(self.model_id.as_str())) else {
-            let message = format!("unknown model `{}`", self.model_id);
+        let settings = self.settings.clone();
+        let Some(first) = self.model_for(&settings.model_id) else {
+            let message = format!("unknown model `{}`", settings.model_id);
             ctx.link().send_message(Msg::Ended(id, Ended::Failed(message)));
             return;
         };
+        let second = settings.compare_id.as_deref().filter(|c| *c != settings.model_id).and_then(|c| self.model_for(c));
         let cancel = Rc::new(Cell::new(false));
         self.cancel = cancel.clone();
         self.status = Status::Loading;
         let (name, source) = (item.name.clone(), item.source.clone());
-        let (mode, size, format) = (self.mode, self.size, self.format);
-        let cached: HashMap<Kind, Rc<LoadedModel>> = [Kind::WebGpu, Kind::Cpu]
-            .into_iter()
-            .filter_map(|kind| Some((kind, self.models.get(&(model_id.to_string(), kind))?.clone())))
-            .collect();
         let link = ctx.link().clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let bytes = match source {
-                Source::File(file) => read_file(&file).await,
-                Source::Sample => fetch_bytes(SAMPLE.0).await,
-            };
-            let picture = match bytes.and_then(|b| pipeline::decode_picture(&name, &b)) {
-                Ok(picture) => Rc::new(picture),
-                Err(e) => return link.send_message(Msg::Ended(id, Ended::Failed(e))),
-            };
-            let facts = PictureFacts { had_alpha: picture.had_alpha, reoriented: picture.reoriented };
-            let job = Job { model_id, file, picture, mode, size, format, cancel };
             let events = |event| {
                 link.send_message(match event {
                     JobEvent::ModelReady(model, kind) => Msg::ModelReady(model, kind),
@@ -65,31 +119,25 @@ impl UpscalePage {
                     JobEvent::BackendChanged(backend) => Msg::BackendChanged(backend),
                 })
             };
-            let ended = match pipeline::run_job(&job, backend, |kind| cached.get(&kind).cloned(), &events).await {
-                Ok((outcome, kind)) => Ended::Done(Box::new(outcome), model_id.to_string(), kind, facts),
-                Err(JobError::Cancelled) => Ended::Cancelled,
-                Err(JobError::Input(e) | JobError::Device(e)) => Ended::Failed(e),
-            };
+            let ended = run_item(source, name, settings, [Some(first), second], backend, cancel, &events).await;
             link.send_message(Msg::Ended(id, ended));
         });
     }
 
     pub(super) fn ended(&mut self, ctx: &Context<Self>, id: u32, ended: Ended) {
         let state = match ended {
-            Ended::Done(outcome, model_id, backend, facts) => {
-                match self.shown_of(id, *outcome, model_id, backend, facts) {
-                    Ok(shown) => {
-                        if let Some(item) = self.queue.get_mut(id) {
-                            item.shown = Some(shown);
-                        }
-                        if !self.pinned || self.selected.is_none() {
-                            self.selected = Some(id);
-                        }
-                        ItemState::Done
+            Ended::Done(finished) => match self.shown_of(id, *finished) {
+                Ok(shown) => {
+                    if let Some(item) = self.queue.get_mut(id) {
+                        item.shown = Some(shown);
                     }
-                    Err(e) => ItemState::Failed(e),
+                    if !self.pinned || self.selected.is_none() {
+                        self.selected = Some(id);
+                    }
+                    ItemState::Done
                 }
-            }
+                Err(e) => ItemState::Failed(e),
+            },
             Ended::Cancelled => ItemState::Cancelled,
             Ended::Failed(e) => ItemState::Failed(e),
         };
@@ -108,24 +156,26 @@ impl UpscalePage {
         self.advance(ctx);
     }
 
-    /// The result moved out of WebAssembly memory into blobs, described for the view.
-    fn shown_of(
-        &mut self,
-        id: u32,
-        mut outcome: pipeline::Outcome,
-        model_id: String,
-        backend: Kind,
-        facts: PictureFacts,
-    ) -> Result<Shown, String> {
+    /// The results moved out of WebAssembly memory into blobs, described for the view.
+    fn shown_of(&mut self, id: u32, finished: Finished) -> Result<Shown, String> {
+        let Finished { mut outcome, model_id, backend, facts, settings, compared } = finished;
         let sr_url = blob_url(&std::mem::take(&mut outcome.sr_file), outcome.format.mime_type())?;
         let bicubic_url = blob_url(&std::mem::take(&mut outcome.bicubic_png), OutputFormat::Png.mime_type())?;
+        let compared = match compared {
+            Some((model_id, mut outcome)) => {
+                let sr_url = blob_url(&std::mem::take(&mut outcome.sr_file), outcome.format.mime_type())?;
+                outcome.bicubic_png = Vec::new();
+                Some(Compared { outcome, model_id, sr_url })
+            }
+            None => None,
+        };
         let key = (model_id.clone(), backend);
         let first_run = self.warmed.insert(key.clone());
         let entry = self.timings.entry(key).or_insert((outcome.model_ms, outcome.model_ms));
         entry.1 = outcome.model_ms;
         let name = self.queue.get(id).map(|i| i.name.clone()).unwrap_or_default();
         // Evaluate mode compares at the model's size whatever the size control says.
-        let size = if self.mode == Mode::Evaluate { OutputSize::Model } else { self.size };
+        let size = if settings.mode == Mode::Evaluate { OutputSize::Model } else { settings.size };
         let file_stem = name.rsplit_once('.').map(|(s, _)| s.to_string()).unwrap_or(name);
         Ok(Shown {
             outcome,
@@ -138,6 +188,7 @@ impl UpscalePage {
             first_run,
             file_stem,
             facts,
+            compared,
         })
     }
 

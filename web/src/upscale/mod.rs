@@ -20,15 +20,17 @@ use yew::prelude::*;
 
 use crate::backend::{Backend, Choice, Kernels, Kind};
 use crate::browser::{query_param, revoke};
-use crate::models::{MODELS, find};
+use crate::models::MODELS;
 use crate::pipeline::{LoadedModel, Mode, Outcome};
 use srkd_core::image::{OutputFormat, OutputSize};
 
 mod jobs;
 mod queue;
+mod settings;
 mod view;
 
 use queue::{Queue, Source};
+use settings::Settings;
 
 /// The built-in sample (Set5 butterfly, copied next to the page by trunk).
 const SAMPLE: (&str, &str) = ("butterfly.png", "butterfly.png");
@@ -60,9 +62,33 @@ impl Status {
 
 /// How a queue item's job ended.
 pub enum Ended {
-    Done(Box<Outcome>, String, Kind, PictureFacts),
+    Done(Box<Finished>),
     Cancelled,
     Failed(String),
+}
+
+/// An item's finished job: the model's result and, when asked, the second model's.
+pub struct Finished {
+    pub outcome: Outcome,
+    pub model_id: String,
+    pub backend: Kind,
+    pub facts: PictureFacts,
+    /// The settings it ran with (the controls may have changed since).
+    pub settings: Settings,
+    pub compared: Option<(String, Outcome)>,
+}
+
+/// The second model's result on the same picture (its URL revoked when it goes).
+pub struct Compared {
+    outcome: Outcome,
+    model_id: String,
+    sr_url: String,
+}
+
+impl Drop for Compared {
+    fn drop(&mut self) {
+        revoke(&self.sr_url);
+    }
 }
 
 /// What the page tells about the input beside its result.
@@ -75,6 +101,8 @@ pub struct PictureFacts {
 pub enum Msg {
     BackendReady(Rc<Backend>),
     SelectModel(String),
+    /// A second model to run on each picture and show against the first (`None`: bicubic).
+    SelectCompare(Option<String>),
     SetMode(Mode),
     /// The result's size in upscale mode (`srkd upscale --scale/--width/--height`).
     SetSize(OutputSize),
@@ -117,6 +145,7 @@ pub struct Shown {
     first_run: bool,
     file_stem: String,
     facts: PictureFacts,
+    compared: Option<Compared>,
 }
 
 impl Shown {
@@ -136,10 +165,7 @@ impl Drop for Shown {
 pub struct UpscalePage {
     backend: Option<Rc<Backend>>,
     models: HashMap<(String, Kind), Rc<LoadedModel>>,
-    model_id: String,
-    mode: Mode,
-    size: OutputSize,
-    format: OutputFormat,
+    settings: Settings,
     queue: Queue,
     /// The item on screen: the latest done, or the one the user chose to view.
     selected: Option<u32>,
@@ -203,47 +229,13 @@ impl Component for UpscalePage {
             Kernels::Direct
         });
         let force_probe = query_param("probe").is_some_and(|v| v == "1");
-        let model_id = match query_param("model") {
-            Some(id) if find(Some(id.as_str())).is_some() => id,
-            Some(id) => {
-                error = Some(format!(
-                    "unknown model `{id}`; this build ships: {}",
-                    MODELS.iter().map(|m| m.id).collect::<Vec<_>>().join(", ")
-                ));
-                find(None).map(|m| m.id.to_string()).unwrap_or_default()
-            }
-            None => find(None).map(|m| m.id.to_string()).unwrap_or_default(),
-        };
-        let mode = match query_param("mode").as_deref() {
-            Some("upscale") => Mode::Upscale,
-            Some("evaluate") => Mode::Evaluate,
-            _ if demo => Mode::Evaluate,
-            _ => Mode::Upscale,
-        };
-        let size = match query_param("size") {
-            None => OutputSize::Model,
-            Some(tag) => OutputSize::parse(&tag).unwrap_or_else(|| {
-                error = Some(format!("unknown size `{tag}`; use x2, x3, x4, w1000 (width) or h600 (height)"));
-                OutputSize::Model
-            }),
-        };
-        let format = match query_param("format").as_deref() {
-            None | Some("png") => OutputFormat::Png,
-            Some("jpeg" | "jpg") => OutputFormat::Jpeg { quality: OutputFormat::DEFAULT_JPEG_QUALITY },
-            Some(other) => {
-                error = Some(format!("unknown format `{other}`; use png or jpeg"));
-                OutputFormat::Png
-            }
-        };
+        let settings = Settings::from_query(demo, &mut error);
         ctx.link()
             .send_future(async move { Msg::BackendReady(Rc::new(Backend::init(choice, kernels, force_probe).await)) });
         Self {
             backend: None,
             models: HashMap::new(),
-            model_id,
-            mode,
-            size,
-            format,
+            settings,
             queue: Queue::default(),
             selected: None,
             pinned: false,
@@ -298,10 +290,11 @@ impl Component for UpscalePage {
                 }
                 self.advance(ctx);
             }
-            Msg::SelectModel(id) => self.model_id = id,
-            Msg::SetMode(mode) => self.mode = mode,
-            Msg::SetSize(size) => self.size = size,
-            Msg::SetFormat(format) => self.format = format,
+            Msg::SelectModel(id) => self.settings.model_id = id,
+            Msg::SelectCompare(id) => self.settings.compare_id = id,
+            Msg::SetMode(mode) => self.settings.mode = mode,
+            Msg::SetSize(size) => self.settings.size = size,
+            Msg::SetFormat(format) => self.settings.format = format,
             Msg::OpenFiles(files) => {
                 for file in files {
                     self.queue.push(file.name(), Source::File(file));

@@ -19,6 +19,11 @@ impl UpscalePage {
         let busy = matches!(self.status, Status::Running | Status::Loading | Status::Starting);
         let on_model =
             link.callback(|e: Event| Msg::SelectModel(e.target_unchecked_into::<HtmlSelectElement>().value()));
+        let on_compare = link.callback(|e: Event| {
+            let id = e.target_unchecked_into::<HtmlSelectElement>().value();
+            Msg::SelectCompare((!id.is_empty()).then_some(id))
+        });
+        let compare_id = self.settings.compare_id.as_deref();
         let on_size = link.batch_callback(|e: Event| {
             let value = e.target_unchecked_into::<HtmlSelectElement>().value();
             // "w": a width follows in its own field; until then the size stays as it was.
@@ -28,7 +33,7 @@ impl UpscalePage {
             let value = e.target_unchecked_into::<HtmlInputElement>().value();
             value.trim().parse().ok().filter(|&w: &usize| w > 0).map(|w| Msg::SetSize(OutputSize::Width(w)))
         });
-        let size_value = match self.size {
+        let size_value = match self.settings.size {
             OutputSize::Width(_) | OutputSize::Height(_) => "w".to_string(),
             size => size.tag(),
         };
@@ -62,6 +67,7 @@ impl UpscalePage {
         let running = self.queue.running().and_then(|id| self.queue.get(id));
         let progress = running.map(|i| i.progress).unwrap_or_default();
         let metrics = shown.and_then(|s| s.outcome.metrics.as_ref());
+        let compared = shown.and_then(|s| s.compared.as_ref()).and_then(|c| c.outcome.metrics.as_ref());
         let fmt = |v: Option<f64>, d: usize| v.map(|v| format!("{v:.d$}")).unwrap_or_default();
 
         html! {
@@ -79,18 +85,26 @@ impl UpscalePage {
                     <label>{ "Model " }
                         <select id="model" onchange={on_model} disabled={busy}>
                             { for MODELS.iter().map(|m| html! {
-                                <option value={m.id} selected={m.id == self.model_id}>{ m.label }</option>
+                                <option value={m.id} selected={m.id == self.settings.model_id}>{ m.label }</option>
+                            }) }
+                        </select>
+                    </label>
+                    <label>{ "Compare with " }
+                        <select id="compare-model" onchange={on_compare} disabled={busy}>
+                            <option value="" selected={compare_id.is_none()}>{ "bicubic" }</option>
+                            { for MODELS.iter().map(|m| html! {
+                                <option value={m.id} selected={compare_id == Some(m.id)}>{ m.label }</option>
                             }) }
                         </select>
                     </label>
                     <label>{ "Mode " }
                         <select id="mode" onchange={on_mode} disabled={busy}>
-                            <option value="upscale" selected={self.mode == Mode::Upscale}>{ "Upscale my image ×4" }</option>
-                            <option value="evaluate" selected={self.mode == Mode::Evaluate}>{ "Evaluate: treat my image as ground truth" }</option>
+                            <option value="upscale" selected={self.settings.mode == Mode::Upscale}>{ "Upscale my image ×4" }</option>
+                            <option value="evaluate" selected={self.settings.mode == Mode::Evaluate}>{ "Evaluate: treat my image as ground truth" }</option>
                         </select>
                     </label>
                     <label>{ "Size " }
-                        <select id="size" onchange={on_size} disabled={busy || self.mode == Mode::Evaluate}>
+                        <select id="size" onchange={on_size} disabled={busy || self.settings.mode == Mode::Evaluate}>
                             <option value="x4" selected={size_value == "x4"}>{ "×4" }</option>
                             <option value="x3" selected={size_value == "x3"}>{ "×3" }</option>
                             <option value="x2" selected={size_value == "x2"}>{ "×2" }</option>
@@ -99,12 +113,12 @@ impl UpscalePage {
                     </label>
                     if size_value == "w" {
                         <input id="size-width" type="number" min="1" placeholder="width px" onchange={on_width} disabled={busy}
-                            value={match self.size { OutputSize::Width(w) => w.to_string(), _ => String::new() }} />
+                            value={match self.settings.size { OutputSize::Width(w) => w.to_string(), _ => String::new() }} />
                     }
                     <label>{ "Format " }
                         <select id="format" onchange={on_format} disabled={busy}>
-                            <option value="png" selected={self.format == OutputFormat::Png}>{ "PNG" }</option>
-                            <option value="jpeg" selected={self.format != OutputFormat::Png}>{ "JPEG (quality 90)" }</option>
+                            <option value="png" selected={self.settings.format == OutputFormat::Png}>{ "PNG" }</option>
+                            <option value="jpeg" selected={self.settings.format != OutputFormat::Png}>{ "JPEG (quality 90)" }</option>
                         </select>
                     </label>
                     <label class="button">{ "Open images…" }
@@ -136,8 +150,13 @@ impl UpscalePage {
                 if self.status == Status::Loading { <p class="progress">{ "Loading…" }</p> }
                 if self.status == Status::Cancelled { <p class="progress">{ "Cancelled." }</p> }
                 if let Some(s) = shown {
-                    <Compare bicubic_url={s.bicubic_url.clone()} sr_url={s.sr_url.clone()} width={s.outcome.width}
-                        height={s.outcome.height} model_label={self.model_label(&s.model_id)} />
+                    if let Some(c) = &s.compared {
+                        <Compare base_url={c.sr_url.clone()} base_label={self.model_label(&c.model_id)} over_url={s.sr_url.clone()}
+                            over_label={self.model_label(&s.model_id)} width={s.outcome.width} height={s.outcome.height} />
+                    } else {
+                        <Compare base_url={s.bicubic_url.clone()} base_label="bicubic" over_url={s.sr_url.clone()}
+                            over_label={self.model_label(&s.model_id)} width={s.outcome.width} height={s.outcome.height} />
+                    }
                     <section class="figures">
                         <table id="metrics">
                             <thead><tr><th></th><th>{ "PSNR-Y (dB)" }</th><th>{ "SSIM-Y" }</th><th>{ "NIQE ↓" }</th></tr></thead>
@@ -148,6 +167,11 @@ impl UpscalePage {
                                 <tr><th>{ self.model_label(&s.model_id) }</th>
                                     <td id="psnr">{ fmt(metrics.map(|m| m.model.psnr), 2) }</td><td id="ssim">{ fmt(metrics.map(|m| m.model.ssim), 4) }</td>
                                     <td>{ fmt(s.outcome.niqe_model, 3) }</td></tr>
+                                if let Some(c) = &s.compared {
+                                    <tr id="compared"><th>{ self.model_label(&c.model_id) }</th>
+                                        <td>{ fmt(compared.map(|m| m.model.psnr), 2) }</td><td>{ fmt(compared.map(|m| m.model.ssim), 4) }</td>
+                                        <td>{ fmt(c.outcome.niqe_model, 3) }</td></tr>
+                                }
                             </tbody>
                         </table>
                         <p class="hint">{
@@ -168,9 +192,11 @@ impl UpscalePage {
                 }
                 <div id="result" data-status={self.status.id()} data-backend={backend.map(|k| k.id()).unwrap_or("")}
                     data-model={shown.map(|s| s.model_id.clone()).unwrap_or_default()}
-                    data-mode={if self.mode == Mode::Evaluate { "evaluate" } else { "upscale" }}
+                    data-mode={if self.settings.mode == Mode::Evaluate { "evaluate" } else { "upscale" }}
                     data-psnr={fmt(metrics.map(|m| m.model.psnr), 6)} data-ssim={fmt(metrics.map(|m| m.model.ssim), 6)}
                     data-psnr-bicubic={fmt(metrics.map(|m| m.bicubic.psnr), 6)} data-ssim-bicubic={fmt(metrics.map(|m| m.bicubic.ssim), 6)}
+                    data-compare-model={shown.and_then(|s| s.compared.as_ref()).map(|c| c.model_id.clone()).unwrap_or_default()}
+                    data-psnr-compare={fmt(compared.map(|m| m.model.psnr), 6)} data-ssim-compare={fmt(compared.map(|m| m.model.ssim), 6)}
                     data-ms={fmt(shown.map(|s| s.outcome.model_ms), 1)}
                     data-kernels={shown.map(|s| s.outcome.kernels.clone()).unwrap_or_default()}
                     data-kernel-diff={fmt(shown.and_then(|s| s.outcome.kernel_diff).map(f64::from), 6)}
