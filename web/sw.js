@@ -13,7 +13,9 @@ self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     const list = await (await fetch('precache.json', { cache: 'no-store' })).json();
-    await cache.addAll(list.map((file) => new Request(file, { cache: 'reload' })));
+    // `no-cache`: revalidate with the server (a cheap 304 for what the page just loaded) rather
+    // than trust a possibly stale HTTP cache for the unhashed model files.
+    await cache.addAll(list.map((file) => new Request(file, { cache: 'no-cache' })));
     await self.skipWaiting();
   })());
 });
