@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use srkd_core::cpu::Isa;
 use srkd_core::model::GeneratorConfig;
 
-use crate::browser::{WebGpuAdapter, query_param, webgpu_adapter};
+use crate::browser::{WebGpuAdapter, query_choice, webgpu_adapter};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -42,12 +42,8 @@ pub enum Kernels {
 
 impl Kernels {
     pub fn from_query() -> Result<Self, String> {
-        match query_param("kernels").as_deref() {
-            None | Some("direct") => Ok(Kernels::Direct),
-            Some("reference") => Ok(Kernels::Reference),
-            Some("compare") => Ok(Kernels::Compare),
-            Some(other) => Err(format!("unknown kernels `{other}`; use direct, reference or compare")),
-        }
+        let choices = [("direct", Kernels::Direct), ("reference", Kernels::Reference), ("compare", Kernels::Compare)];
+        query_choice("kernels", "kernels", &choices, Kernels::Direct)
     }
 }
 
@@ -61,12 +57,8 @@ pub enum Choice {
 
 impl Choice {
     pub fn from_query() -> Result<Self, String> {
-        match query_param("backend").as_deref() {
-            None | Some("auto") => Ok(Choice::Auto),
-            Some("webgpu") => Ok(Choice::WebGpu),
-            Some("cpu") => Ok(Choice::Cpu),
-            Some(other) => Err(format!("unknown backend `{other}`; use auto, webgpu or cpu")),
-        }
+        let choices = [("auto", Choice::Auto), ("webgpu", Choice::WebGpu), ("cpu", Choice::Cpu)];
+        query_choice("backend", "backend", &choices, Choice::Auto)
     }
 }
 

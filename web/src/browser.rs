@@ -24,6 +24,21 @@ pub fn query_param(name: &str) -> Option<String> {
     UrlSearchParams::new_with_str(&search).ok()?.get(name)
 }
 
+/// `?name=` as one of `choices` (`default` when absent); any other value is an error naming
+/// the choices, never a silent default.
+pub fn query_choice<T: Copy>(name: &str, what: &str, choices: &[(&str, T)], default: T) -> Result<T, String> {
+    let Some(value) = query_param(name) else { return Ok(default) };
+    if let Some((_, choice)) = choices.iter().find(|(key, _)| *key == value) {
+        return Ok(*choice);
+    }
+    let names: Vec<&str> = choices.iter().map(|(key, _)| *key).collect();
+    let list = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.join(""),
+    };
+    Err(format!("unknown {what} `{value}`; use {list}"))
+}
+
 /// Milliseconds since page load (`performance.now()`; `std::time` does not exist on wasm).
 pub fn now_ms() -> f64 {
     window().performance().map(|p| p.now()).unwrap_or(0.0)

@@ -116,6 +116,10 @@ await check('two models on one picture: both equal srkd eval of that model', asy
   await bad.waitForSelector('#error', { timeout: 30_000 });
   assert.match(await bad.textContent('#error'), /unknown model to compare `nosuchmodel`/);
   await bad.close();
+  const badFormat = await openPage('?format=gif');
+  await badFormat.waitForSelector('#error', { timeout: 30_000 });
+  assert.match(await badFormat.textContent('#error'), /unknown format `gif`; use png, jpeg or jpg/);
+  await badFormat.close();
 });
 
 await check('JPEG output downloads as a .jpg of the result size', async () => {

@@ -4,7 +4,7 @@
 
 use srkd_core::image::{OutputFormat, OutputSize};
 
-use crate::browser::query_param;
+use crate::browser::{query_choice, query_param};
 use crate::models::{MODELS, find};
 use crate::pipeline::Mode;
 
@@ -52,16 +52,12 @@ impl Settings {
                 }
                 None => None,
             };
-        let mode = match query_param("mode").as_deref() {
-            Some("upscale") => Mode::Upscale,
-            Some("evaluate") => Mode::Evaluate,
-            None if demo => Mode::Evaluate,
-            None => Mode::Upscale,
-            Some(other) => {
-                report(format!("unknown mode `{other}`; use upscale or evaluate"));
-                Mode::Upscale
-            }
-        };
+        let modes = [("upscale", Mode::Upscale), ("evaluate", Mode::Evaluate)];
+        let default_mode = if demo { Mode::Evaluate } else { Mode::Upscale };
+        let mode = query_choice("mode", "mode", &modes, default_mode).unwrap_or_else(|e| {
+            report(e);
+            default_mode
+        });
         let size = match query_param("size") {
             None => OutputSize::Model,
             Some(tag) => OutputSize::parse(&tag).unwrap_or_else(|| {
@@ -69,14 +65,12 @@ impl Settings {
                 OutputSize::Model
             }),
         };
-        let format = match query_param("format").as_deref() {
-            None | Some("png") => OutputFormat::Png,
-            Some("jpeg" | "jpg") => OutputFormat::Jpeg { quality: OutputFormat::DEFAULT_JPEG_QUALITY },
-            Some(other) => {
-                report(format!("unknown format `{other}`; use png or jpeg"));
-                OutputFormat::Png
-            }
-        };
+        let jpeg = OutputFormat::Jpeg { quality: OutputFormat::DEFAULT_JPEG_QUALITY };
+        let formats = [("png", OutputFormat::Png), ("jpeg", jpeg), ("jpg", jpeg)];
+        let format = query_choice("format", "format", &formats, OutputFormat::Png).unwrap_or_else(|e| {
+            report(e);
+            OutputFormat::Png
+        });
         Settings { model_id, compare_id, mode, size, format }
     }
 }
