@@ -23,8 +23,9 @@ cargo run --locked -q -p srkd -- eval data/eval/butterfly.png --model weights/te
 # The sized results the page must reproduce (butterfly.png is 256×256).
 cargo run --locked -q -p srkd -- upscale data/eval/butterfly.png "$artifacts/cli-x2.png" --model "weights/$model.bpk" --scale 2 2> /dev/null
 cargo run --locked -q -p srkd -- upscale data/eval/butterfly.png "$artifacts/cli-w300.png" --model "weights/$model.bpk" --width 300 2> /dev/null
-# What the page's batch ZIP must hold: `srkd upscale` of each good file of the batch.
-for source in data/eval/butterfly.png data/eval/chelsea.png tests/fixtures/cmyk.jpg; do
+# What the page's batch ZIP must hold: `srkd upscale` of each good file of the batch (and of an
+# RGBA picture, whose alpha the page must keep as the CLI does).
+for source in data/eval/butterfly.png data/eval/chelsea.png tests/fixtures/cmyk.jpg tests/fixtures/alpha.png; do
   name=$(basename "${source%.*}")
   cargo run --locked -q -p srkd -- upscale "$source" "$artifacts/batch-$name.png" --model "weights/$model.bpk" 2> /dev/null
 done

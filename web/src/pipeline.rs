@@ -7,7 +7,9 @@ use std::rc::Rc;
 
 use burn::module::Module;
 use burn::tensor::Tensor;
-use srkd_core::image::{ImageF32, OutputFormat, OutputSize, decode, degrade, encode, imresize_to_size, resize_output};
+use srkd_core::image::{
+    ImageF32, OutputFormat, OutputSize, decode, degrade, encode, imresize_to_size, output_samples, resize_output,
+};
 use srkd_core::metrics::{Quality, niqe, quality_y};
 use srkd_core::model::{Generator, GeneratorConfig};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
@@ -49,7 +51,10 @@ pub fn load_model(id: &str, bytes: Vec<u8>, backend: &Backend) -> Result<LoadedM
 pub struct Picture {
     pub name: String,
     pub rgb: ImageF32,
-    pub had_alpha: bool,
+    /// Resized with bicubic to the result's size and kept in PNG results, as the CLI does.
+    pub alpha: Option<ImageF32>,
+    /// Grey in, grey out (as the CLI).
+    pub grayscale: bool,
     /// Carried into the results so the colours mean the same.
     pub icc_profile: Option<Vec<u8>>,
     /// The file's EXIF orientation turned it.
@@ -63,7 +68,8 @@ pub fn decode_picture(name: &str, bytes: &[u8]) -> Result<Picture, String> {
     let decoded = decode(bytes).map_err(|e| format!("{name}: {e}"))?;
     Ok(Picture {
         name: name.into(),
-        had_alpha: decoded.alpha.is_some(),
+        alpha: decoded.alpha,
+        grayscale: decoded.grayscale,
         rgb: decoded.rgb,
         icc_profile: decoded.icc_profile,
         reoriented: decoded.reoriented,
@@ -256,12 +262,20 @@ async fn run(
     let niqe_model = niqe(&sr, s).ok();
     let niqe_bicubic = niqe(&bicubic, s).ok();
     let icc = picture.icc_profile.as_deref();
-    let file =
-        |rgb: &[u8], format| encode(width, height, 3, rgb, format, icc).map_err(|e| JobError::Input(e.to_string()));
+    let failed = |e: srkd_core::Error| JobError::Input(e.to_string());
+    // Upscale mode writes what `srkd upscale` writes: alpha carried (not in JPEG, which has
+    // none), grey folded back to one channel. Evaluate mode's result is compared as RGB.
+    let upscale = mode == Mode::Upscale;
+    let alpha = picture.alpha.as_ref().filter(|_| upscale && job.format == OutputFormat::Png);
+    let alpha = alpha.map(|a| imresize_to_size(a, width, height).to_u8());
+    let (channels, samples) = output_samples(sr_rgb, alpha, upscale && picture.grayscale);
+    let sr_file = encode(width, height, channels, &samples, job.format, icc).map_err(failed)?;
+    drop(samples);
+    let bicubic_png = encode(width, height, 3, &bicubic.to_u8(), OutputFormat::Png, icc).map_err(failed)?;
     Ok(Outcome {
-        sr_file: file(&sr_rgb, job.format)?,
+        sr_file,
         format: job.format,
-        bicubic_png: file(&bicubic.to_u8(), OutputFormat::Png)?,
+        bicubic_png,
         width,
         height,
         model_ms,

@@ -8,6 +8,7 @@
 //   a failed item can be retried and a waiting one cancelled without breaking the queue;
 // - two models on one picture (?compare=teacher-srresnet): both results and their metrics, each
 //   equal to `srkd eval` of that model (ARTIFACT_DIR/cli-eval-teacher.json);
+// - an RGBA picture keeps its (bicubic-resized) alpha: the page's PNG equals `srkd upscale`'s;
 // - JPEG output: the download is a JPEG named .jpg, of the result's size;
 // - offline: after one visit the service worker serves the page, wasm and default model with
 //   the server gone, and the sample still matches `srkd eval`;
@@ -120,6 +121,21 @@ await check('two models on one picture: both equal srkd eval of that model', asy
   await badFormat.waitForSelector('#error', { timeout: 30_000 });
   assert.match(await badFormat.textContent('#error'), /unknown format `gif`; use png, jpeg or jpg/);
   await badFormat.close();
+});
+
+await check('transparency is kept as srkd upscale keeps it', async () => {
+  const page = await openPage(`?backend=cpu&model=${model}`);
+  await page.waitForFunction(() => document.querySelector('#result')?.dataset.status === 'idle', null, { timeout: 60_000 });
+  await page.setInputFiles('#file', [file('alpha.png', 'tests/fixtures/alpha.png')]);
+  const result = await finished(page);
+  assert.equal(result.status, 'done', `status ${result.status}: ${result.error}`);
+  assert.match(await page.textContent('.figures'), /Transparency kept/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const png = fs.readFileSync(await download.path());
+  assert.equal(png[25], 6, 'an RGBA PNG (colour type 6)');
+  const diff = await pixelDiff(page, png, fs.readFileSync(path.join(artifacts, 'batch-alpha.png')));
+  assert.ok(diff.worst !== undefined && diff.worst <= 1, `page vs srkd upscale (RGBA): ${JSON.stringify(diff)}`);
+  await page.close();
 });
 
 await check('JPEG output downloads as a .jpg of the result size', async () => {

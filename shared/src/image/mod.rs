@@ -11,5 +11,5 @@ pub use buffer::{ImageF32, quantize};
 pub use codec::{Decoded, MAX_DECODE_BYTES, MAX_SIDE, OutputFormat, decode, encode, encode_png};
 pub use color::rgb_to_y;
 pub use degrade::{bicubic_upscale, degrade, modcrop};
-pub use output_size::{MAX_OUTPUT_FACTOR, OutputSize, resize_output};
+pub use output_size::{MAX_OUTPUT_FACTOR, OutputSize, output_samples, resize_output};
 pub use resize::{imresize, imresize_to_size, scaled_len};

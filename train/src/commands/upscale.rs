@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
-use srkd_core::image::{OutputFormat, OutputSize, decode, encode, imresize_to_size, resize_output};
+use srkd_core::image::{OutputFormat, OutputSize, decode, encode, imresize_to_size, output_samples, resize_output};
 
 use super::InferenceArgs;
 use srkd::fsio::{self, AtomicFile};
@@ -108,7 +108,7 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         let rgb = upscale_rgb(&generator, &config, &image.rgb, args.inference.tile, &device, on_tile)?;
         let rgb = resize_output(rgb, (w, h), (out_w, out_h));
         let alpha = image.alpha.as_ref().map(|a| imresize_to_size(a, out_w, out_h).to_u8());
-        let (channels, samples) = assemble(rgb, alpha, image.grayscale);
+        let (channels, samples) = output_samples(rgb, alpha, image.grayscale);
         let bytes = encode(out_w, out_h, channels, &samples, format, image.icc_profile.as_deref())
             .with_context(|| args.output.display().to_string())?;
         fsio::write_atomic(&args.output, &bytes)?;
@@ -116,26 +116,4 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
     bar.finish_and_clear();
     eprintln!("wrote {} ({out_w}×{out_h})", args.output.display());
     Ok(())
-}
-
-/// Interleave the SR colour with the bicubically resized alpha, and fold grey inputs back to one
-/// channel (mean of the SR channels, which the network keeps nearly equal for grey input).
-/// One pass, no per-pixel allocation: outputs of a 4000×3000 input are 192 M pixels.
-fn assemble(rgb: Vec<u8>, alpha: Option<Vec<u8>>, grayscale: bool) -> (usize, Vec<u8>) {
-    if !grayscale && alpha.is_none() {
-        return (3, rgb);
-    }
-    let channels = if grayscale { 1 } else { 3 } + usize::from(alpha.is_some());
-    let mut out = Vec::with_capacity(rgb.len() / 3 * channels);
-    for (i, p) in rgb.chunks_exact(3).enumerate() {
-        if grayscale {
-            out.push(((p[0] as u16 + p[1] as u16 + p[2] as u16 + 1) / 3) as u8);
-        } else {
-            out.extend_from_slice(p);
-        }
-        if let Some(a) = &alpha {
-            out.push(a[i]);
-        }
-    }
-    (channels, out)
 }

@@ -48,7 +48,7 @@ async fn run_item(
         Ok(picture) => Rc::new(picture),
         Err(e) => return Ended::Failed(e),
     };
-    let facts = PictureFacts { had_alpha: picture.had_alpha, reoriented: picture.reoriented };
+    let facts = PictureFacts { had_alpha: picture.alpha.is_some(), reoriented: picture.reoriented };
     let mut results = Vec::new();
     // The second model runs where the first ended up (the probe's choice, or the CPU after a
     // GPU failure), without probing again.

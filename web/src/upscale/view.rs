@@ -183,7 +183,11 @@ impl UpscalePage {
                             { format!("Download {}", s.file_name()) }
                         </button>
                         if s.facts.had_alpha {
-                            <p class="hint">{ "The image had transparency; the page upscales its colours only (the CLI keeps alpha)." }</p>
+                            <p class="hint">{
+                                if s.outcome.metrics.is_some() { "The image has transparency; evaluate mode compares its colours only." }
+                                else if s.outcome.format == OutputFormat::Png { "Transparency kept: the alpha channel is resized with bicubic, as `srkd upscale` does." }
+                                else { "JPEG has no transparency, so this result has none; choose PNG to keep it." }
+                            }</p>
                         }
                         if s.facts.reoriented {
                             <p class="hint">{ "Turned upright as the photo's EXIF orientation says." }</p>
