@@ -27,6 +27,7 @@ fn icc_of(bytes: &[u8]) -> Option<Vec<u8>> {
     decoder.icc_profile().unwrap()
 }
 
+/// Also the test of `srkd_core::image::decode`'s orientation (the EXIF block is built once, here).
 #[test]
 fn upscale_turns_exif_oriented_photos_upright() {
     let dir = tempfile::tempdir().unwrap();

@@ -206,41 +206,6 @@ mod tests {
         assert!(decode(&png[..png.len() / 2]).is_err());
     }
 
-    /// A little-endian TIFF header and one IFD entry: Orientation (0x0112) = `value`.
-    fn exif_orientation(value: u16) -> Vec<u8> {
-        let mut exif = b"II*\0".to_vec();
-        exif.extend(8u32.to_le_bytes());
-        exif.extend(1u16.to_le_bytes());
-        exif.extend([0x12, 0x01, 3, 0]);
-        exif.extend(1u32.to_le_bytes());
-        exif.extend([value as u8, (value >> 8) as u8, 0, 0]);
-        exif.extend(0u32.to_le_bytes());
-        exif
-    }
-
-    #[test]
-    fn exif_orientation_is_applied() {
-        // 3×2, left column black, the rest white; tag 6 = "turn 90° clockwise to view".
-        let (w, h) = (3u32, 2u32);
-        let rgb: Vec<u8> = (0..w * h).flat_map(|i| if i % w == 0 { [0; 3] } else { [255; 3] }).collect();
-        let mut jpeg = Vec::new();
-        let mut encoder = JpegEncoder::new_with_quality(&mut jpeg, 100);
-        encoder.set_exif_metadata(exif_orientation(6)).unwrap();
-        encoder.write_image(&rgb, w, h, ExtendedColorType::Rgb8).unwrap();
-        let d = decode(&jpeg).unwrap();
-        assert!(d.reoriented);
-        assert_eq!((d.rgb.width, d.rgb.height), (2, 3), "turned upright");
-        // The old left column is now the top row.
-        let top: Vec<f32> = d.rgb.data[..6].to_vec();
-        let bottom: Vec<f32> = d.rgb.data[12..].to_vec();
-        assert!(top.iter().all(|&v| v < 60.0), "top row {top:?}");
-        assert!(bottom.iter().all(|&v| v > 200.0), "bottom row {bottom:?}");
-
-        let upright = decode(&encode(3, 2, 3, &rgb, OutputFormat::jpeg(100).unwrap(), None).unwrap()).unwrap();
-        assert!(!upright.reoriented);
-        assert_eq!((upright.rgb.width, upright.rgb.height), (3, 2));
-    }
-
     #[test]
     fn icc_profile_travels_through_png_and_jpeg() {
         // Not a valid profile, but decoders carry the bytes as they are.
