@@ -109,3 +109,50 @@ fn upscale_writes_png_or_jpeg_by_extension_with_the_icc_profile() {
         assert_clean_failure(&srkd(&all), names, d);
     }
 }
+
+#[test]
+fn upscale_writes_16_bit_png_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let crop = butterfly_crop(24, 20);
+    // 16-bit samples with detail below 8 bits (not multiples of 257).
+    let deep = image::ImageBuffer::from_fn(24, 20, |x, y| {
+        let p = crop.get_pixel(x, y).0;
+        image::Rgb(p.map(|v| (v as u16 * 257).saturating_add(((x * 37 + y * 11) % 200) as u16)))
+    });
+    let input = d.join("deep.png");
+    write_png(&input, image::DynamicImage::ImageRgb16(deep));
+    let (out16, out8) = (d.join("x4-16.png"), d.join("x4-8.png"));
+    ok(&srkd(&["upscale", path_str(&input), path_str(&out16), "--model", MODEL, "--depth", "16"]));
+    ok(&srkd(&["upscale", path_str(&input), path_str(&out8), "--model", MODEL]));
+    let (deep, shallow) = (image::open(&out16).unwrap(), image::open(&out8).unwrap());
+    assert_eq!((deep.color(), deep.width(), deep.height()), (image::ColorType::Rgb16, 96, 80));
+    assert_eq!(shallow.color(), image::ColorType::Rgb8, "8 bits unless asked");
+    let deep = deep.to_rgb16();
+    assert!(deep.as_raw().iter().any(|v| v % 257 != 0), "no precision beyond 8 bits");
+    let errors: Vec<f64> = deep
+        .as_raw()
+        .iter()
+        .zip(shallow.to_rgb8().as_raw())
+        .map(|(a, b)| (*a as f64 / 257.0 - *b as f64).abs())
+        .collect();
+    let mean = errors.iter().sum::<f64>() / errors.len() as f64;
+    assert!(mean < 0.6 && errors.iter().all(|&e| e < 4.0), "16-bit vs 8-bit result: mean {mean}");
+
+    // Grey + alpha at 16 bits, resized ×2: stays grey + alpha, the constant alpha exact.
+    let gray = image::ImageBuffer::from_fn(20, 16, |x, y| image::LumaA([(x * 3000 + y * 1000) as u16, 40000u16]));
+    let input = d.join("gray-alpha.png");
+    write_png(&input, image::DynamicImage::ImageLumaA16(gray));
+    let out = d.join("x2-16.png");
+    ok(&srkd(&["upscale", path_str(&input), path_str(&out), "--model", MODEL, "--depth", "16", "--scale", "2"]));
+    let img = image::open(&out).unwrap();
+    assert_eq!((img.color(), img.width(), img.height()), (image::ColorType::La16, 40, 32));
+    assert!(img.to_luma_alpha16().pixels().all(|p| p[1] == 40000), "alpha kept exactly");
+
+    let jpg = d.join("out.jpg");
+    assert_clean_failure(
+        &srkd(&["upscale", path_str(&d.join("deep.png")), path_str(&jpg), "--model", MODEL, "--depth", "16"]),
+        "--depth 16 is for PNG",
+        d,
+    );
+}

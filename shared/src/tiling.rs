@@ -2,7 +2,7 @@
 //! it and only its core is kept; with `margin` ≥ the generator's receptive radius the stitched
 //! result equals whole-image inference, while memory is bounded by the tile size.
 
-use crate::image::ImageF32;
+use crate::image::{ImageF32, Sample};
 
 /// One tile: the core it contributes and the (larger) window it is computed on, in LR pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,18 +36,18 @@ pub fn plan_tiles(width: usize, height: usize, tile: usize, margin: usize) -> Ve
     tiles
 }
 
-/// Collects upscaled tiles into 8-bit RGB rows (the full-size float image is never held): the
-/// whole output, or one band of it ([`Stitcher::band`]) so the output can be written as it is
-/// computed.
-pub struct Stitcher {
+/// Collects upscaled tiles into 8-bit (or, with `T = u16`, 16-bit) RGB rows (the full-size
+/// float image is never held): the whole output, or one band of it ([`Stitcher::band`]) so the
+/// output can be written as it is computed.
+pub struct Stitcher<T: Sample = u8> {
     scale: usize,
     width: usize,
     /// The first output row this stitcher holds.
     first_row: usize,
-    pub rgb: Vec<u8>,
+    pub rgb: Vec<T>,
 }
 
-impl Stitcher {
+impl<T: Sample> Stitcher<T> {
     pub fn new(lr_width: usize, lr_height: usize, scale: usize) -> Self {
         Self::band(lr_width, 0, lr_height, scale)
     }
@@ -55,7 +55,7 @@ impl Stitcher {
     /// The output rows of LR rows `lr_first .. lr_first + lr_rows`.
     pub fn band(lr_width: usize, lr_first: usize, lr_rows: usize, scale: usize) -> Self {
         let width = lr_width * scale;
-        Self { scale, width, first_row: lr_first * scale, rgb: vec![0; width * lr_rows * scale * 3] }
+        Self { scale, width, first_row: lr_first * scale, rgb: vec![T::default(); width * lr_rows * scale * 3] }
     }
 
     /// Place the core of `tile`, given the upscaled window `sr` (RGB, 0–255, unrounded).
@@ -68,7 +68,7 @@ impl Stitcher {
             let src = &sr.data[((oy + row) * sr.width + ox) * 3..][..tile.core_w * s * 3];
             let dst_start = ((tile.core_y * s + row - self.first_row) * self.width + tile.core_x * s) * 3;
             let dst = &mut self.rgb[dst_start..dst_start + tile.core_w * s * 3];
-            dst.iter_mut().zip(src).for_each(|(d, &v)| *d = crate::image::quantize(v));
+            dst.iter_mut().zip(src).for_each(|(d, &v)| *d = T::from_255(v));
         }
     }
 }

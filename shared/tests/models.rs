@@ -74,7 +74,7 @@ fn tiled_inference_equals_whole_image() {
     let lr = ImageF32::new(w, h, 3, (0..w * h * 3).map(|i| ((i * 7919) % 256) as f32).collect());
 
     let run = |tile: usize| {
-        let mut st = Stitcher::new(w, h, 4);
+        let mut st: Stitcher = Stitcher::new(w, h, 4);
         for t in plan_tiles(w, h, tile, config.receptive_radius()) {
             let win = lr.crop(t.win_x, t.win_y, t.win_w, t.win_h);
             let sr = data_to_image(g.forward(image_to_tensor(&win, &d)).into_data()).unwrap();

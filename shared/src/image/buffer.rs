@@ -90,9 +90,49 @@ pub fn quantize(v: f32) -> u8 {
     if v.is_nan() { 0 } else { v.round().clamp(0.0, 255.0) as u8 }
 }
 
+/// An output sample: 8-bit ([`quantize`]) or 16-bit (the 0–255 value × 257, rounded, so 255
+/// is 65535 and an 8-bit value `v` is exactly `v × 257`).
+pub trait Sample: Copy + Default + Into<u32> + TryFrom<u32> + Send + 'static {
+    fn from_255(v: f32) -> Self;
+    fn to_255(self) -> f32;
+}
+
+impl Sample for u8 {
+    fn from_255(v: f32) -> Self {
+        quantize(v)
+    }
+
+    fn to_255(self) -> f32 {
+        self as f32
+    }
+}
+
+impl Sample for u16 {
+    fn from_255(v: f32) -> Self {
+        if v.is_nan() { 0 } else { (v * 257.0).round().clamp(0.0, 65535.0) as u16 }
+    }
+
+    fn to_255(self) -> f32 {
+        self as f32 / 257.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sixteen_bit_samples_are_eight_bit_times_257() {
+        for v in [0u8, 1, 128, 254, 255] {
+            assert_eq!(u16::from_255(v as f32), v as u16 * 257);
+            assert_eq!(u16::from_255(v as f32).to_255(), v as f32);
+        }
+        assert_eq!(u16::from_255(-3.0), 0);
+        assert_eq!(u16::from_255(300.0), 65535);
+        assert_eq!(u16::from_255(f32::NAN), 0);
+        assert_eq!(u16::from_255(100.5), 25_829, "the fraction is kept: 100.5 × 257 = 25828.5");
+        assert_eq!(u8::from_255(100.4), 100);
+    }
 
     #[test]
     fn planar_round_trip_and_crop() {

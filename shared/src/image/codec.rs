@@ -78,8 +78,18 @@ impl OutputFormat {
     }
 }
 
-/// Decode an image file's bytes, with size limits, into 8-bit-scale RGB (+ alpha).
+/// Decode an image file's bytes, with size limits, into 8-bit RGB (+ alpha) on the 0–255 scale.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, Error> {
+    decode_with(bytes, false)
+}
+
+/// [`decode`], but 16-bit (and float) samples keep their precision: values on the 0–255 scale
+/// with fractions (a 16-bit `v` becomes `v / 257`), for results written at 16 bits.
+pub fn decode_precise(bytes: &[u8]) -> Result<Decoded, Error> {
+    decode_with(bytes, true)
+}
+
+fn decode_with(bytes: &[u8], precise: bool) -> Result<Decoded, Error> {
     if bytes.is_empty() {
         return Err(Error::EmptyImage);
     }
@@ -103,13 +113,13 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Error> {
     // Cameras store pictures sideways with an EXIF tag saying how to turn them; every viewer
     // turns them, so the result (which carries no EXIF) must be turned already.
     image.apply_orientation(orientation);
-    let mut decoded = from_dynamic(&image)?;
+    let mut decoded = from_dynamic(&image, precise)?;
     decoded.icc_profile = icc_profile;
     decoded.reoriented = orientation != Orientation::NoTransforms;
     Ok(decoded)
 }
 
-fn from_dynamic(image: &DynamicImage) -> Result<Decoded, Error> {
+fn from_dynamic(image: &DynamicImage, precise: bool) -> Result<Decoded, Error> {
     let (w, h) = (image.width() as usize, image.height() as usize);
     if w == 0 || h == 0 {
         return Err(Error::ZeroSizeImage { size: (w, h) });
@@ -117,11 +127,21 @@ fn from_dynamic(image: &DynamicImage) -> Result<Decoded, Error> {
     let color = image.color();
     let grayscale = !color.has_color();
     let high_bit_depth = color.bytes_per_pixel() / color.channel_count() > 1;
-    // 16-bit and float images are scaled to 8-bit: every metric and model here is defined on
-    // 8-bit data.
-    let rgba = image.to_rgba8();
-    let rgb = ImageF32::new(w, h, 3, rgba.pixels().flat_map(|p| [p[0] as f32, p[1] as f32, p[2] as f32]).collect());
-    let alpha = color.has_alpha().then(|| ImageF32::new(w, h, 1, rgba.pixels().map(|p| p[3] as f32).collect()));
+    let (rgb, alpha) = if precise && high_bit_depth {
+        let rgba = image.to_rgba32f();
+        let rgb = rgba.pixels().flat_map(|p| [p[0] * 255.0, p[1] * 255.0, p[2] * 255.0]).collect();
+        let alpha = color.has_alpha().then(|| rgba.pixels().map(|p| p[3] * 255.0).collect());
+        (rgb, alpha)
+    } else {
+        // 16-bit and float images are scaled to 8-bit: every metric and model here is defined
+        // on 8-bit data.
+        let rgba = image.to_rgba8();
+        let rgb = rgba.pixels().flat_map(|p| [p[0] as f32, p[1] as f32, p[2] as f32]).collect();
+        let alpha = color.has_alpha().then(|| rgba.pixels().map(|p| p[3] as f32).collect());
+        (rgb, alpha)
+    };
+    let rgb = ImageF32::new(w, h, 3, rgb);
+    let alpha = alpha.map(|a| ImageF32::new(w, h, 1, a));
     Ok(Decoded { rgb, alpha, grayscale, high_bit_depth, icc_profile: None, reoriented: false })
 }
 
@@ -176,6 +196,42 @@ pub fn encode(
             encoder.write_image(samples, w, h, color).map_err(failed)?;
         }
     }
+    Ok(out)
+}
+
+/// Encode 16-bit samples (`channels` as for [`encode_png`]) as PNG, with `icc_profile` embedded
+/// when given (JPEG has no 16-bit form).
+pub fn encode_png16(
+    width: usize,
+    height: usize,
+    channels: usize,
+    samples: &[u16],
+    icc_profile: Option<&[u8]>,
+) -> Result<Vec<u8>, Error> {
+    let bad = || Error::BadSamples { size: (width, height), channels };
+    let color = match channels {
+        1 => ExtendedColorType::L16,
+        2 => ExtendedColorType::La16,
+        3 => ExtendedColorType::Rgb16,
+        4 => ExtendedColorType::Rgba16,
+        _ => return Err(bad()),
+    };
+    if width == 0 || height == 0 || width > u32::MAX as usize || height > u32::MAX as usize {
+        return Err(bad());
+    }
+    if width.checked_mul(height).and_then(|p| p.checked_mul(channels)) != Some(samples.len()) {
+        return Err(bad());
+    }
+    // The encoder takes 16-bit samples as native-endian bytes.
+    let bytes: Vec<u8> = samples.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    let mut out = Vec::new();
+    let mut encoder = PngEncoder::new(&mut out);
+    if let Some(profile) = icc_profile {
+        encoder.set_icc_profile(profile.to_vec()).map_err(|e| Error::Encode { reason: e.to_string() })?;
+    }
+    encoder
+        .write_image(&bytes, width as u32, height as u32, color)
+        .map_err(|e| Error::Encode { reason: e.to_string() })?;
     Ok(out)
 }
 

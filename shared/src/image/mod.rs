@@ -7,8 +7,10 @@ mod degrade;
 mod output_size;
 mod resize;
 
-pub use buffer::{ImageF32, quantize};
-pub use codec::{Decoded, MAX_DECODE_BYTES, MAX_SIDE, OutputFormat, decode, encode, encode_png};
+pub use buffer::{ImageF32, Sample, quantize};
+pub use codec::{
+    Decoded, MAX_DECODE_BYTES, MAX_SIDE, OutputFormat, decode, decode_precise, encode, encode_png, encode_png16,
+};
 pub use color::rgb_to_y;
 pub use degrade::{bicubic_upscale, degrade, modcrop};
 pub use output_size::{MAX_OUTPUT_FACTOR, OutputSize, output_samples, resize_output};

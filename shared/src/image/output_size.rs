@@ -3,8 +3,8 @@
 //! `imresize(A, [NaN W])` does). The model's ×4 result is then resized to it with
 //! MATLAB bicubic (antialiased when shrinking) — the same in the CLI and the page.
 
-use super::ImageF32;
 use super::resize::imresize_to_size;
+use super::{ImageF32, Sample};
 use crate::Error;
 
 /// The largest factor over the input the output may have: past the model's ×4 it is plain
@@ -77,19 +77,20 @@ fn ceil(v: f64) -> f64 {
     (v - 1e-9).ceil()
 }
 
-/// 8-bit RGB samples of a `from` (width, height) picture resized to `to`, rounded back to 8 bits;
-/// returned as they are when the sizes are equal.
-pub fn resize_output(rgb: Vec<u8>, from: (usize, usize), to: (usize, usize)) -> Vec<u8> {
+/// RGB samples (8- or 16-bit) of a `from` (width, height) picture resized to `to`, rounded back
+/// to their depth; returned as they are when the sizes are equal.
+pub fn resize_output<T: Sample>(rgb: Vec<T>, from: (usize, usize), to: (usize, usize)) -> Vec<T> {
     if from == to {
         return rgb;
     }
-    imresize_to_size(&ImageF32::from_u8(from.0, from.1, 3, &rgb), to.0, to.1).to_u8()
+    let image = ImageF32::new(from.0, from.1, 3, rgb.iter().map(|v| v.to_255()).collect());
+    imresize_to_size(&image, to.0, to.1).data.iter().map(|&v| T::from_255(v)).collect()
 }
 
 /// Interleave the SR colour with the bicubically resized alpha, and fold grey inputs back to one
 /// channel (mean of the SR channels, which the network keeps nearly equal for grey input).
 /// One pass, no per-pixel allocation: outputs of a 4000×3000 input are 192 M pixels.
-pub fn output_samples(rgb: Vec<u8>, alpha: Option<Vec<u8>>, grayscale: bool) -> (usize, Vec<u8>) {
+pub fn output_samples<T: Sample>(rgb: Vec<T>, alpha: Option<Vec<T>>, grayscale: bool) -> (usize, Vec<T>) {
     if !grayscale && alpha.is_none() {
         return (3, rgb);
     }
@@ -97,7 +98,8 @@ pub fn output_samples(rgb: Vec<u8>, alpha: Option<Vec<u8>>, grayscale: bool) -> 
     let mut out = Vec::with_capacity(rgb.len() / 3 * channels);
     for (i, p) in rgb.chunks_exact(3).enumerate() {
         if grayscale {
-            out.push(((p[0] as u16 + p[1] as u16 + p[2] as u16 + 1) / 3) as u8);
+            let sum: u32 = p[0].into() + p[1].into() + p[2].into();
+            out.push(T::try_from((sum + 1) / 3).unwrap_or_default());
         } else {
             out.extend_from_slice(p);
         }
@@ -114,11 +116,13 @@ mod tests {
 
     #[test]
     fn output_samples_keep_alpha_and_fold_gray() {
-        let rgb = vec![10, 20, 30, 40, 40, 40];
+        let rgb: Vec<u8> = vec![10, 20, 30, 40, 40, 40];
         assert_eq!(output_samples(rgb.clone(), None, false), (3, rgb.clone()));
         assert_eq!(output_samples(rgb.clone(), Some(vec![7, 8]), false), (4, vec![10, 20, 30, 7, 40, 40, 40, 8]));
         assert_eq!(output_samples(rgb.clone(), None, true), (1, vec![20, 40]));
         assert_eq!(output_samples(rgb, Some(vec![7, 8]), true), (2, vec![20, 7, 40, 8]));
+        let deep: Vec<u16> = vec![10_000, 20_000, 30_001, 65_535, 65_535, 65_535];
+        assert_eq!(output_samples(deep, Some(vec![1, 2]), true), (2, vec![20_000, 1, 65_535, 2]));
     }
 
     #[test]

@@ -2,8 +2,13 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
+use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
-use srkd_core::image::{OutputFormat, OutputSize, decode, encode, imresize_to_size, output_samples, resize_output};
+use srkd_core::image::{
+    Decoded, ImageF32, OutputFormat, OutputSize, Sample, decode, decode_precise, encode, encode_png16,
+    imresize_to_size, output_samples, resize_output,
+};
+use srkd_core::model::{Generator, GeneratorConfig};
 
 use super::InferenceArgs;
 use srkd::fsio::{self, AtomicFile};
@@ -19,6 +24,10 @@ pub struct UpscaleArgs {
     /// JPEG quality, 1–100 (default 90).
     #[arg(long)]
     pub quality: Option<u8>,
+    /// Bits per sample of a PNG result: 8, or 16 to keep a 16-bit input's precision (and
+    /// the model's, which computes in floats).
+    #[arg(long, value_enum, default_value = "8")]
+    pub depth: Depth,
     /// Output size as a factor of the input (2, 3, 2.5, …; default: the model's ×4). The model's
     /// result is resized to it with MATLAB bicubic (antialiased when shrinking).
     #[arg(long, group = "size")]
@@ -31,6 +40,14 @@ pub struct UpscaleArgs {
     pub height: Option<usize>,
     #[command(flatten)]
     pub inference: InferenceArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    #[value(name = "8")]
+    Eight,
+    #[value(name = "16")]
+    Sixteen,
 }
 
 impl UpscaleArgs {
@@ -49,8 +66,12 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
     if args.quality.is_some() && format == OutputFormat::Png {
         return Err(anyhow!("--quality is for JPEG output; {} is a PNG", args.output.display()));
     }
+    if args.depth == Depth::Sixteen && format != OutputFormat::Png {
+        return Err(anyhow!("--depth 16 is for PNG; {} is a JPEG, which has 8 bits", args.output.display()));
+    }
     let (device, generator, config) = args.inference.load()?;
     let bytes = fsio::read(&args.input)?;
+    let decode = if args.depth == Depth::Sixteen { decode_precise } else { decode };
     let image = decode(&bytes).with_context(|| args.input.display().to_string())?;
     // Refused before minutes of upscaling, not after.
     if image.alpha.is_some() && format != OutputFormat::Png {
@@ -83,7 +104,11 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let streams = format == OutputFormat::Png && (out_w, out_h) == (w, h) && image.alpha.is_none() && !image.grayscale;
+    let streams = args.depth == Depth::Eight
+        && format == OutputFormat::Png
+        && (out_w, out_h) == (w, h)
+        && image.alpha.is_none()
+        && !image.grayscale;
     if streams {
         // Plain RGB at the model's size: each band of rows goes to the PNG encoder as soon as
         // its tiles are done, so memory holds one band, not the whole 16× larger picture.
@@ -105,15 +130,32 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         }
         file.commit()?;
     } else {
-        let rgb = upscale_rgb(&generator, &config, &image.rgb, args.inference.tile, &device, on_tile)?;
-        let rgb = resize_output(rgb, (w, h), (out_w, out_h));
-        let alpha = image.alpha.as_ref().map(|a| imresize_to_size(a, out_w, out_h).to_u8());
-        let (channels, samples) = output_samples(rgb, alpha, image.grayscale);
-        let bytes = encode(out_w, out_h, channels, &samples, format, image.icc_profile.as_deref())
-            .with_context(|| args.output.display().to_string())?;
+        let what = || args.output.display().to_string();
+        let input = (&generator, &config, &image.rgb, args.inference.tile, &device);
+        let bytes = if args.depth == Depth::Sixteen {
+            let (channels, samples) = upscale_to::<u16>(input, &image, (w, h), (out_w, out_h), on_tile)?;
+            encode_png16(out_w, out_h, channels, &samples, image.icc_profile.as_deref()).with_context(what)?
+        } else {
+            let (channels, samples) = upscale_to::<u8>(input, &image, (w, h), (out_w, out_h), on_tile)?;
+            encode(out_w, out_h, channels, &samples, format, image.icc_profile.as_deref()).with_context(what)?
+        };
         fsio::write_atomic(&args.output, &bytes)?;
     }
     bar.finish_and_clear();
     eprintln!("wrote {} ({out_w}×{out_h})", args.output.display());
     Ok(())
+}
+
+/// The model's result at `out` size with the input's alpha and greyness, in samples of `T`.
+fn upscale_to<T: Sample>(
+    (generator, config, rgb, tile, device): (&Generator, &GeneratorConfig, &ImageF32, usize, &Device),
+    image: &Decoded,
+    model_size: (usize, usize),
+    out: (usize, usize),
+    on_tile: impl FnMut(usize, usize),
+) -> Result<(usize, Vec<T>)> {
+    let sr = resize_output(upscale_rgb::<T>(generator, config, rgb, tile, device, on_tile)?, model_size, out);
+    let alpha =
+        image.alpha.as_ref().map(|a| imresize_to_size(a, out.0, out.1).data.iter().map(|&v| T::from_255(v)).collect());
+    Ok(output_samples(sr, alpha, image.grayscale))
 }
