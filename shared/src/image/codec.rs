@@ -150,6 +150,28 @@ pub fn encode_png(width: usize, height: usize, channels: usize, samples: Vec<u8>
     encode(width, height, channels, &samples, OutputFormat::Png, None)
 }
 
+/// The encoder's colour type for `channels` (1–4: grey, grey+alpha, RGB, RGBA, from `types`),
+/// once the picture's size and `samples` agree.
+fn color_of(
+    width: usize,
+    height: usize,
+    channels: usize,
+    samples: usize,
+    types: [ExtendedColorType; 4],
+) -> Result<ExtendedColorType, Error> {
+    let bad = || Error::BadSamples { size: (width, height), channels };
+    if !(1..=4).contains(&channels) || width == 0 || height == 0 {
+        return Err(bad());
+    }
+    if width > u32::MAX as usize || height > u32::MAX as usize {
+        return Err(bad());
+    }
+    if width.checked_mul(height).and_then(|p| p.checked_mul(channels)) != Some(samples) {
+        return Err(bad());
+    }
+    Ok(types[channels - 1])
+}
+
 /// Encode 8-bit samples (`channels` as for [`encode_png`]) in `format`, with `icc_profile`
 /// embedded when given. JPEG has no transparency: samples with alpha are refused, not flattened.
 pub fn encode(
@@ -160,20 +182,8 @@ pub fn encode(
     format: OutputFormat,
     icc_profile: Option<&[u8]>,
 ) -> Result<Vec<u8>, Error> {
-    let bad = || Error::BadSamples { size: (width, height), channels };
-    let color = match channels {
-        1 => ExtendedColorType::L8,
-        2 => ExtendedColorType::La8,
-        3 => ExtendedColorType::Rgb8,
-        4 => ExtendedColorType::Rgba8,
-        _ => return Err(bad()),
-    };
-    if width == 0 || height == 0 || width > u32::MAX as usize || height > u32::MAX as usize {
-        return Err(bad());
-    }
-    if width.checked_mul(height).and_then(|p| p.checked_mul(channels)) != Some(samples.len()) {
-        return Err(bad());
-    }
+    use ExtendedColorType::{L8, La8, Rgb8, Rgba8};
+    let color = color_of(width, height, channels, samples.len(), [L8, La8, Rgb8, Rgba8])?;
     let failed = |e: image::ImageError| Error::Encode { reason: e.to_string() };
     let mut out = Vec::new();
     let (w, h) = (width as u32, height as u32);
@@ -208,20 +218,8 @@ pub fn encode_png16(
     samples: &[u16],
     icc_profile: Option<&[u8]>,
 ) -> Result<Vec<u8>, Error> {
-    let bad = || Error::BadSamples { size: (width, height), channels };
-    let color = match channels {
-        1 => ExtendedColorType::L16,
-        2 => ExtendedColorType::La16,
-        3 => ExtendedColorType::Rgb16,
-        4 => ExtendedColorType::Rgba16,
-        _ => return Err(bad()),
-    };
-    if width == 0 || height == 0 || width > u32::MAX as usize || height > u32::MAX as usize {
-        return Err(bad());
-    }
-    if width.checked_mul(height).and_then(|p| p.checked_mul(channels)) != Some(samples.len()) {
-        return Err(bad());
-    }
+    use ExtendedColorType::{L16, La16, Rgb16, Rgba16};
+    let color = color_of(width, height, channels, samples.len(), [L16, La16, Rgb16, Rgba16])?;
     // The encoder takes 16-bit samples as native-endian bytes.
     let bytes: Vec<u8> = samples.iter().flat_map(|v| v.to_ne_bytes()).collect();
     let mut out = Vec::new();
