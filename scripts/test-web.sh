@@ -29,6 +29,7 @@ for source in data/eval/butterfly.png data/eval/chelsea.png tests/fixtures/cmyk.
   name=$(basename "${source%.*}")
   cargo run --locked -q -p srkd -- upscale "$source" "$artifacts/batch-$name.png" --model "weights/$model.bpk" 2> /dev/null
 done
+cargo run --locked -q -p srkd -- upscale tests/fixtures/deep16.png "$artifacts/cli-deep16.png" --model "weights/$model.bpk" --depth 16 2> /dev/null
 # Every suite runs even if one fails, so one red run shows every failure.
 status=0
 node web/tests/browser.mjs web/dist "$model" "$artifacts/cli-eval.json" "$artifacts" || status=1

@@ -8,7 +8,8 @@ use std::rc::Rc;
 use burn::module::Module;
 use burn::tensor::Tensor;
 use srkd_core::image::{
-    ImageF32, OutputFormat, OutputSize, decode, degrade, encode, imresize_to_size, output_samples, resize_output,
+    ImageF32, OutputFormat, OutputSize, Sample, decode, decode_precise, degrade, encode, encode_png16,
+    imresize_to_size, output_samples, quantize, resize_output,
 };
 use srkd_core::metrics::{Quality, niqe, quality_y};
 use srkd_core::model::{Generator, GeneratorConfig};
@@ -61,11 +62,13 @@ pub struct Picture {
     pub reoriented: bool,
 }
 
-pub fn decode_picture(name: &str, bytes: &[u8]) -> Result<Picture, String> {
+/// `precise`: a 16-bit file keeps its precision (for a 16-bit result), as `srkd upscale --depth 16`.
+pub fn decode_picture(name: &str, bytes: &[u8], precise: bool) -> Result<Picture, String> {
     if bytes.is_empty() {
         return Err(format!("{name}: the file is empty"));
     }
-    let decoded = decode(bytes).map_err(|e| format!("{name}: {e}"))?;
+    let decoded = if precise { decode_precise(bytes) } else { decode(bytes) };
+    let decoded = decoded.map_err(|e| format!("{name}: {e}"))?;
     Ok(Picture {
         name: name.into(),
         alpha: decoded.alpha,
@@ -173,14 +176,14 @@ async fn read_back(sr: Tensor<4>) -> Result<ImageF32, JobError> {
 
 /// Run the generator over `lq` tile by tile, yielding to the browser between tiles: the
 /// stitched RGB, the number of tiles and the largest direct-vs-reference difference (compare).
-async fn upscale_tiled(
+async fn upscale_tiled<T: Sample>(
     model: &LoadedModel,
     backend: &Backend,
     lq: &ImageF32,
     tile: usize,
     cancel: &Cell<bool>,
     progress: &dyn Fn(usize, usize),
-) -> Result<(Vec<u8>, usize, Option<f32>), JobError> {
+) -> Result<(Vec<T>, usize, Option<f32>), JobError> {
     let tiles = plan_tiles(lq.width, lq.height, tile, model.config.receptive_radius());
     let mut stitcher = Stitcher::new(lq.width, lq.height, model.config.scale);
     let mut max_diff: Option<f32> = None;
@@ -241,13 +244,21 @@ async fn run(
     };
     let (width, height) = output_dims(&lq, mode, size, s, &picture.name).map_err(JobError::Input)?;
     let started = now_ms();
-    let (sr_rgb, tiles, kernel_diff) = upscale_tiled(model, backend, &lq, tile, &job.cancel, progress).await?;
+    let (model_size, size) = ((lq.width * s, lq.height * s), (width, height));
+    // The same resize as `srkd upscale --scale/--width/--height` (none at the model's size); a
+    // 16-bit result keeps the model's precision, its 8-bit rounding serves the metrics and view.
+    let (sr_rgb, sr_deep, tiles, kernel_diff) = if job.deep {
+        let (deep, tiles, diff) = upscale_tiled::<u16>(model, backend, &lq, tile, &job.cancel, progress).await?;
+        yield_now().await;
+        let deep = resize_output(deep, model_size, size);
+        (deep.iter().map(|v| quantize(v.to_255())).collect(), Some(deep), tiles, diff)
+    } else {
+        let (rgb, tiles, diff) = upscale_tiled::<u8>(model, backend, &lq, tile, &job.cancel, progress).await?;
+        yield_now().await;
+        (resize_output(rgb, model_size, size), None, tiles, diff)
+    };
     let ready_at_ms = now_ms();
     let model_ms = ready_at_ms - started;
-    yield_now().await;
-
-    // The same resize as `srkd upscale --scale/--width/--height` (none at the model's size).
-    let sr_rgb = resize_output(sr_rgb, (lq.width * s, lq.height * s), (width, height));
     // Bicubic straight to the result's size: at ×s exactly `bicubic_upscale`, as `srkd eval`.
     let bicubic = imresize_to_size(&lq, width, height).quantized();
     let sr = ImageF32::from_u8(width, height, 3, &sr_rgb);
@@ -267,10 +278,19 @@ async fn run(
     // none), grey folded back to one channel. Evaluate mode's result is compared as RGB.
     let upscale = mode == Mode::Upscale;
     let alpha = picture.alpha.as_ref().filter(|_| upscale && job.format == OutputFormat::Png);
-    let alpha = alpha.map(|a| imresize_to_size(a, width, height).to_u8());
-    let (channels, samples) = output_samples(sr_rgb, alpha, upscale && picture.grayscale);
-    let sr_file = encode(width, height, channels, &samples, job.format, icc).map_err(failed)?;
-    drop(samples);
+    let alpha = alpha.map(|a| imresize_to_size(a, width, height));
+    let gray = upscale && picture.grayscale;
+    let sr_file = match sr_deep {
+        Some(deep) => {
+            let alpha = alpha.map(|a| a.data.iter().map(|&v| u16::from_255(v)).collect());
+            let (channels, samples) = output_samples(deep, alpha, gray);
+            encode_png16(width, height, channels, &samples, icc).map_err(failed)?
+        }
+        None => {
+            let (channels, samples) = output_samples(sr_rgb, alpha.map(|a| a.to_u8()), gray);
+            encode(width, height, channels, &samples, job.format, icc).map_err(failed)?
+        }
+    };
     let bicubic_png = encode(width, height, 3, &bicubic.to_u8(), OutputFormat::Png, icc).map_err(failed)?;
     Ok(Outcome {
         sr_file,
@@ -314,6 +334,8 @@ pub struct Job {
     pub size: OutputSize,
     /// The result's file format.
     pub format: OutputFormat,
+    /// A 16-bit PNG result (`srkd upscale --depth 16`).
+    pub deep: bool,
     pub cancel: Rc<Cell<bool>>,
 }
 

@@ -9,6 +9,7 @@
 // - two models on one picture (?compare=teacher-srresnet): both results and their metrics, each
 //   equal to `srkd eval` of that model (ARTIFACT_DIR/cli-eval-teacher.json);
 // - an RGBA picture keeps its (bicubic-resized) alpha: the page's PNG equals `srkd upscale`'s;
+// - 16-bit PNG in → 16-bit PNG out (?format=png16), equal to `srkd upscale --depth 16`;
 // - JPEG output: the download is a JPEG named .jpg, of the result's size;
 // - offline: after one visit the service worker serves the page, wasm and default model with
 //   the server gone, and the sample still matches `srkd eval`;
@@ -119,7 +120,7 @@ await check('two models on one picture: both equal srkd eval of that model', asy
   await bad.close();
   const badFormat = await openPage('?format=gif');
   await badFormat.waitForSelector('#error', { timeout: 30_000 });
-  assert.match(await badFormat.textContent('#error'), /unknown format `gif`; use png, jpeg or jpg/);
+  assert.match(await badFormat.textContent('#error'), /unknown format `gif`; use png, png16, jpeg or jpg/);
   await badFormat.close();
 });
 
@@ -135,6 +136,23 @@ await check('transparency is kept as srkd upscale keeps it', async () => {
   assert.equal(png[25], 6, 'an RGBA PNG (colour type 6)');
   const diff = await pixelDiff(page, png, fs.readFileSync(path.join(artifacts, 'batch-alpha.png')));
   assert.ok(diff.worst !== undefined && diff.worst <= 1, `page vs srkd upscale (RGBA): ${JSON.stringify(diff)}`);
+  await page.close();
+});
+
+await check('16-bit PNG in, 16-bit PNG out as srkd upscale --depth 16', async () => {
+  const page = await openPage(`?backend=cpu&format=png16&model=${model}`);
+  await page.waitForFunction(() => document.querySelector('#result')?.dataset.status === 'idle', null, { timeout: 60_000 });
+  await page.setInputFiles('#file', [file('deep16.png', 'tests/fixtures/deep16.png')]);
+  const result = await finished(page);
+  assert.equal(result.status, 'done', `status ${result.status}: ${result.error}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const png = fs.readFileSync(await download.path());
+  const cli16 = fs.readFileSync(path.join(artifacts, 'cli-deep16.png'));
+  assert.deepEqual([png[24], png[25]], [16, 2], 'a 16-bit RGB PNG');
+  assert.deepEqual(png.subarray(16, 24), cli16.subarray(16, 24), 'the CLI\'s size');
+  // The browser decodes both to 8 bits for the pixel check.
+  const diff = await pixelDiff(page, png, cli16);
+  assert.ok(diff.worst !== undefined && diff.worst <= 1, `page vs srkd upscale --depth 16: ${JSON.stringify(diff)}`);
   await page.close();
 });
 

@@ -44,7 +44,7 @@ async fn run_item(
         Source::File(file) => read_file(&file).await,
         Source::Sample => fetch_bytes(SAMPLE.0).await,
     };
-    let picture = match bytes.and_then(|b| pipeline::decode_picture(&name, &b)) {
+    let picture = match bytes.and_then(|b| pipeline::decode_picture(&name, &b, settings.deep)) {
         Ok(picture) => Rc::new(picture),
         Err(e) => return Ended::Failed(e),
     };
@@ -54,7 +54,7 @@ async fn run_item(
     // GPU failure), without probing again.
     let backend = RefCell::new(backend);
     for (model, cached) in models.into_iter().flatten() {
-        let Settings { mode, size, format, .. } = settings;
+        let Settings { mode, size, format, deep, .. } = settings;
         let job = Job {
             model_id: model.id,
             file: model.file,
@@ -62,6 +62,7 @@ async fn run_item(
             mode,
             size,
             format,
+            deep,
             cancel: cancel.clone(),
         };
         let on_event = |event: JobEvent| {

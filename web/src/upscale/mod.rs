@@ -106,7 +106,8 @@ pub enum Msg {
     SetMode(Mode),
     /// The result's size in upscale mode (`srkd upscale --scale/--width/--height`).
     SetSize(OutputSize),
-    SetFormat(OutputFormat),
+    /// The result's format, and whether a PNG is 16-bit.
+    SetFormat(OutputFormat, bool),
     OpenFiles(Vec<File>),
     LoadSample,
     /// Run the picture on screen again with the current settings.
@@ -294,7 +295,7 @@ impl Component for UpscalePage {
             Msg::SelectCompare(id) => self.settings.compare_id = id,
             Msg::SetMode(mode) => self.settings.mode = mode,
             Msg::SetSize(size) => self.settings.size = size,
-            Msg::SetFormat(format) => self.settings.format = format,
+            Msg::SetFormat(format, deep) => (self.settings.format, self.settings.deep) = (format, deep),
             Msg::OpenFiles(files) => {
                 for file in files {
                     self.queue.push(file.name(), Source::File(file));

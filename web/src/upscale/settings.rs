@@ -17,6 +17,8 @@ pub struct Settings {
     /// The result's size (upscale mode).
     pub size: OutputSize,
     pub format: OutputFormat,
+    /// 16-bit PNG results (`srkd upscale --depth 16`); PNG only.
+    pub deep: bool,
 }
 
 fn shipped(id: String, what: &str) -> Result<String, String> {
@@ -66,11 +68,13 @@ impl Settings {
             }),
         };
         let jpeg = OutputFormat::Jpeg { quality: OutputFormat::DEFAULT_JPEG_QUALITY };
-        let formats = [("png", OutputFormat::Png), ("jpeg", jpeg), ("jpg", jpeg)];
-        let format = query_choice("format", "format", &formats, OutputFormat::Png).unwrap_or_else(|e| {
+        let png = (OutputFormat::Png, false);
+        let formats =
+            [("png", png), ("png16", (OutputFormat::Png, true)), ("jpeg", (jpeg, false)), ("jpg", (jpeg, false))];
+        let (format, deep) = query_choice("format", "format", &formats, png).unwrap_or_else(|e| {
             report(e);
-            OutputFormat::Png
+            png
         });
-        Settings { model_id, compare_id, mode, size, format }
+        Settings { model_id, compare_id, mode, size, format, deep }
     }
 }

@@ -42,12 +42,12 @@ impl UpscalePage {
             Msg::SetMode(if v == "evaluate" { Mode::Evaluate } else { Mode::Upscale })
         });
         let on_format = link.callback(|e: Event| {
-            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
-            Msg::SetFormat(if v == "jpeg" {
-                OutputFormat::Jpeg { quality: OutputFormat::DEFAULT_JPEG_QUALITY }
-            } else {
-                OutputFormat::Png
-            })
+            let jpeg = OutputFormat::Jpeg { quality: OutputFormat::DEFAULT_JPEG_QUALITY };
+            match e.target_unchecked_into::<HtmlSelectElement>().value().as_str() {
+                "jpeg" => Msg::SetFormat(jpeg, false),
+                "png16" => Msg::SetFormat(OutputFormat::Png, true),
+                _ => Msg::SetFormat(OutputFormat::Png, false),
+            }
         });
         let on_files = link.batch_callback(|e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
@@ -117,7 +117,8 @@ impl UpscalePage {
                     }
                     <label>{ "Format " }
                         <select id="format" onchange={on_format} disabled={busy}>
-                            <option value="png" selected={self.settings.format == OutputFormat::Png}>{ "PNG" }</option>
+                            <option value="png" selected={self.settings.format == OutputFormat::Png && !self.settings.deep}>{ "PNG" }</option>
+                            <option value="png16" selected={self.settings.format == OutputFormat::Png && self.settings.deep}>{ "PNG, 16-bit" }</option>
                             <option value="jpeg" selected={self.settings.format != OutputFormat::Png}>{ "JPEG (quality 90)" }</option>
                         </select>
                     </label>
