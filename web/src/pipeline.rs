@@ -247,17 +247,19 @@ async fn run(
     let (model_size, size) = ((lq.width * s, lq.height * s), (width, height));
     // The same resize as `srkd upscale --scale/--width/--height` (none at the model's size); a
     // 16-bit result keeps the model's precision, its 8-bit rounding serves the metrics and view.
-    let (sr_rgb, sr_deep, tiles, kernel_diff) = if job.deep {
+    // The generator's time ends when the tiles are read back, before any resizing.
+    let (sr_rgb, sr_deep, tiles, kernel_diff, ready_at_ms) = if job.deep {
         let (deep, tiles, diff) = upscale_tiled::<u16>(model, backend, &lq, tile, &job.cancel, progress).await?;
+        let ready_at_ms = now_ms();
         yield_now().await;
         let deep = resize_output(deep, model_size, size);
-        (deep.iter().map(|v| quantize(v.to_255())).collect(), Some(deep), tiles, diff)
+        (deep.iter().map(|v| quantize(v.to_255())).collect(), Some(deep), tiles, diff, ready_at_ms)
     } else {
         let (rgb, tiles, diff) = upscale_tiled::<u8>(model, backend, &lq, tile, &job.cancel, progress).await?;
+        let ready_at_ms = now_ms();
         yield_now().await;
-        (resize_output(rgb, model_size, size), None, tiles, diff)
+        (resize_output(rgb, model_size, size), None, tiles, diff, ready_at_ms)
     };
-    let ready_at_ms = now_ms();
     let model_ms = ready_at_ms - started;
     // Bicubic straight to the result's size: at ×s exactly `bicubic_upscale`, as `srkd eval`.
     let bicubic = imresize_to_size(&lq, width, height).quantized();
@@ -282,12 +284,11 @@ async fn run(
     let gray = upscale && picture.grayscale;
     let sr_file = match sr_deep {
         Some(deep) => {
-            let alpha = alpha.map(|a| a.data.iter().map(|&v| u16::from_255(v)).collect());
-            let (channels, samples) = output_samples(deep, alpha, gray);
+            let (channels, samples) = output_samples(deep, alpha.map(|a| a.to_samples()), gray);
             encode_png16(width, height, channels, &samples, icc).map_err(failed)?
         }
         None => {
-            let (channels, samples) = output_samples(sr_rgb, alpha.map(|a| a.to_u8()), gray);
+            let (channels, samples) = output_samples(sr_rgb, alpha.map(|a| a.to_samples()), gray);
             encode(width, height, channels, &samples, job.format, icc).map_err(failed)?
         }
     };

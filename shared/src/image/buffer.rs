@@ -29,6 +29,11 @@ impl ImageF32 {
         self.data.iter().map(|&v| quantize(v)).collect()
     }
 
+    /// Samples at an output depth: [`Self::to_u8`] for `u8`, × 257 for `u16` ([`Sample`]).
+    pub fn to_samples<T: Sample>(&self) -> Vec<T> {
+        self.data.iter().map(|&v| T::from_255(v)).collect()
+    }
+
     /// Round every sample to the nearest representable 8-bit value, keeping `f32` storage.
     pub fn quantized(&self) -> Self {
         let data = self.data.iter().map(|&v| quantize(v) as f32).collect();

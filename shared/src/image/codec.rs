@@ -172,6 +172,20 @@ fn color_of(
     Ok(types[channels - 1])
 }
 
+/// One picture through `encoder`, with `icc_profile` embedded when given.
+fn write_image(
+    mut encoder: impl ImageEncoder,
+    bytes: &[u8],
+    (width, height): (u32, u32),
+    color: ExtendedColorType,
+    icc_profile: Option<&[u8]>,
+) -> Result<(), Error> {
+    if let Some(profile) = icc_profile {
+        encoder.set_icc_profile(profile.to_vec()).map_err(|e| Error::Encode { reason: e.to_string() })?;
+    }
+    encoder.write_image(bytes, width, height, color).map_err(|e| Error::Encode { reason: e.to_string() })
+}
+
 /// Encode 8-bit samples (`channels` as for [`encode_png`]) in `format`, with `icc_profile`
 /// embedded when given. JPEG has no transparency: samples with alpha are refused, not flattened.
 pub fn encode(
@@ -184,26 +198,15 @@ pub fn encode(
 ) -> Result<Vec<u8>, Error> {
     use ExtendedColorType::{L8, La8, Rgb8, Rgba8};
     let color = color_of(width, height, channels, samples.len(), [L8, La8, Rgb8, Rgba8])?;
-    let failed = |e: image::ImageError| Error::Encode { reason: e.to_string() };
     let mut out = Vec::new();
     let (w, h) = (width as u32, height as u32);
     match format {
-        OutputFormat::Png => {
-            let mut encoder = PngEncoder::new(&mut out);
-            if let Some(profile) = icc_profile {
-                encoder.set_icc_profile(profile.to_vec()).map_err(|e| Error::Encode { reason: e.to_string() })?;
-            }
-            encoder.write_image(samples, w, h, color).map_err(failed)?;
-        }
+        OutputFormat::Png => write_image(PngEncoder::new(&mut out), samples, (w, h), color, icc_profile)?,
         OutputFormat::Jpeg { quality } => {
             if matches!(channels, 2 | 4) {
                 return Err(Error::JpegAlpha);
             }
-            let mut encoder = JpegEncoder::new_with_quality(&mut out, quality);
-            if let Some(profile) = icc_profile {
-                encoder.set_icc_profile(profile.to_vec()).map_err(|e| Error::Encode { reason: e.to_string() })?;
-            }
-            encoder.write_image(samples, w, h, color).map_err(failed)?;
+            write_image(JpegEncoder::new_with_quality(&mut out, quality), samples, (w, h), color, icc_profile)?;
         }
     }
     Ok(out)
@@ -223,13 +226,7 @@ pub fn encode_png16(
     // The encoder takes 16-bit samples as native-endian bytes.
     let bytes: Vec<u8> = samples.iter().flat_map(|v| v.to_ne_bytes()).collect();
     let mut out = Vec::new();
-    let mut encoder = PngEncoder::new(&mut out);
-    if let Some(profile) = icc_profile {
-        encoder.set_icc_profile(profile.to_vec()).map_err(|e| Error::Encode { reason: e.to_string() })?;
-    }
-    encoder
-        .write_image(&bytes, width as u32, height as u32, color)
-        .map_err(|e| Error::Encode { reason: e.to_string() })?;
+    write_image(PngEncoder::new(&mut out), &bytes, (width as u32, height as u32), color, icc_profile)?;
     Ok(out)
 }
 

@@ -84,7 +84,7 @@ pub fn resize_output<T: Sample>(rgb: Vec<T>, from: (usize, usize), to: (usize, u
         return rgb;
     }
     let image = ImageF32::new(from.0, from.1, 3, rgb.iter().map(|v| v.to_255()).collect());
-    imresize_to_size(&image, to.0, to.1).data.iter().map(|&v| T::from_255(v)).collect()
+    imresize_to_size(&image, to.0, to.1).to_samples()
 }
 
 /// Interleave the SR colour with the bicubically resized alpha, and fold grey inputs back to one

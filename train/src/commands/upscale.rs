@@ -155,7 +155,6 @@ fn upscale_to<T: Sample>(
     on_tile: impl FnMut(usize, usize),
 ) -> Result<(usize, Vec<T>)> {
     let sr = resize_output(upscale_rgb::<T>(generator, config, rgb, tile, device, on_tile)?, model_size, out);
-    let alpha =
-        image.alpha.as_ref().map(|a| imresize_to_size(a, out.0, out.1).data.iter().map(|&v| T::from_255(v)).collect());
+    let alpha = image.alpha.as_ref().map(|a| imresize_to_size(a, out.0, out.1).to_samples());
     Ok(output_samples(sr, alpha, image.grayscale))
 }
