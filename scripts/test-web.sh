@@ -2,6 +2,7 @@
 # Browser tests of the web app: builds it (scripts/build-web.sh), gets the CLI's figures for the
 # sample image and model, and drives headless Debian Chromium (WebGPU via SwiftShader) with
 # playwright-core: the upscaler (browser.mjs); batches, JPEG, offline and phones (everyday.mjs);
+# a 4000×3000 picture streamed into a 16000×12000 PNG in bounded memory (large.mjs);
 # the rating study + DMOS results against `srkd dmos` (study.mjs); the study against
 # `srkd serve` (serve.mjs). Screenshots land in ${SRKD_ARTIFACTS:-target/test-artifacts}.
 set -euo pipefail
@@ -36,5 +37,6 @@ node web/tests/browser.mjs web/dist "$model" "$artifacts/cli-eval.json" "$artifa
 node web/tests/everyday.mjs web/dist "$model" "$artifacts/cli-eval.json" "$artifacts" || status=1
 node web/tests/study.mjs web/dist "cargo run --locked -q -p srkd --" "$artifacts" || status=1
 cargo build --locked -q -p srkd
+node web/tests/large.mjs web/dist "$model" "${CARGO_TARGET_DIR:-target}/debug/srkd" "$artifacts" || status=1
 node web/tests/serve.mjs web/dist "${CARGO_TARGET_DIR:-target}/debug/srkd" "$artifacts" || status=1
 exit $status

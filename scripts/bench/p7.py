@@ -13,9 +13,10 @@ def p7_section(d: Path) -> list[str]:
     r0 = runs[0]
     lines = ["", f"## P7 — `srkd upscale` memory, {r0['input']} input ({r0['output']} out)", "",
              "One `srkd upscale IN OUT --model M` per model, measured by GNU time (`/usr/bin/time -v`, maximum resident "
-             "set size). A plain RGB result at the model's ×4 is written band by band (one row of tiles at a time) into "
-             "the PNG encoder, so the 16× larger output is never held whole; `--scale`/`--width`, alpha and grayscale "
-             "outputs are resized or assembled whole.", "",
+             "set size). An 8-bit PNG result (RGB or grey) at the model's ×4 is written band by band (one row of tiles at "
+             "a time) into the PNG encoder, so the 16× larger output is never held whole; `--scale`/`--width`, alpha, "
+             "16-bit and JPEG outputs are resized or assembled whole. The web page streams the same way (README, Web "
+             "page, large pictures; its memory for this input size is measured by `web/tests/large.mjs`).", "",
              "| model | input | output | wall s | max RSS MiB | output PNG MiB | output sha256 |", "|---|---|---|---|---|---|---|"]
     for r in runs:
         lines.append(f"| {r['model']} | {r['input']} | {r['output']} | {r['seconds']:.0f} | {r['max_rss_kib'] / 1024:.0f} | "

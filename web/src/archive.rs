@@ -1,47 +1,15 @@
 //! Many results as one ZIP, in bounded memory: each file is read back from its blob URL one at a
 //! time, stored (PNG and JPEG are compressed already), and the archive leaves WebAssembly memory
-//! in 1 MiB parts that become one `Blob` — never one buffer the size of the whole archive.
+//! in [`BlobParts`] — never one buffer the size of the whole archive.
 
 use std::collections::HashSet;
 use std::io::Write;
 
-use js_sys::{Array, Uint8Array};
-use web_sys::{Blob, BlobPropertyBag};
+use web_sys::Blob;
 use zip::CompressionMethod;
 use zip::write::{SimpleFileOptions, ZipWriter};
 
-use crate::browser::fetch_bytes;
-
-/// A `Write` that hands its bytes to JavaScript in parts.
-struct BlobParts {
-    parts: Array,
-    pending: Vec<u8>,
-}
-
-const PART_BYTES: usize = 1 << 20;
-
-impl BlobParts {
-    fn flush_part(&mut self) {
-        if !self.pending.is_empty() {
-            self.parts.push(&Uint8Array::from(&self.pending[..]));
-            self.pending.clear();
-        }
-    }
-}
-
-impl Write for BlobParts {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.pending.extend_from_slice(bytes);
-        if self.pending.len() >= PART_BYTES {
-            self.flush_part();
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use crate::browser::{BlobParts, fetch_bytes};
 
 /// `name` made unique among `taken` (`a.png`, `a-2.png`, …): two pictures of one name from
 /// different folders must not overwrite each other in the archive.
@@ -59,7 +27,7 @@ pub fn unique_name(name: &str, taken: &mut HashSet<String>) -> String {
 /// A ZIP `Blob` of `(file name, blob URL)` entries.
 pub async fn zip_blob(entries: &[(String, String)]) -> Result<Blob, String> {
     let failed = |e: zip::result::ZipError| format!("ZIP: {e}");
-    let mut writer = ZipWriter::new_stream(BlobParts { parts: Array::new(), pending: Vec::new() });
+    let mut writer = ZipWriter::new_stream(BlobParts::new());
     let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     let mut taken = HashSet::new();
     for (name, url) in entries {
@@ -67,9 +35,5 @@ pub async fn zip_blob(entries: &[(String, String)]) -> Result<Blob, String> {
         writer.start_file(unique_name(name, &mut taken), options).map_err(failed)?;
         writer.write_all(&bytes).map_err(|e| format!("ZIP: {e}"))?;
     }
-    let mut sink = writer.finish().map_err(failed)?.into_inner();
-    sink.flush_part();
-    let options = BlobPropertyBag::new();
-    options.set_type("application/zip");
-    Blob::new_with_u8_array_sequence_and_options(&sink.parts, &options).map_err(|_| "ZIP: cannot make the file".into())
+    writer.finish().map_err(failed)?.into_inner().into_blob("application/zip")
 }

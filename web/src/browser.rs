@@ -174,6 +174,60 @@ pub fn blob_url(bytes: &[u8], mime: &str) -> Result<String, String> {
     Url::create_object_url_with_blob(&blob).map_err(|e| js_error("blob URL", e))
 }
 
+/// An object URL of a blob (revoke it when done).
+pub fn object_url(blob: &Blob) -> Result<String, String> {
+    Url::create_object_url_with_blob(blob).map_err(|e| js_error("blob URL", e))
+}
+
+/// A `Write` whose bytes leave WebAssembly memory in 1 MiB parts that become one `Blob`: a
+/// file (a ZIP, a streamed PNG) is never one buffer of its whole size here.
+pub struct BlobParts {
+    parts: Array,
+    pending: Vec<u8>,
+}
+
+impl BlobParts {
+    const PART_BYTES: usize = 1 << 20;
+
+    pub fn new() -> Self {
+        Self { parts: Array::new(), pending: Vec::new() }
+    }
+
+    fn flush_part(&mut self) {
+        if !self.pending.is_empty() {
+            self.parts.push(&Uint8Array::from(&self.pending[..]));
+            self.pending.clear();
+        }
+    }
+
+    pub fn into_blob(mut self, mime: &str) -> Result<Blob, String> {
+        self.flush_part();
+        let options = BlobPropertyBag::new();
+        options.set_type(mime);
+        Blob::new_with_u8_array_sequence_and_options(&self.parts, &options).map_err(|e| js_error("blob", e))
+    }
+}
+
+impl std::io::Write for BlobParts {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= Self::PART_BYTES {
+            self.flush_part();
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Bytes of the WebAssembly memory: its peak, since wasm memory only grows.
+pub fn wasm_memory_bytes() -> usize {
+    let buffer = get(&wasm_bindgen::memory(), "buffer");
+    get(&buffer, "byteLength").as_f64().unwrap_or_default() as usize
+}
+
 /// Save a blob as `file_name` (its URL released once the download has started).
 pub fn download_blob(blob: &Blob, file_name: &str) {
     let Ok(url) = Url::create_object_url_with_blob(blob) else { return };

@@ -6,8 +6,9 @@
 //   reported and the rest finish; "Download all" gives a ZIP whose PNGs, one per good file,
 //   equal `srkd upscale` (ARTIFACT_DIR/batch-NAME.png, which test-web.sh writes) within 1;
 //   a failed item can be retried and a waiting one cancelled without breaking the queue;
+// - a dropped folder (and its subfolders) queues every picture in it, nothing else;
 // - two models on one picture (?compare=teacher-srresnet): both results and their metrics, each
-//   equal to `srkd eval` of that model (ARTIFACT_DIR/cli-eval-teacher.json);
+//   equal to `srkd eval` of that model (ARTIFACT_DIR/cli-eval-teacher.json); the ZIP holds both;
 // - an RGBA picture keeps its (bicubic-resized) alpha: the page's PNG equals `srkd upscale`'s;
 // - 16-bit PNG in → 16-bit PNG out (?format=png16), equal to `srkd upscale --depth 16`;
 // - JPEG output: the download is a JPEG named .jpg, of the result's size;
@@ -101,6 +102,40 @@ await check('a batch of 5 with a corrupt file: reported, the rest finish, ZIP eq
   await page.close();
 });
 
+await check('a dropped folder brings every picture in it and in its subfolders', async () => {
+  const page = await openPage(`?backend=cpu&model=${model}`);
+  await page.waitForFunction(() => document.querySelector('#result')?.dataset.status === 'idle', null, { timeout: 60_000 });
+  // A drop's entries come from the File System entries API, which a script cannot fill with a
+  // real folder: the items answer with entries of the same shape (a folder read in two
+  // batches, a subfolder, a file that is not a picture).
+  await page.evaluate(async () => {
+    const png = new Uint8Array(await (await fetch('butterfly.png')).arrayBuffer());
+    const file = (name, type = 'image/png', data = png) => new File([data], name, { type });
+    const fileEntry = (f) => ({ isFile: true, isDirectory: false, name: f.name, file: (ok) => setTimeout(() => ok(f)) });
+    const folderEntry = (name, children) => ({
+      isFile: false, isDirectory: true, name,
+      createReader: () => {
+        const batches = [children.slice(0, 2), children.slice(2), []];
+        return { readEntries: (ok) => setTimeout(() => ok(batches.shift() ?? [])) };
+      },
+    });
+    const folder = folderEntry('photos', [
+      fileEntry(file('b.png')), fileEntry(file('notes.txt', 'text/plain', new Uint8Array([1]))),
+      folderEntry('more', [fileEntry(file('c.png'))]), fileEntry(file('a.png')),
+    ]);
+    const transfer = new DataTransfer();
+    transfer.items.add(file('photos', ''));
+    DataTransferItem.prototype.webkitGetAsEntry = () => folder;
+    document.querySelector('.page').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  });
+  await page.waitForSelector('#queue');
+  await queueDone(page);
+  const queue = await queueData(page);
+  assert.deepEqual([queue.total, queue.done], ['3', '3'], JSON.stringify(queue));
+  assert.deepEqual(await page.$$eval('#queue li', (items) => items.map((i) => i.dataset.name)), ['a.png', 'b.png', 'c.png']);
+  await page.close();
+});
+
 await check('two models on one picture: both equal srkd eval of that model', async () => {
   const teacher = JSON.parse(fs.readFileSync(path.join(artifacts, 'cli-eval-teacher.json'), 'utf8')).images[0];
   const page = await openPage(`?demo=1&mode=evaluate&backend=cpu&model=${model}&compare=teacher-srresnet`);
@@ -113,6 +148,20 @@ await check('two models on one picture: both equal srkd eval of that model', asy
   near(result.ssimCompare, teacher.model.ssim, 0.0005, 'teacher SSIM-Y');
   assert.match(await page.textContent('.compare-tools'), /Teacher · SRResNet/);
   await page.screenshot({ path: path.join(artifacts, 'web-compare-models.png'), fullPage: true });
+  // The second model's result downloads on its own, and a batch's ZIP holds both models' results.
+  const [single] = await Promise.all([page.waitForEvent('download'), page.click('#download-compared')]);
+  assert.equal(single.suggestedFilename(), 'butterfly_x4_teacher-srresnet.png');
+  await page.setInputFiles('#file', [file('second.png', 'data/eval/butterfly.png')]);
+  await queueDone(page);
+  const [zip] = await Promise.all([page.waitForEvent('download'), page.click('#download-zip')]);
+  const entries = unzip(fs.readFileSync(await zip.path()));
+  const names = (stem) => [`${stem}_x4_${model}.png`, `${stem}_x4_teacher-srresnet.png`];
+  assert.deepEqual([...entries.keys()].sort(), [...names('butterfly'), ...names('second')].sort());
+  const ours = entries.get(`second_x4_${model}.png`);
+  const diff = await pixelDiff(page, ours, entries.get('second_x4_teacher-srresnet.png'));
+  assert.ok(diff.worst > 0, `the two models' results are the same picture: ${JSON.stringify(diff)}`);
+  const same = await pixelDiff(page, fs.readFileSync(await single.path()), entries.get('butterfly_x4_teacher-srresnet.png'));
+  assert.equal(same.worst, 0, 'the single download and the ZIP entry are the same result');
   await page.close();
   const bad = await openPage('?compare=nosuchmodel');
   await bad.waitForSelector('#error', { timeout: 30_000 });

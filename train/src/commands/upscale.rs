@@ -1,11 +1,10 @@
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use srkd_core::image::{
-    Decoded, ImageF32, OutputFormat, OutputSize, Sample, decode, decode_precise, encode, encode_png16,
+    Decoded, ImageF32, OutputFormat, OutputSize, PngRows, Sample, decode, decode_precise, encode, encode_png16,
     imresize_to_size, output_samples, resize_output,
 };
 use srkd_core::model::{Generator, GeneratorConfig};
@@ -104,30 +103,34 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let streams = args.depth == Depth::Eight
-        && format == OutputFormat::Png
-        && (out_w, out_h) == (w, h)
-        && image.alpha.is_none()
-        && !image.grayscale;
+    let streams =
+        args.depth == Depth::Eight && format == OutputFormat::Png && (out_w, out_h) == (w, h) && image.alpha.is_none();
     if streams {
-        // Plain RGB at the model's size: each band of rows goes to the PNG encoder as soon as
-        // its tiles are done, so memory holds one band, not the whole 16× larger picture.
-        let mut file = AtomicFile::create(&args.output)?;
+        // At the model's size without alpha: each band of rows goes to the PNG encoder as soon
+        // as its tiles are done, so memory holds one band, not the whole 16× larger picture.
+        let file = AtomicFile::create(&args.output)?;
         let what = || format!("{}: write failed", args.output.display());
-        {
-            let mut info = png::Info::with_size(out_w as u32, out_h as u32);
-            info.color_type = png::ColorType::Rgb;
-            info.bit_depth = png::BitDepth::Eight;
-            info.icc_profile = image.icc_profile.as_deref().map(Into::into);
-            let encoder = png::Encoder::with_info(&mut file, info).with_context(what)?;
-            let mut writer = encoder.write_header().with_context(what)?;
-            let mut rows = writer.stream_writer().with_context(what)?;
-            upscale_rgb_rows(&generator, &config, &image.rgb, args.inference.tile, &device, on_tile, |band| {
-                rows.write_all(band).with_context(what)
-            })?;
-            rows.finish().with_context(what)?;
-            writer.finish().with_context(what)?;
-        }
+        let file = {
+            let channels = if image.grayscale { 1 } else { 3 };
+            let mut rows =
+                PngRows::new(file, (out_w, out_h), channels, image.icc_profile.as_deref()).with_context(what)?;
+            upscale_rgb_rows(
+                &generator,
+                &config,
+                &image.rgb,
+                args.inference.tile,
+                &device,
+                on_tile,
+                |band: &[u8]| {
+                    let written = match image.grayscale {
+                        true => rows.write_rows(&output_samples(band.to_vec(), None, true).1),
+                        false => rows.write_rows(band),
+                    };
+                    written.with_context(what)
+                },
+            )?;
+            rows.finish().with_context(what)?
+        };
         file.commit()?;
     } else {
         let what = || args.output.display().to_string();

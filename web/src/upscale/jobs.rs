@@ -12,20 +12,10 @@ use super::queue::{ItemState, Source};
 use super::settings::Settings;
 use super::{Compared, Ended, Finished, Msg, PictureFacts, SAMPLE, Shown, Status, UpscalePage};
 use crate::backend::Kind;
-use crate::browser::{blob_url, fetch_bytes, read_file};
+use crate::browser::{blob_url, fetch_bytes, object_url, read_file};
 use crate::models::{ShippedModel, find};
-use crate::pipeline::{self, Job, JobError, JobEvent, LoadedModel, Mode};
+use crate::pipeline::{self, Job, JobError, JobEvent, LoadedModel, Mode, Outcome, ResultFile};
 use srkd_core::image::{OutputFormat, OutputSize};
-
-/// The files of a `FileList` (a pick, a drop, a paste); folders picked whole bring every file
-/// in them, so anything that is not an image is left out here rather than failing in the queue.
-pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
-    let Some(list) = list else { return Vec::new() };
-    (0..list.length())
-        .filter_map(|i| list.get(i))
-        .filter(|f| f.type_().is_empty() || f.type_().starts_with("image/"))
-        .collect()
-}
 
 /// A shipped model and what of it is loaded already, per device.
 type ModelToRun = (ShippedModel, HashMap<Kind, Rc<LoadedModel>>);
@@ -82,6 +72,21 @@ async fn run_item(
     let Some((model_id, outcome, backend)) = results.next() else { return Ended::Failed("no model to run".into()) };
     let compared = results.next().map(|(id, outcome, _)| (id, outcome));
     Ended::Done(Box::new(Finished { outcome, model_id, backend, facts, settings, compared }))
+}
+
+/// Object URLs of a result's file and, for a streamed one, of the crop the view shows (the
+/// bytes moved out of WebAssembly memory into blobs).
+fn result_urls(outcome: &mut Outcome) -> Result<(String, Option<String>), String> {
+    let mime = outcome.format.mime_type();
+    let sr_url = match std::mem::replace(&mut outcome.sr_file, ResultFile::Bytes(Vec::new())) {
+        ResultFile::Bytes(bytes) => blob_url(&bytes, mime)?,
+        ResultFile::Blob(blob) => object_url(&blob)?,
+    };
+    let view_url = match outcome.crop.as_mut() {
+        Some(crop) => Some(blob_url(&std::mem::take(&mut crop.sr_png), OutputFormat::Png.mime_type())?),
+        None => None,
+    };
+    Ok((sr_url, view_url))
 }
 
 impl UpscalePage {
@@ -160,13 +165,13 @@ impl UpscalePage {
     /// The results moved out of WebAssembly memory into blobs, described for the view.
     fn shown_of(&mut self, id: u32, finished: Finished) -> Result<Shown, String> {
         let Finished { mut outcome, model_id, backend, facts, settings, compared } = finished;
-        let sr_url = blob_url(&std::mem::take(&mut outcome.sr_file), outcome.format.mime_type())?;
+        let (sr_url, view_url) = result_urls(&mut outcome)?;
         let bicubic_url = blob_url(&std::mem::take(&mut outcome.bicubic_png), OutputFormat::Png.mime_type())?;
         let compared = match compared {
             Some((model_id, mut outcome)) => {
-                let sr_url = blob_url(&std::mem::take(&mut outcome.sr_file), outcome.format.mime_type())?;
+                let (sr_url, view_url) = result_urls(&mut outcome)?;
                 outcome.bicubic_png = Vec::new();
-                Some(Compared { outcome, model_id, sr_url })
+                Some(Compared { outcome, model_id, sr_url, view_url })
             }
             None => None,
         };
@@ -181,6 +186,7 @@ impl UpscalePage {
         Ok(Shown {
             outcome,
             sr_url,
+            view_url,
             bicubic_url,
             model_id,
             backend,
@@ -193,14 +199,19 @@ impl UpscalePage {
         })
     }
 
-    /// Every done item's result in one ZIP, named as their single downloads.
+    /// Every done item's results (the compared model's too) in one ZIP, named as their single
+    /// downloads.
     pub(super) fn zip(&mut self, ctx: &Context<Self>) {
         let entries: Vec<(String, String)> = self
             .queue
             .items
             .iter()
             .filter_map(|i| i.shown.as_ref())
-            .map(|s| (s.file_name(), s.sr_url.clone()))
+            .flat_map(|s| {
+                let compared =
+                    s.compared.as_ref().map(|c| (s.file_name_for(&c.model_id, c.outcome.format), c.sr_url.clone()));
+                std::iter::once((s.file_name(), s.sr_url.clone())).chain(compared)
+            })
             .collect();
         if entries.is_empty() || self.zipping {
             return;

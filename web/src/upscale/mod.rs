@@ -25,6 +25,7 @@ use crate::pipeline::{LoadedModel, Mode, Outcome};
 use srkd_core::image::{OutputFormat, OutputSize};
 
 mod jobs;
+mod picked;
 mod queue;
 mod settings;
 mod view;
@@ -83,11 +84,20 @@ pub struct Compared {
     outcome: Outcome,
     model_id: String,
     sr_url: String,
+    /// Its crop, for a streamed result.
+    view_url: Option<String>,
+}
+
+impl Compared {
+    fn view_url(&self) -> &str {
+        self.view_url.as_deref().unwrap_or(&self.sr_url)
+    }
 }
 
 impl Drop for Compared {
     fn drop(&mut self) {
         revoke(&self.sr_url);
+        self.view_url.iter().for_each(|url| revoke(url));
     }
 }
 
@@ -109,6 +119,8 @@ pub enum Msg {
     /// The result's format, and whether a PNG is 16-bit.
     SetFormat(OutputFormat, bool),
     OpenFiles(Vec<File>),
+    /// Dropped folders (and files beside them): their images are found, then queued.
+    OpenFolders(Vec<wasm_bindgen::JsValue>),
     LoadSample,
     /// Run the picture on screen again with the current settings.
     Run,
@@ -126,6 +138,8 @@ pub enum Msg {
     /// The job goes on on another backend (the probe's choice, or the CPU after a GPU failure).
     BackendChanged(Rc<Backend>),
     Download(u32),
+    /// The second model's result of an item.
+    DownloadCompared(u32),
     DownloadZip,
     ZipReady(Result<web_sys::Blob, String>),
     DismissError,
@@ -136,6 +150,8 @@ pub struct Shown {
     /// Timings, sizes and metrics (its file bytes moved into the blobs below).
     outcome: Outcome,
     sr_url: String,
+    /// What the view shows of a streamed result: a 1:1 crop (the bicubic URL is of the same).
+    view_url: Option<String>,
     bicubic_url: String,
     model_id: String,
     backend: Kind,
@@ -152,7 +168,26 @@ pub struct Shown {
 impl Shown {
     /// `photo_x4_student-srresnet-kd.png`: the picture, the size and the model that made it.
     fn file_name(&self) -> String {
-        format!("{}_{}_{}.{}", self.file_stem, self.size.tag(), self.model_id, self.outcome.format.extension())
+        self.file_name_for(&self.model_id, self.outcome.format)
+    }
+
+    /// The name of this picture's result by `model_id` (the compared model's, in the ZIP).
+    fn file_name_for(&self, model_id: &str, format: OutputFormat) -> String {
+        format!("{}_{}_{}.{}", self.file_stem, self.size.tag(), model_id, format.extension())
+    }
+}
+
+impl Shown {
+    fn view_url(&self) -> &str {
+        self.view_url.as_deref().unwrap_or(&self.sr_url)
+    }
+
+    /// The size of what the view shows: the result, or its crop.
+    fn view_size(&self) -> (usize, usize) {
+        match &self.outcome.crop {
+            Some(crop) => (crop.width, crop.height),
+            None => (self.outcome.width, self.outcome.height),
+        }
     }
 }
 
@@ -160,6 +195,7 @@ impl Drop for Shown {
     fn drop(&mut self) {
         revoke(&self.sr_url);
         revoke(&self.bicubic_url);
+        self.view_url.iter().for_each(|url| revoke(url));
     }
 }
 
@@ -265,7 +301,7 @@ impl Component for UpscalePage {
                 EventListenerOptions::enable_prevent_default(),
                 move |event| {
                     let Some(e) = event.dyn_ref::<ClipboardEvent>() else { return };
-                    let files = jobs::files_of(e.clipboard_data().and_then(|d| d.files()));
+                    let files = picked::files_of(e.clipboard_data().and_then(|d| d.files()));
                     if !files.is_empty() {
                         e.prevent_default();
                         link.send_message(Msg::OpenFiles(files));
@@ -303,6 +339,13 @@ impl Component for UpscalePage {
                 self.pinned = false;
                 self.advance(ctx);
             }
+            Msg::OpenFolders(entries) => ctx.link().send_future(async move {
+                let (files, unreadable) = picked::files_in(entries).await;
+                if unreadable > 0 {
+                    web_sys::console::warn_1(&format!("{unreadable} dropped entries could not be read").into());
+                }
+                Msg::OpenFiles(files)
+            }),
             Msg::LoadSample => {
                 self.queue.push(SAMPLE.1.into(), Source::Sample);
                 self.pinned = false;
@@ -360,6 +403,13 @@ impl Component for UpscalePage {
             Msg::Download(id) => {
                 if let Some(shown) = self.queue.get(id).and_then(|i| i.shown.as_ref()) {
                     crate::browser::download(&shown.sr_url, &shown.file_name());
+                }
+                return false;
+            }
+            Msg::DownloadCompared(id) => {
+                let shown = self.queue.get(id).and_then(|i| i.shown.as_ref());
+                if let Some((s, c)) = shown.and_then(|s| Some((s, s.compared.as_ref()?))) {
+                    crate::browser::download(&c.sr_url, &s.file_name_for(&c.model_id, c.outcome.format));
                 }
                 return false;
             }

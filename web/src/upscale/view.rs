@@ -4,7 +4,7 @@
 use web_sys::{DragEvent, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use super::jobs::files_of;
+use super::picked::{dropped_folders, files_of};
 use super::{Msg, Status, UpscalePage};
 use crate::compare::Compare;
 use crate::models::MODELS;
@@ -57,6 +57,9 @@ impl UpscalePage {
         });
         let on_drop = link.batch_callback(|e: DragEvent| {
             e.prevent_default();
+            if let Some(entries) = dropped_folders(&e) {
+                return Some(Msg::OpenFolders(entries));
+            }
             let files = files_of(e.data_transfer().and_then(|d| d.files()));
             (!files.is_empty()).then_some(Msg::OpenFiles(files))
         });
@@ -151,12 +154,17 @@ impl UpscalePage {
                 if self.status == Status::Loading { <p class="progress">{ "Loading…" }</p> }
                 if self.status == Status::Cancelled { <p class="progress">{ "Cancelled." }</p> }
                 if let Some(s) = shown {
+                    if let Some(crop) = &s.outcome.crop {
+                        <p id="crop-note" class="hint">{ format!(
+                            "The {}×{} result is too large to show whole: here is its centre at 1:1 ({}×{} from x {}, y {}). Download it for the whole picture.",
+                            s.outcome.width, s.outcome.height, crop.width, crop.height, crop.x, crop.y) }</p>
+                    }
                     if let Some(c) = &s.compared {
-                        <Compare base_url={c.sr_url.clone()} base_label={self.model_label(&c.model_id)} over_url={s.sr_url.clone()}
-                            over_label={self.model_label(&s.model_id)} width={s.outcome.width} height={s.outcome.height} />
+                        <Compare base_url={c.view_url().to_string()} base_label={self.model_label(&c.model_id)} over_url={s.view_url().to_string()}
+                            over_label={self.model_label(&s.model_id)} width={s.view_size().0} height={s.view_size().1} />
                     } else {
-                        <Compare base_url={s.bicubic_url.clone()} base_label="bicubic" over_url={s.sr_url.clone()}
-                            over_label={self.model_label(&s.model_id)} width={s.outcome.width} height={s.outcome.height} />
+                        <Compare base_url={s.bicubic_url.clone()} base_label="bicubic" over_url={s.view_url().to_string()}
+                            over_label={self.model_label(&s.model_id)} width={s.view_size().0} height={s.view_size().1} />
                     }
                     <section class="figures">
                         <table id="metrics">
@@ -183,6 +191,11 @@ impl UpscalePage {
                         <button id="download" onclick={link.callback({ let id = self.selected; move |_| Msg::Download(id.unwrap_or_default()) })}>
                             { format!("Download {}", s.file_name()) }
                         </button>
+                        if let Some(c) = &s.compared {
+                            <button id="download-compared" onclick={link.callback({ let id = self.selected; move |_| Msg::DownloadCompared(id.unwrap_or_default()) })}>
+                                { format!("Download {}", s.file_name_for(&c.model_id, c.outcome.format)) }
+                            </button>
+                        }
                         if s.facts.had_alpha {
                             <p class="hint">{
                                 if s.outcome.metrics.is_some() { "The image has transparency; evaluate mode compares its colours only." }
@@ -207,6 +220,8 @@ impl UpscalePage {
                     data-kernel-diff={fmt(shown.and_then(|s| s.outcome.kernel_diff).map(f64::from), 6)}
                     data-width={shown.map(|s| s.outcome.width.to_string()).unwrap_or_default()}
                     data-height={shown.map(|s| s.outcome.height.to_string()).unwrap_or_default()}
+                    data-streamed={shown.map(|s| if s.outcome.crop.is_some() { "1" } else { "0" }).unwrap_or_default()}
+                    data-wasm-memory={shown.map(|s| s.outcome.wasm_memory_bytes.to_string()).unwrap_or_default()}
                     data-ready-at={fmt(shown.map(|s| s.outcome.ready_at_ms), 1)} data-error={self.error.clone().unwrap_or_default()}>
                     { format!("status: {}", self.status.id()) }
                 </div>

@@ -1,0 +1,86 @@
+//! The generator over a picture tile by tile on the page's backend, a band (one row of tiles)
+//! at a time, yielding to the browser between tiles so the page stays responsive.
+
+use std::cell::Cell;
+
+use burn::tensor::Tensor;
+use srkd_core::image::{ImageF32, Sample};
+use srkd_core::tensor::{data_to_image, image_to_tensor};
+use srkd_core::tiling::{Stitcher, plan_tiles};
+
+use super::{JobError, LoadedModel};
+use crate::backend::{Backend, Kernels, Kind};
+use crate::browser::yield_now;
+
+/// `window` through the model on the backend: the super-resolved pixels (0–255, unclamped) and,
+/// with `?kernels=compare` on the CPU, the largest difference from the reference path.
+pub async fn run_tile(
+    model: &LoadedModel,
+    backend: &Backend,
+    window: &ImageF32,
+) -> Result<(ImageF32, Option<f32>), JobError> {
+    let on_cpu = backend.kind == Kind::Cpu;
+    let input = image_to_tensor(window, &backend.device);
+    let sr = if on_cpu && backend.kernels == Kernels::Reference {
+        model.generator.forward_reference(input)
+    } else {
+        model.generator.forward(input)
+    };
+    let sr = read_back(sr).await?;
+    if !(on_cpu && backend.kernels == Kernels::Compare) {
+        return Ok((sr, None));
+    }
+    let reference = read_back(model.generator.forward_reference(image_to_tensor(window, &backend.device))).await?;
+    let diff = sr.data.iter().zip(&reference.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    Ok((sr, Some(diff)))
+}
+
+async fn read_back(sr: Tensor<4>) -> Result<ImageF32, JobError> {
+    let data = sr.into_data_async().await.map_err(|e| JobError::Device(format!("{e:?}")))?;
+    data_to_image(data).map_err(|e| JobError::Device(e.to_string()))
+}
+
+/// What the tiled run reports.
+pub struct Tiled {
+    pub tiles: usize,
+    /// `?kernels=compare`: the largest direct-vs-reference difference.
+    pub kernel_diff: Option<f32>,
+}
+
+/// Run the generator over `lq` in `tile`-pixel tiles; each finished band of output rows (RGB
+/// samples of `T`, top to bottom) goes to `on_band` with its first row, so a caller can write it
+/// out before the next band exists.
+pub async fn upscale_bands<T: Sample>(
+    model: &LoadedModel,
+    backend: &Backend,
+    lq: &ImageF32,
+    tile: usize,
+    cancel: &Cell<bool>,
+    progress: &dyn Fn(usize, usize),
+    on_band: &mut dyn FnMut(usize, Vec<T>) -> Result<(), JobError>,
+) -> Result<Tiled, JobError> {
+    let s = model.config.scale;
+    let tiles = plan_tiles(lq.width, lq.height, tile, model.config.receptive_radius());
+    let mut kernel_diff: Option<f32> = None;
+    let mut done = 0;
+    progress(0, tiles.len());
+    for band in tiles.chunk_by(|a, b| a.core_y == b.core_y) {
+        let mut stitcher = Stitcher::band(lq.width, band[0].core_y, band[0].core_h, s);
+        for t in band {
+            yield_now().await;
+            if cancel.get() {
+                return Err(JobError::Cancelled);
+            }
+            let window = lq.crop(t.win_x, t.win_y, t.win_w, t.win_h);
+            let (sr, diff) = run_tile(model, backend, &window).await?;
+            if let Some(diff) = diff {
+                kernel_diff = Some(kernel_diff.map_or(diff, |m| m.max(diff)));
+            }
+            stitcher.place(t, &sr);
+            done += 1;
+            progress(done, tiles.len());
+        }
+        on_band(band[0].core_y * s, stitcher.rgb)?;
+    }
+    Ok(Tiled { tiles: tiles.len(), kernel_diff })
+}
