@@ -12,6 +12,7 @@
 #   P6  `srkd serve` under load: 50 concurrent raters answering a study, SQLite and PostgreSQL
 #       (scripts/bench-serve.sh).
 #   P7  `srkd upscale` maximum memory on a 4000×3000 photo, student and teacher (scripts/bench-memory.sh).
+#   P8  the page on the same photo: time and memory of the streamed result (scripts/bench-page-memory.sh).
 # Installs the pinned peers (scripts/bench/requirements.txt) from PyPI into ~/.cache/srkd-bench-venv
 # and UpscalerJS from npm; builds the page (scripts/build-web.sh) unless web/dist is there.
 # Usage: scripts/bench.sh            (≈ 25 min on 2 cores after the first build and install)
@@ -67,6 +68,7 @@ for b in webgpu webgl; do
 done
 scripts/bench-serve.sh "$out"   # P6 (writes serve-*.json into $out; the report below adds them)
 scripts/bench-memory.sh "$out"  # P7 (memory-*.json)
+scripts/bench-page-memory.sh "$out"  # P8 (large-memory.json)
 dist=(--dist web/dist)
 "$venv/bin/python" scripts/bench/peers.py report --dir "$out" --out docs/performance.md "${dist[@]}"
 echo "raw timings: $out" >&2

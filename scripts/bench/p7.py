@@ -43,13 +43,18 @@ def splice(doc_path: Path, new: list[str], heading: str) -> None:
     doc_path.write_text("\n".join(doc))
 
 
-if __name__ == "__main__":
-    p = argparse.ArgumentParser(description=__doc__)
+def splice_section_cli(doc: str, section, heading: str, needs: str) -> None:
+    """`--dir D --out REPORT`: replace just `heading`'s section of REPORT by `section(D)`."""
+    p = argparse.ArgumentParser(description=doc)
     p.add_argument("--dir", required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    lines = p7_section(Path(args.dir))
+    lines = section(Path(args.dir))
     if not lines:
-        raise SystemExit(f"{args.dir}: no memory-*.json")
-    splice(Path(args.out), lines, "## P7")
+        raise SystemExit(f"{args.dir}: no {needs}")
+    splice(Path(args.out), lines, heading)
     print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    splice_section_cli(__doc__, p7_section, "## P7", "memory-*.json")

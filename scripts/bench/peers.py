@@ -27,6 +27,7 @@ from pathlib import Path
 
 from p4 import p4_section  # scripts/bench/p4.py
 from p7 import p7_section  # scripts/bench/p7.py
+from p8 import p8_section  # scripts/bench/p8.py
 
 
 def build_generator(config, tensors, strict=True):
@@ -496,6 +497,7 @@ def report(args):
                   f"; gzip {'met' if gz <= 3_000_000 else f'missed by {gz - 3_000_000:,} bytes'}."]
     lines += p6_section(d)
     lines += p7_section(d)
+    lines += p8_section(d)
     versions = peer_runs[0]["versions"]
     # The commit the timings were measured on (bench.sh writes it first), not the one reporting.
     commit_file = d / "commit"

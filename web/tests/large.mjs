@@ -12,13 +12,17 @@
 // .with_blocks(1).init(..)` saved by `srkd_core::weights::generator_to_bytes`, which names it in
 // its metadata; served in place of MODEL_ID's weights) so
 // the run takes a minute, not the student's twenty (the streaming, not the model, is tested
-// here; the student's time and memory on the same input are benchmarks). Also: a large input
-// asked for as JPEG is refused with a message that says what to choose.
+// here). Also: a large input asked for as JPEG is refused with a message that says what to choose.
+//
+// As a benchmark (scripts/bench-page-memory.sh, P8 of docs/performance.md): SRKD_LARGE_SHIPPED=1
+// runs MODEL_ID's own weights and skips the comparison with the CLI (the test above makes it);
+// SRKD_LARGE_INPUT=FILE takes that 4000×3000 picture instead of the drawn one.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { check, finish, finished, launchChromium, serveDist } from './harness.mjs';
 import { decode, encodeRgb } from './png.mjs';
 
@@ -28,17 +32,20 @@ if (!artifacts) {
   process.exit(2);
 }
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const tiny = path.join(root, 'tests/fixtures/tiny-generator.bpk');
+const shipped = process.env.SRKD_LARGE_SHIPPED === '1';
+const weights = shipped ? path.join(root, `weights/${model}.bpk`) : path.join(root, 'tests/fixtures/tiny-generator.bpk');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'srkd-large-'));
 const [W, H, S] = [4000, 3000, 4];
 
 // Smooth shading, hard edges and fine texture, so every band differs.
-const input = path.join(work, 'large.png');
-fs.writeFileSync(input, encodeRgb(W, H, (x, y) => [
-  128 + 100 * Math.sin(x / 37) * Math.cos(y / 53),
-  (x * 255) / W,
-  ((x >> 6) ^ (y >> 6)) & 1 ? 200 - ((x * 7 + y * 13) % 40) : 40 + ((x * y) % 29),
-]));
+const input = process.env.SRKD_LARGE_INPUT ?? path.join(work, 'large.png');
+if (!process.env.SRKD_LARGE_INPUT) {
+  fs.writeFileSync(input, encodeRgb(W, H, (x, y) => [
+    128 + 100 * Math.sin(x / 37) * Math.cos(y / 53),
+    (x * 255) / W,
+    ((x >> 6) ^ (y >> 6)) & 1 ? 200 - ((x * 7 + y * 13) % 40) : 40 + ((x * y) % 29),
+  ]));
+}
 
 /** Resident kB of every process below `pid` (the launched Chromium: browser, renderers, GPU
  * process, …), in total and the largest one. */
@@ -74,23 +81,26 @@ function treeRss(pid) {
 const server = await serveDist(distArg);
 const browser = await launchChromium();
 
-/** The page with MODEL_ID's weights answered by the tiny generator (no service worker, so the
- * route sees every request). */
+/** The page with MODEL_ID's weights answered by the tiny generator unless shipped (no service
+ * worker, so the route sees every request). */
 async function openWithTinyModel(query) {
   const page = await browser.newPage({ viewport: { width: 1200, height: 1100 }, serviceWorkers: 'block' });
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.log(`  [page ${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
-  await page.route(`**/weights/${model}.bpk`, (route) => route.fulfill({ body: fs.readFileSync(tiny), contentType: 'application/octet-stream' }));
+  if (!shipped) {
+    await page.route(`**/weights/${model}.bpk`, (route) => route.fulfill({ body: fs.readFileSync(weights), contentType: 'application/octet-stream' }));
+  }
   await page.goto(`${server.base}/?backend=cpu&model=${model}${query}`);
   await page.waitForFunction(() => document.querySelector('#result')?.dataset.status === 'idle', null, { timeout: 120_000 });
   return page;
 }
 
-await check('a 4000×3000 input → 16000×12000 PNG streamed in bounded memory, equal to srkd upscale', async () => {
+await check(`a 4000×3000 input → 16000×12000 PNG streamed in bounded memory${shipped ? '' : ', equal to srkd upscale'}`, async () => {
   const cliOut = path.join(work, 'cli.png');
   const cliStarted = Date.now();
-  execFileSync(srkd, ['upscale', input, cliOut, '--model', tiny], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const cliSeconds = (Date.now() - cliStarted) / 1000;
+  if (!shipped) execFileSync(srkd, ['upscale', input, cliOut, '--model', weights], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const cliSeconds = shipped ? null : (Date.now() - cliStarted) / 1000;
+  const load = Number(fs.readFileSync('/proc/loadavg', 'latin1').split(' ')[0]);
 
   const page = await openWithTinyModel('');
   // The browser is this script's child (launched, not connected to).
@@ -125,14 +135,21 @@ await check('a 4000×3000 input → 16000×12000 PNG streamed in bounded memory,
     wasm_memory_bytes: wasmMemory, js_heap_used_bytes: heap,
     browser_tree_rss_kib: { before: before.total, peak: peak.total },
     largest_child_process_rss_kib: peak.largest,
-    page_seconds: pageSeconds, cli_seconds: cliSeconds,
-    model: 'tests/fixtures/tiny-generator.bpk (4 filters, 1 block)', backend: result.backend, kernels: result.kernels,
+    page_seconds: pageSeconds, page_generator_and_png_ms: Number(result.ms), cli_seconds: cliSeconds,
+    model: path.relative(root, weights), weights_sha256: createHash('sha256').update(fs.readFileSync(weights)).digest('hex'),
+    input_file: process.env.SRKD_LARGE_INPUT ? path.relative(root, input) : 'drawn by web/tests/large.mjs',
+    backend: result.backend, kernels: result.kernels, loadavg_before: load,
+    commit: execFileSync('git', ['describe', '--always', '--dirty'], { cwd: root }).toString().trim(),
   };
   fs.writeFileSync(path.join(artifacts, 'large-memory.json'), `${JSON.stringify(memory, null, 2)}\n`);
   console.log(`  memory: wasm ${(wasmMemory / 2 ** 20).toFixed(0)} MiB, largest process ${(peak.largest / 1024).toFixed(0)} MiB, raw result ${(rawResult / 2 ** 20).toFixed(0)} MiB; page ${pageSeconds.toFixed(0)} s, CLI ${cliSeconds.toFixed(0)} s`);
   assert.ok(wasmMemory > 0 && wasmMemory < rawResult, `wasm memory ${wasmMemory} B is not below the raw result's ${rawResult} B`);
   assert.ok(peak.largest * 1024 < rawResult + wasmMemory, `a browser process grew to ${peak.largest} kB`);
 
+  if (shipped) {
+    await page.close();
+    return;
+  }
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
   const pageOut = path.join(work, 'page.png');
   await download.saveAs(pageOut);
