@@ -115,7 +115,8 @@ await check(`a 4000×3000 input → 16000×12000 PNG streamed in bounded memory$
   let result;
   try {
     await page.setInputFiles('#file', input);
-    result = await finished(page, 1_200_000);
+    // The student takes ≈ 20 min for 12 Mpx on one wasm thread when the machine is otherwise idle.
+    result = await finished(page, shipped ? 7_200_000 : 1_200_000);
   } finally {
     clearInterval(sampler);
   }
