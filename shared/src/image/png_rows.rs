@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 use std::rc::Rc;
 
+use super::output_samples;
 use crate::Error;
 
 /// The caller's writer and its first error, shared with the encoder: the encoder writes the
@@ -42,6 +43,7 @@ impl<W: Write> Write for Latch<W> {
 pub struct PngRows<W: Write + 'static> {
     stream: png::StreamWriter<'static, Latch<W>>,
     shared: Rc<RefCell<Shared<W>>>,
+    grayscale: bool,
 }
 
 fn encode_error(e: impl ToString) -> Error {
@@ -69,7 +71,7 @@ impl<W: Write + 'static> PngRows<W> {
         let shared = Rc::new(RefCell::new(Shared { sink, error: None }));
         let encoder = png::Encoder::with_info(Latch(shared.clone()), info).map_err(encode_error)?;
         let stream = encoder.write_header().and_then(|w| w.into_stream_writer()).map_err(encode_error)?;
-        Ok(Self { stream, shared })
+        Ok(Self { stream, shared, grayscale: channels == 1 })
     }
 
     /// The next rows, top to bottom, `channels` samples per pixel.
@@ -77,10 +79,19 @@ impl<W: Write + 'static> PngRows<W> {
         self.stream.write_all(samples).map_err(encode_error)
     }
 
+    /// The next rows as RGB, folded to one channel (as [`output_samples`] folds a grey
+    /// picture's result) when the file is grey.
+    pub fn write_rgb_rows(&mut self, rgb: &[u8]) -> Result<(), Error> {
+        match self.grayscale {
+            true => self.write_rows(&output_samples(rgb.to_vec(), None, true).1),
+            false => self.write_rows(rgb),
+        }
+    }
+
     /// Close the file and hand the writer back: an error if rows are missing or the writer
     /// failed (also on the closing chunk).
     pub fn finish(self) -> Result<W, Error> {
-        let Self { stream, shared } = self;
+        let Self { stream, shared, .. } = self;
         // Finishing drops the encoder inside, which writes the closing chunk.
         stream.finish().map_err(encode_error)?;
         let shared = Rc::try_unwrap(shared).map_err(|_| encode_error("the PNG encoder is still open"))?.into_inner();
@@ -107,6 +118,17 @@ mod tests {
         let streamed = rows.finish().unwrap();
         let whole = encode_png(w, h, 3, samples).unwrap();
         assert_eq!(decode(&streamed).unwrap().rgb.data, decode(&whole).unwrap().rgb.data);
+    }
+
+    #[test]
+    fn rgb_rows_of_a_grey_file_are_folded_as_output_samples_folds_them() {
+        let rgb: Vec<u8> = (0..4 * 2 * 3).map(|i| (i * 29 % 256) as u8).collect();
+        let mut rows = PngRows::new(Vec::new(), (4, 2), 1, None).unwrap();
+        rows.write_rgb_rows(&rgb).unwrap();
+        let folded = decode(&rows.finish().unwrap()).unwrap();
+        assert!(folded.grayscale);
+        let want = output_samples(rgb, None, true).1;
+        assert_eq!(folded.rgb.data.iter().step_by(3).map(|&v| v as u8).collect::<Vec<_>>(), want);
     }
 
     #[test]

@@ -121,13 +121,7 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
                 args.inference.tile,
                 &device,
                 on_tile,
-                |band: &[u8]| {
-                    let written = match image.grayscale {
-                        true => rows.write_rows(&output_samples(band.to_vec(), None, true).1),
-                        false => rows.write_rows(band),
-                    };
-                    written.with_context(what)
-                },
+                |band: &[u8]| rows.write_rgb_rows(band).with_context(what),
             )?;
             rows.finish().with_context(what)?
         };

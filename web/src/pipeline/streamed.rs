@@ -3,7 +3,7 @@
 //! its file, so memory holds the input, one band and the encoder — never the 16× larger
 //! result. The view compares a 1:1 crop of the result's centre with bicubic on that region.
 
-use srkd_core::image::{OutputFormat, OutputSize, PngRows, bicubic_upscale_region, encode, output_samples};
+use srkd_core::image::{OutputFormat, OutputSize, PngRows, bicubic_upscale_region, encode};
 
 use super::tiles::upscale_bands;
 use super::{Crop, Job, JobError, LoadedModel, Outcome, ResultFile};
@@ -68,11 +68,7 @@ pub async fn run_streamed(
             let from = ((row - first_row) * width + cx) * 3;
             crop_rgb[(row - cy) * cw * 3..][..cw * 3].copy_from_slice(&band[from..from + cw * 3]);
         }
-        let written = match picture.grayscale {
-            true => rows.write_rows(&output_samples(band, None, true).1),
-            false => rows.write_rows(&band),
-        };
-        written.map_err(failed)
+        rows.write_rgb_rows(&band).map_err(failed)
     };
     let tiled = upscale_bands::<u8>(model, backend, lq, tile, &job.cancel, progress, &mut on_band).await?;
     let sr_blob = rows.finish().map_err(failed)?.into_blob(OutputFormat::Png.mime_type()).map_err(JobError::Input)?;

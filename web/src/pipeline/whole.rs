@@ -1,6 +1,8 @@
 //! A picture the page holds whole (up to 1024² in, 4096² out): every output size, format and
 //! bit depth, the bicubic baseline beside it, and the metrics — exactly what the CLI computes.
 
+use std::borrow::Cow;
+
 use srkd_core::image::{
     ImageF32, OutputFormat, OutputSize, Sample, degrade, encode, encode_png16, imresize_to_size, output_samples,
     quantize, resize_output,
@@ -55,12 +57,13 @@ pub async fn run_whole(
     let Job { picture, mode, size, .. } = job;
     let (mode, size) = (*mode, *size);
     let s = model.config.scale;
+    // Upscale mode reads the picture itself; evaluate mode its ×¼ degradation.
     let (truth, lq) = match mode {
         Mode::Evaluate => {
             let (hr, lq) = degrade(&picture.rgb, s);
-            (Some(hr), lq)
+            (Some(hr), Cow::Owned(lq))
         }
-        Mode::Upscale => (None, picture.rgb.clone()),
+        Mode::Upscale => (None, Cow::Borrowed(&picture.rgb)),
     };
     let (width, height) = output_dims(&lq, mode, size, s, &picture.name).map_err(JobError::Input)?;
     if width * height > MAX_OUTPUT_PIXELS {
