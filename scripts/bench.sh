@@ -5,7 +5,7 @@
 #       outputs checked equal; ROUNDS rounds (default 5) alternating srkd and the peers; medians.
 #   P2  one student G2G+AL training step (batch 16, 96² crops, teacher + VGG forward, KD +
 #       content + adversarial, D step): srkd `cpu` vs the same step in PyTorch CPU.
-#   P3  the web page's default student vs UpscalerJS (esrgan-slim ×4, TF.js WebGPU and WebGL) in
+#   P3  the web page's default student vs UpscalerJS (esrgan-slim ×4, TF.js WebGPU, WebGL, wasm) in
 #       the same headless Chromium (WebGPU on SwiftShader): time to first result in fresh
 #       browsers, steady-state time per picture, PSNR-Y/SSIM-Y on data/eval (scripts/bench/browser).
 #   P5  bytes the browser downloads before the first upscale (gzip -9 and brotli).
@@ -13,6 +13,8 @@
 #       (scripts/bench-serve.sh).
 #   P7  `srkd upscale` maximum memory on a 4000×3000 photo, student and teacher (scripts/bench-memory.sh).
 #   P8  the page on the same photo: time and memory of the streamed result (scripts/bench-page-memory.sh).
+#   P9  quality of the page's default student vs UpscalerJS esrgan-slim and esrgan-thick on unseen
+#       pictures: the embedded set and the independent photos (scripts/bench-peer-quality.sh).
 # Installs the pinned peers (scripts/bench/requirements.txt) from PyPI into ~/.cache/srkd-bench-venv
 # and UpscalerJS from npm; builds the page (scripts/build-web.sh) unless web/dist is there.
 # Usage: scripts/bench.sh            (≈ 25 min on 2 cores after the first build and install)
@@ -52,23 +54,11 @@ for r in $(seq 1 "$rounds"); do
 done
 # Where srkd's time goes (stages synchronised one by one; not part of the ratios).
 "$srkd" bench infer --models "$model_files" --runs 3 --stages --json "$out/stages.json" >&2
-# P3: the page's default model against UpscalerJS, on the same MATLAB-bicubic inputs.
-scripts/build-web.sh > /dev/null   # incremental; keeps web/dist in step with weights/ and the code
-if [ ! -x /usr/bin/chromium ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
-fi
-[ -d web/tests/node_modules/playwright-core ] || (cd web/tests && npm ci --no-audit --no-fund --loglevel=error)
-(cd scripts/bench/browser && npm ci --no-audit --no-fund --loglevel=error)
-# (Any generator will do here: only the degraded inputs are kept.)
-"$srkd" eval data/eval --model "$(ls weights/student-*.bpk | head -1)" --save-lr "$out/lr" > /dev/null
-# SwiftShader runs WebGPU on this CPU: 3 rounds keep P3 near 10 minutes on 2 cores.
-node scripts/bench/browser/p3.mjs --dist web/dist --hr data/eval --lr "$out/lr" --rounds "${P3_ROUNDS:-3}" --out "$out"
-for b in webgpu webgl; do
-  "$srkd" eval data/eval --results "$out/upscalerjs-$b" --json "$out/p3-upscalerjs-$b.json" > /dev/null
-done
+scripts/bench-page-speed.sh "$out"   # P3 (p3.json, p3-upscalerjs-*.json)
 scripts/bench-serve.sh "$out"   # P6 (writes serve-*.json into $out; the report below adds them)
 scripts/bench-memory.sh "$out"  # P7 (memory-*.json)
 scripts/bench-page-memory.sh "$out"  # P8 (large-memory.json)
+scripts/bench-peer-quality.sh "$out"  # P9 (p9/)
 dist=(--dist web/dist)
 "$venv/bin/python" scripts/bench/peers.py report --dir "$out" --out docs/performance.md "${dist[@]}"
 echo "raw timings: $out" >&2

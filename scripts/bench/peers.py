@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 
 from p4 import p4_section  # scripts/bench/p4.py
-from p7 import p7_section  # scripts/bench/p7.py
+from p7 import p7_section, splice  # scripts/bench/p7.py
 from p8 import p8_section  # scripts/bench/p8.py
+from p9 import p9_section  # scripts/bench/p9.py
 
 
 def build_generator(config, tensors, strict=True):
@@ -297,22 +298,27 @@ def payload(dist, model):
     return rows
 
 
+TFJS_BACKENDS = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly"}
+
+
 def p3_section(d):
     """The page vs UpscalerJS (p3.mjs's p3.json, `srkd eval --results` of the peer's pictures)."""
     p3 = json.loads((d / "p3.json").read_text())
     med = statistics.median
     first = {k: med(v) / 1000 for k, v in p3["first_result_ms"].items()}
     steady = {k: sum(med(ts) for ts in per.values()) / 1000 for k, per in p3["steady_ms"].items()}
-    peer_quality = {b: json.loads((d / f"p3-upscalerjs-{b}.json").read_text()) for b in ("webgpu", "webgl")}
+    peer_backends = [k.split("-", 1)[1] for k in p3["steady_ms"] if k.startswith("upscalerjs-")]
+    peer_quality = {b: json.loads((d / f"p3-upscalerjs-{b}.json").read_text()) for b in peer_backends}
     srkd_keys = [k for k in p3["steady_ms"] if k.startswith("srkd-")]
+    peer_keys = [f"upscalerjs-{b}" for b in peer_backends]
     took = lambda k: f"{p3['paths'][k]['backend']}, {p3['paths'][k]['kernels']} kernels"
     names = {k: f"srkd page, {p3['model']} — {'default' if k == 'srkd-default' else 'forced WebGPU'} ({took(k)})" for k in srkd_keys}
-    names |= {"upscalerjs-webgpu": "UpscalerJS esrgan-slim (TF.js WebGPU)", "upscalerjs-webgl": "UpscalerJS esrgan-slim (TF.js WebGL)"}
+    names |= {f"upscalerjs-{b}": f"UpscalerJS esrgan-slim (TF.js {TFJS_BACKENDS[b]})" for b in peer_backends}
     quality = {k: (statistics.mean(q["psnr"] for q in p3["srkd_quality"][k].values()),
                    statistics.mean(q["ssim"] for q in p3["srkd_quality"][k].values())) for k in srkd_keys}
     for b, q in peer_quality.items():
         quality[f"upscalerjs-{b}"] = (q["mean"]["model"]["psnr"], q["mean"]["model"]["ssim"])
-    bicubic = peer_quality["webgpu"]["mean"]["bicubic"]
+    bicubic = peer_quality[peer_backends[0]]["mean"]["bicubic"]
     n = len(p3["images"])
     u = p3["upscalerjs"]
     lines = ["", "## P3 — in the browser: the srkd page vs UpscalerJS", "",
@@ -320,7 +326,8 @@ def p3_section(d):
              f"far from a real GPU's; every WebGPU contender runs on the same adapter). The page's default path on this adapter "
              f"is {took('srkd-default')} (a software adapter loses to the CPU kernels: README, Web page); forced WebGPU is "
              f"`?backend=webgpu`. Peer: UpscalerJS {u['upscaler']} with "
-             f"{u['model']} ×4 on TF.js {u['tfjs']} (scripts/bench/browser). Time to first result: a fresh browser per run, "
+             f"{u['model']} ×4 on TF.js {u['tfjs']} (scripts/bench/browser), on each of its backends ({', '.join(TFJS_BACKENDS[b] for b in peer_backends)}; "
+             "WebAssembly: XNNPACK with SIMD, one thread as the page is not cross-origin isolated). Time to first result: a fresh browser per run, "
              f"navigation → the ×4 pixels of the Set5 butterfly (its 64×64 ×¼ input, 256×256 out) read back, on the page's clock; median of "
              f"{p3['rounds']} alternated rounds. Steady state: the {n} data/eval pictures (MATLAB-bicubic ×¼ inputs, the same for all), "
              f"after one warm-up pass; sum over pictures of the median of {p3['rounds']} passes, pixels in → pixels read back. "
@@ -328,26 +335,29 @@ def p3_section(d):
              "| contender | time to first result (s) | steady state, all pictures (s) | vs srkd default steady | PSNR-Y (dB) | SSIM-Y |",
              "|---|---|---|---|---|---|"]
     base = steady["srkd-default"]
-    for k in srkd_keys + ["upscalerjs-webgpu", "upscalerjs-webgl"]:
+    for k in srkd_keys + peer_keys:
         lines.append(f"| {names[k]} | {first[k]:.2f} | {steady[k]:.2f} | {steady[k] / base:.2f}× | {quality[k][0]:.2f} | {quality[k][1]:.4f} |")
     lines.append(f"| bicubic (reference) | | | | {bicubic['psnr']:.2f} | {bicubic['ssim']:.4f} |")
     verdict = lambda ok: "met" if ok else "missed"
-    best_peer = min(("upscalerjs-webgpu", "upscalerjs-webgl"), key=lambda k: steady[k])
+    best_peer = min(peer_keys, key=lambda k: steady[k])
     gpu_ratio = steady["upscalerjs-webgpu"] / steady["srkd-webgpu"]
-    lines += ["", f"Targets (issue #17): the default path faster than esrgan-slim on its faster backend here ({names[best_peer]}) — "
+    lines += ["", f"Targets (issue #17): the default path faster than esrgan-slim on its fastest backend here ({names[best_peer]}) — "
               f"steady {verdict(steady['srkd-default'] < steady[best_peer])} ({steady['srkd-default']:.2f} s vs {steady[best_peer]:.2f} s), "
               f"first result {verdict(first['srkd-default'] < first[best_peer])} ({first['srkd-default']:.2f} s vs {first[best_peer]:.2f} s); "
               f"PSNR-Y higher — {verdict(quality['srkd-default'][0] > quality[best_peer][0])} "
               f"({quality['srkd-default'][0]:.2f} vs {quality[best_peer][0]:.2f} dB); srkd on WebGPU ≥ 2× faster than TF.js WebGPU — "
               f"{verdict(gpu_ratio >= 2)} ({gpu_ratio:.2f}×).", "",
-              "| picture | " + " | ".join(f"{k} steady (ms)" for k in srkd_keys) + " | esrgan-slim WebGPU (ms) | esrgan-slim WebGL (ms) | srkd PSNR-Y | esrgan-slim PSNR-Y |",
-              "|---|" + "---|" * (len(srkd_keys) + 4)]
-    peer_psnr = {Path(r["name"]).stem: r["model"]["psnr"] for r in peer_quality["webgpu"]["images"]}
+              "| picture | " + " | ".join(f"{k} steady (ms)" for k in srkd_keys)
+              + " | " + " | ".join(f"esrgan-slim {TFJS_BACKENDS[b]} (ms)" for b in peer_backends) + " | srkd PSNR-Y | esrgan-slim PSNR-Y |",
+              "|---|" + "---|" * (len(srkd_keys) + len(peer_keys) + 2)]
+    peer_psnr = {Path(r["name"]).stem: r["model"]["psnr"] for r in peer_quality[peer_backends[0]]["images"]}
     for img in p3["images"]:
         t = {k: med(p3["steady_ms"][k][img]) for k in p3["steady_ms"]}
-        lines.append("| " + img + " | " + " | ".join(f"{t[k]:.0f}" for k in srkd_keys)
-                     + f" | {t['upscalerjs-webgpu']:.0f} | {t['upscalerjs-webgl']:.0f} | "
-                     f"{p3['srkd_quality']['srkd-default'][img]['psnr']:.2f} | {peer_psnr[img]:.2f} |")
+        lines.append("| " + img + " | " + " | ".join(f"{t[k]:.0f}" for k in srkd_keys + peer_keys)
+                     + f" | {p3['srkd_quality']['srkd-default'][img]['psnr']:.2f} | {peer_psnr[img]:.2f} |")
+    commit = (d / "commit").read_text().strip() if (d / "commit").exists() else "n/a"
+    lines += ["", f"P3 measured on srkd {commit} (web/dist built by scripts/build-web.sh; weights/{p3['model']}.bpk); "
+              "`scripts/bench-page-speed.sh` reruns just this section."]
     return lines, p3["model"]
 
 
@@ -382,19 +392,18 @@ def p6_section(d):
     return lines
 
 
+def splice_p3(args):
+    """Replace (or add) the P3 section of an existing docs/performance.md (scripts/bench-page-speed.sh)."""
+    lines, _ = p3_section(Path(args.dir))
+    splice(Path(args.out), lines, "## P3")
+    print("\n".join(lines))
+
+
 def splice_p6(args):
-    """Replace (or add) the P6 section of an existing docs/performance.md."""
-    doc = Path(args.out).read_text().split("\n")
-    new = p6_section(Path(args.dir))
-    start = next((i for i, l in enumerate(doc) if l.startswith("## P6")), None)
-    if start is not None:
-        end = next((i for i in range(start + 1, len(doc)) if doc[i].startswith("## ")), len(doc))
-        doc[start - 1:end - 1] = new
-    else:
-        at = next(i for i, l in enumerate(doc) if l.startswith("## Not measured yet"))
-        doc[at - 1:at - 1] = new
-    Path(args.out).write_text("\n".join(doc))
-    print("\n".join(new))
+    """Replace (or add) the P6 section of an existing docs/performance.md (scripts/bench-serve.sh)."""
+    lines = p6_section(Path(args.dir))
+    splice(Path(args.out), lines, "## P6")
+    print("\n".join(lines))
 
 
 def report(args):
@@ -498,6 +507,7 @@ def report(args):
     lines += p6_section(d)
     lines += p7_section(d)
     lines += p8_section(d)
+    lines += p9_section(d)
     versions = peer_runs[0]["versions"]
     # The commit the timings were measured on (bench.sh writes it first), not the one reporting.
     commit_file = d / "commit"
@@ -541,11 +551,12 @@ def main():
     r.add_argument("--dir", required=True)
     r.add_argument("--out", required=True)
     r.add_argument("--dist")
-    s6 = sub.add_parser("p6", help="replace only the P6 section of an existing report (scripts/bench-serve.sh)")
-    s6.add_argument("--dir", required=True)
-    s6.add_argument("--out", required=True)
+    for name, script in [("p3", "bench-page-speed.sh"), ("p6", "bench-serve.sh")]:
+        one = sub.add_parser(name, help=f"replace only the {name.upper()} section of an existing report (scripts/{script})")
+        one.add_argument("--dir", required=True)
+        one.add_argument("--out", required=True)
     args = p.parse_args()
-    {"infer": infer, "train": train, "report": report, "p6": splice_p6}[args.cmd](args)
+    {"infer": infer, "train": train, "report": report, "p3": splice_p3, "p6": splice_p6}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-// P3 of scripts/bench.sh: the srkd page vs UpscalerJS (esrgan-slim ×4, TF.js) in the same
-// headless Chromium (WebGPU on SwiftShader), on the same pictures.
+// P3 of scripts/bench.sh: the srkd page vs UpscalerJS (esrgan-slim ×4 on TF.js WebGPU, WebGL and
+// WebAssembly) in the same headless Chromium (WebGPU on SwiftShader), on the same pictures.
 //
 //   node p3.mjs --dist web/dist --hr data/eval --lr LR_DIR --rounds N --out DIR [--model ID]
 //
@@ -20,8 +20,8 @@
 // Writes DIR/p3.json.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { launchChromium, openPage, serveDist } from '../../../web/tests/harness.mjs';
+import { buildPeerSite, version } from './peer-site.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean)
   .map((a) => a.trim().split(/\s+/)).map(([k, v]) => [k, v]));
@@ -33,30 +33,17 @@ for (const k of ['dist', 'hr', 'lr', 'rounds', 'out']) {
 }
 const rounds = Number(args.rounds);
 const modelQuery = args.model ? `&model=${args.model}` : '';
-const here = path.dirname(fileURLToPath(import.meta.url));
-const modules = path.join(here, 'node_modules');
 const stems = fs.readdirSync(args.lr).filter((f) => f.endsWith('.png')).map((f) => f.slice(0, -4)).sort();
 const hrFiles = Object.fromEntries(fs.readdirSync(args.hr).map((f) => [f.replace(/\.[^.]+$/, ''), path.join(args.hr, f)]));
-const peerBackends = ['webgpu', 'webgl'];
+const peerBackends = ['webgpu', 'webgl', 'wasm'];
 
 // The peer's site: its page, the npm files it loads, the model, the pictures.
-const site = path.join(args.out, 'upscalerjs-site');
-fs.rmSync(site, { recursive: true, force: true });
-fs.mkdirSync(path.join(site, 'models/x4'), { recursive: true });
-fs.mkdirSync(path.join(site, 'lr'));
-const copy = (from, to) => fs.copyFileSync(from, path.join(site, to));
-copy(path.join(here, 'upscalerjs.html'), 'index.html');
-copy(path.join(modules, '@tensorflow/tfjs/dist/tf.min.js'), 'tf.min.js');
-copy(path.join(modules, '@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js'), 'tf-backend-webgpu.min.js');
-copy(path.join(modules, 'upscaler/dist/browser/umd/upscaler.min.js'), 'upscaler.min.js');
-copy(path.join(modules, '@upscalerjs/esrgan-slim/dist/umd/models/esrgan-slim/src/x4/index.min.js'), 'esrgan-slim-x4.min.js');
-for (const f of ['model.json', 'group1-shard1of1.bin']) copy(path.join(modules, '@upscalerjs/esrgan-slim/models/x4', f), `models/x4/${f}`);
 if (!stems.includes('butterfly')) throw new Error(`${args.lr}: butterfly.png (the first-result picture) is missing`);
-for (const s of stems) copy(path.join(args.lr, `${s}.png`), `lr/${s}.png`);
+const site = path.join(args.out, 'upscalerjs-site');
+const peerModel = buildPeerSite(site, 'esrgan-slim', args.lr, stems);
 
 const srkdServer = await serveDist(args.dist);
 const peerServer = await serveDist(site);
-const version = (pkg) => JSON.parse(fs.readFileSync(path.join(modules, pkg, 'package.json'), 'utf8')).version;
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 /** srkd: wait until `#result` reports a run newer than `after` (by its ready-at time). */
@@ -99,7 +86,7 @@ async function coldSrkd(key) {
 async function peerPage(browser, backend) {
   const page = await openPage(browser, `${peerServer.base}/`);
   await page.waitForFunction(() => window.bench);
-  const used = await page.evaluate((b) => window.bench.init(b), backend);
+  const used = await page.evaluate(([b, m]) => window.bench.init(b, m), [backend, peerModel.global]);
   if (used !== backend) throw new Error(`TF.js runs on ${used}, not ${backend}`);
   return page;
 }
@@ -120,7 +107,7 @@ const result = {
   model: args.model ?? null,
   rounds,
   images: stems,
-  upscalerjs: { upscaler: version('upscaler'), model: `@upscalerjs/esrgan-slim@${version('@upscalerjs/esrgan-slim')}`, tfjs: version('@tensorflow/tfjs') },
+  upscalerjs: { upscaler: version('upscaler'), model: peerModel.npm, tfjs: version('@tensorflow/tfjs') },
   paths: {},
   first_result_ms: { ...Object.fromEntries(Object.keys(srkdPaths).map((k) => [k, []])), ...Object.fromEntries(peerBackends.map((b) => [`upscalerjs-${b}`, []])) },
   steady_ms: {},
