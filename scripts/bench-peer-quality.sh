@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # P9 of docs/performance.md: quality of the page's default student against UpscalerJS's models
-# on pictures none of them trained on — PSNR-Y / SSIM-Y / NIQE of the ×4 results of the same
+# on pictures the student never trained on — PSNR-Y / SSIM-Y / NIQE of the ×4 results of the same
 # MATLAB-bicubic ×¼ inputs (srkd eval): the student by `srkd eval --model` (the page's output
 # equals it within 1e-3), esrgan-slim and esrgan-thick in headless Chromium on TF.js's
 # WebAssembly backend (scripts/bench/browser/peer-quality.mjs; ≈ 30× faster than its WebGL

@@ -1,5 +1,5 @@
 """P9 of docs/performance.md: quality of the page's default student against UpscalerJS's esrgan-slim
-and esrgan-thick on pictures none of them trained on, from the `p9/` folder
+and esrgan-thick on pictures the student never trained on, from the `p9/` folder
 scripts/bench-peer-quality.sh writes (`srkd eval --json` per set and contender, `peer.json` per
 browser run). Run as a script, it replaces (or adds) just the P9 section of an existing report."""
 import json
