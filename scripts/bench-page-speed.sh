@@ -3,7 +3,8 @@
 # TF.js WebGPU, WebGL and WebAssembly, in the same headless Chromium (WebGPU on SwiftShader):
 # time to first result in fresh browsers, steady state on data/eval, PSNR-Y/SSIM-Y of each
 # (scripts/bench/browser/p3.mjs; the peer's pictures scored by `srkd eval --results`).
-# scripts/bench.sh runs it as part of the whole report; run alone, it replaces just P3.
+# scripts/bench.sh runs it as part of the whole report; run alone, it replaces just P3 and P5
+# (the payload of the page it measured; brotli from PyPI in ~/.cache/srkd-payload-venv).
 # ≈ 15 min on 2 cores with the default 3 rounds (P3_ROUNDS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,5 +28,10 @@ for b in webgpu webgl wasm; do
   "$srkd" eval data/eval --results "$out/upscalerjs-$b" --json "$out/p3-upscalerjs-$b.json" > /dev/null
 done
 if [ -z "${1:-}" ]; then
-  python3 scripts/bench/peers.py p3 --dir "$out" --out docs/performance.md
+  venv=${SRKD_PAYLOAD_VENV:-$HOME/.cache/srkd-payload-venv}
+  if ! "$venv/bin/python" -c 'import brotli' 2> /dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q brotli==1.1.0   # the version scripts/bench/requirements.txt pins
+  fi
+  "$venv/bin/python" scripts/bench/peers.py p3 --dir "$out" --out docs/performance.md --dist web/dist
 fi

@@ -17,6 +17,13 @@ fn eval_json(model: &str, image: &str) -> (f64, f64, f64) {
     let img = &v["images"][0];
     assert_eq!(img["name"], Path::new(image).file_name().unwrap().to_str().unwrap());
     assert_eq!(v["mean"]["model"]["psnr"], img["model"]["psnr"], "mean of one image");
+    // The model's size, read from the weights: the architecture in the file's metadata, not the name.
+    let students = ["student-mse", "student-nokd", "student-srresnet-kd"];
+    if students.iter().any(|s| model.contains(s)) {
+        assert_eq!(v["parameters"], 248_195, "the paper's student");
+    } else {
+        assert!(v["parameters"].as_u64().unwrap() > 1_500_000, "a teacher: {}", v["parameters"]);
+    }
     (
         img["bicubic"]["psnr"].as_f64().unwrap(),
         img["model"]["psnr"].as_f64().unwrap(),
@@ -32,6 +39,8 @@ fn shipped_teachers_reach_published_butterfly_psnr() {
     assert!(ssim > 0.9 && ssim < 1.0, "SRResNet SSIM {ssim}");
     let (_, srgan, _) = eval_json("weights/teacher-srgan.bpk", "data/eval/butterfly.png");
     assert!((srgan - 26.23).abs() <= 0.05, "SRGAN {srgan}");
+    let (bicubic, student, _) = eval_json("weights/student-mse.bpk", "data/eval/butterfly.png");
+    assert!(student > bicubic + 1.0, "the shipped MSE student {student} dB vs bicubic {bicubic}");
 }
 
 /// The Keras files come from `scripts/fetch-assets.sh`, which the test command runs first.

@@ -52,7 +52,9 @@ def p9_section(d: Path) -> list[str]:
              "| contender | parameters | " + " | ".join(SET_NAMES[s] for s in sets) + " |",
              "|---|---|" + "---|" * len(sets)]
     bicubic = {s: json.loads((p9 / s / f"{model}.json").read_text())["mean"]["bicubic"] for s in sets}
-    rows = [(f"srkd {model} (the page's default)", "248,195", model)]
+    # The student's size as `srkd eval` read it from the weights (reports from before it did: n/a).
+    ours = json.loads((p9 / sets[0] / f"{model}.json").read_text()).get("parameters")
+    rows = [(f"srkd {model} (the page's default)", f"{ours:,}" if ours else "n/a", model)]
     rows += [(f"UpscalerJS {c}", f"{params[c]:,}" if params[c] else "n/a", c) for c in PEERS]
     for label, n, key in rows:
         lines.append(f"| {label} | {n} | " + " | ".join(cell(scores[s][key]["model"]) if key in scores[s] else "n/a" for s in sets) + " |")

@@ -392,10 +392,31 @@ def p6_section(d):
     return lines
 
 
+def p5_section(dist, page_model):
+    rows = payload(dist, page_model)
+    gz, br = sum(r[2] for r in rows), sum(r[3] for r in rows)
+    lines = ["", "## P5 — browser payload before the first upscale", "",
+             f"What the page downloads before its first result (`{page_model}`, the default model), compressed as a "
+             "static host serves it: gzip for any browser, brotli for those that accept it (Chromium, Firefox and Safari "
+             "over HTTPS; GitHub Pages, Netlify and Cloudflare serve it). The wasm is built with the `web` cargo profile "
+             "(fat LTO, one codegen unit, opt-level s; srkd-core's kernels at opt-level 3) and `wasm-opt -Oz`.", "",
+             "| file | raw bytes | gzip -9 bytes | brotli -q 11 bytes |", "|---|---|---|---|"]
+    lines += [f"| {n} | {r:,} | {g:,} | {b:,} |" for n, r, g, b in rows]
+    lines += [f"| **total** | {sum(r[1] for r in rows):,} | **{gz:,}** | **{br:,}** |", "",
+              f"Target ≤ 3 MB (3,000,000 bytes): brotli {'met' if br <= 3_000_000 else f'missed by {br - 3_000_000:,} bytes'}"
+              f"; gzip {'met' if gz <= 3_000_000 else f'missed by {gz - 3_000_000:,} bytes'}."]
+    return lines
+
+
 def splice_p3(args):
-    """Replace (or add) the P3 section of an existing docs/performance.md (scripts/bench-page-speed.sh)."""
-    lines, _ = p3_section(Path(args.dir))
+    """Replace (or add) the P3 section of an existing docs/performance.md (scripts/bench-page-speed.sh),
+    and with --dist the P5 payload of the page it measured."""
+    lines, page_model = p3_section(Path(args.dir))
     splice(Path(args.out), lines, "## P3")
+    if args.dist:
+        p5 = p5_section(args.dist, page_model)
+        splice(Path(args.out), p5, "## P5")
+        lines += p5
     print("\n".join(lines))
 
 
@@ -492,18 +513,7 @@ def report(args):
         p3_lines, page_model = p3_section(d)
         lines += p3_lines
     if args.dist and Path(args.dist).exists():
-        rows = payload(args.dist, page_model)
-        gz, br = sum(r[2] for r in rows), sum(r[3] for r in rows)
-        lines += ["", "## P5 — browser payload before the first upscale", "",
-                  f"What the page downloads before its first result (`{page_model}`, the default model), compressed as a "
-                  "static host serves it: gzip for any browser, brotli for those that accept it (Chromium, Firefox and Safari "
-                  "over HTTPS; GitHub Pages, Netlify and Cloudflare serve it). The wasm is built with the `web` cargo profile "
-                  "(fat LTO, one codegen unit, opt-level s) and `wasm-opt -Oz`.", "",
-                  "| file | raw bytes | gzip -9 bytes | brotli -q 11 bytes |", "|---|---|---|---|"]
-        lines += [f"| {n} | {r:,} | {g:,} | {b:,} |" for n, r, g, b in rows]
-        lines += [f"| **total** | {sum(r[1] for r in rows):,} | **{gz:,}** | **{br:,}** |", "",
-                  f"Target ≤ 3 MB (3,000,000 bytes): brotli {'met' if br <= 3_000_000 else f'missed by {br - 3_000_000:,} bytes'}"
-                  f"; gzip {'met' if gz <= 3_000_000 else f'missed by {gz - 3_000_000:,} bytes'}."]
+        lines += p5_section(args.dist, page_model)
     lines += p6_section(d)
     lines += p7_section(d)
     lines += p8_section(d)
@@ -555,6 +565,8 @@ def main():
         one = sub.add_parser(name, help=f"replace only the {name.upper()} section of an existing report (scripts/{script})")
         one.add_argument("--dir", required=True)
         one.add_argument("--out", required=True)
+        if name == "p3":
+            one.add_argument("--dist", help="the page P3 measured: its payload replaces P5 too")
     args = p.parse_args()
     {"infer": infer, "train": train, "report": report, "p3": splice_p3, "p6": splice_p6}[args.cmd](args)
 

@@ -13,7 +13,21 @@ mod root;
 mod study;
 mod upscale;
 
+// Static constructors (`inventory` registrations inside burn's GPU compiler). A module that never
+// calls this is linked "command style": wasm-ld wraps every export in a call to it, so each call
+// from JavaScript into the page (every callback, every JS object handed over) re-ran them all,
+// a quarter of the time of an upscale on the CPU. Called once here, they run once.
+#[cfg(target_family = "wasm")]
+unsafe extern "C" {
+    fn __wasm_call_ctors();
+}
+
 fn main() {
+    // SAFETY: the linker's constructor function, called once, before anything relies on it.
+    #[cfg(target_family = "wasm")]
+    unsafe {
+        __wasm_call_ctors()
+    };
     // A panic (e.g. a lost GPU device inside burn) then reaches the console with its message.
     console_error_panic_hook::set_once();
     yew::Renderer::<root::Root>::new().render();

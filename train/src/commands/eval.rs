@@ -6,6 +6,7 @@ use serde::Serialize;
 use srkd::evaluation::{Degraded, Scores, Upscaler, collect_images, mean_scores, score};
 use srkd::fsio;
 use srkd_core::image::{ImageF32, encode_png};
+use srkd_core::model::trainable_params;
 
 use super::InferenceArgs;
 
@@ -45,6 +46,10 @@ pub struct ImageResult {
 
 #[derive(Serialize)]
 pub struct Report {
+    /// The model's trainable parameters (absent when scoring `--results`), so a report that
+    /// names a model's size reads it from the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<usize>,
     pub images: Vec<ImageResult>,
     pub mean: MeanScores,
 }
@@ -100,7 +105,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let (Some(bicubic), Some(model)) = (means(|r| r.bicubic), means(|r| r.model)) else {
         bail!("no images to evaluate");
     };
-    let report = Report { mean: MeanScores { bicubic, model }, images };
+    let parameters = loaded.as_ref().map(|(_, generator, _)| trainable_params(generator));
+    let report = Report { parameters, mean: MeanScores { bicubic, model }, images };
     let niqe = if args.niqe { " / NIQE (lower = more natural)" } else { "" };
     match &args.results {
         Some(dir) => println!("results: {}   metrics: PSNR-Y dB / SSIM-Y{niqe}, shave = scale", dir.display()),

@@ -120,7 +120,7 @@ impl Job<'_> {
             #[cfg(target_arch = "x86_64")]
             (Isa::Avx2, _) => unsafe { self.block_avx2::<8, 1>(rows, sums) },
             #[cfg(target_feature = "simd128")]
-            (Isa::Simd128, 2) => unsafe { self.tiles::<Simd128, 6, 2>(rows, sums) },
+            (Isa::Simd128, 2) => unsafe { self.tiles::<Simd128, 4, 2>(rows, sums) },
             #[cfg(target_feature = "simd128")]
             (Isa::Simd128, _) => unsafe { self.tiles::<Simd128, 8, 1>(rows, sums) },
             #[allow(unreachable_patterns)] // on x86-64 and wasm one arm is left for the other
