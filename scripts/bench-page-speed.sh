@@ -31,7 +31,7 @@ if [ -z "${1:-}" ]; then
   venv=${SRKD_PAYLOAD_VENV:-$HOME/.cache/srkd-payload-venv}
   if ! "$venv/bin/python" -c 'import brotli' 2> /dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q brotli==1.1.0   # the version scripts/bench/requirements.txt pins
+    "$venv/bin/pip" install -q "$(grep '^brotli==' scripts/bench/requirements.txt)"   # bench.sh's pin
   fi
   "$venv/bin/python" scripts/bench/peers.py p3 --dir "$out" --out docs/performance.md --dist web/dist
 fi
