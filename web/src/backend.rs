@@ -5,6 +5,11 @@
 //! CPU, whose direct SIMD kernels beat an emulated GPU many times over. A hardware adapter →
 //! WebGPU, unless a short probe (`probe.rs`, run on the first job) finds the CPU faster.
 //! `?probe=1` probes on any adapter (how the tests exercise it on SwiftShader).
+//!
+//! `index.html`'s loader applies the same policy before any wasm loads, to fetch the build that
+//! can follow it: `srkd-web-cpu` (no WebGPU, a fraction of the download) whenever the CPU is the
+//! choice without a probe, `srkd-web` otherwise. Its list of software renderers mirrors
+//! `software_renderer` below; keep the two equal.
 
 use burn::tensor::Device;
 use srkd_core::cpu::Isa;
@@ -117,6 +122,22 @@ impl Backend {
             Ok(None) => return Self::cpu("this browser offers no WebGPU adapter", kernels),
             Err(e) => return Self::cpu(format!("WebGPU is unavailable ({e})"), kernels),
         };
+        if choice == Choice::Auto
+            && !force_probe
+            && let Some(name) = software_renderer(&adapter)
+        {
+            return Self::cpu(
+                format!("WebGPU here is {name}, a software renderer; the CPU's SIMD kernels are faster"),
+                kernels,
+            );
+        }
+        Self::on_webgpu(&adapter, choice, kernels).await
+    }
+
+    /// A hardware adapter, a requested WebGPU or a forced probe: WebGPU, or the probe on the
+    /// first job when the CPU has direct kernels to race it with.
+    #[cfg(feature = "webgpu")]
+    async fn on_webgpu(adapter: &WebGpuAdapter, choice: Choice, kernels: Kernels) -> Self {
         let device = match Device::wgpu_options().init_async().await {
             Ok(device) => device,
             Err(e) => return Self::cpu(format!("WebGPU did not start ({e})"), kernels),
@@ -124,23 +145,24 @@ impl Backend {
         if choice == Choice::WebGpu {
             return Self::webgpu(device, "WebGPU was requested (?backend=webgpu)", kernels);
         }
-        match (software_renderer(&adapter), force_probe) {
-            (Some(name), false) => Self::cpu(
-                format!("WebGPU here is {name}, a software renderer; the CPU's SIMD kernels are faster"),
-                kernels,
-            ),
-            (_, true) | (None, false) if Isa::available().is_empty() => {
-                // No direct kernels in this build: burn on flex never beats a GPU.
-                Self::webgpu(device, format!("WebGPU on {}", adapter.describe()), kernels)
-            }
-            _ => Self {
-                probe_gpu: Some((device, adapter.describe())),
-                ..Self::cpu(
-                    format!("timing WebGPU ({}) against the CPU on the first picture", adapter.describe()),
-                    kernels,
-                )
-            },
+        if Isa::available().is_empty() {
+            // No direct kernels in this build: burn on flex never beats a GPU.
+            return Self::webgpu(device, format!("WebGPU on {}", adapter.describe()), kernels);
         }
+        Self {
+            probe_gpu: Some((device, adapter.describe())),
+            ..Self::cpu(format!("timing WebGPU ({}) against the CPU on the first picture", adapter.describe()), kernels)
+        }
+    }
+
+    /// The CPU-only build has no WebGPU: reached only when `index.html`'s loader judged this
+    /// browser's adapter differently from `software_renderer`.
+    #[cfg(not(feature = "webgpu"))]
+    async fn on_webgpu(adapter: &WebGpuAdapter, _choice: Choice, kernels: Kernels) -> Self {
+        Self::cpu(
+            format!("WebGPU ({}) is not in the page's CPU-only build ({})", adapter.describe(), crate::BUILD),
+            kernels,
+        )
     }
 
     /// LR tile side. WebGPU: as large as its buffers allow — the largest activation is the last

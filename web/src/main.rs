@@ -1,34 +1,4 @@
-//! srkd in the browser: the same `srkd-core` generator the CLI runs, on WebGPU (burn `wgpu`)
-//! with a CPU fallback (burn `flex`), in a yew page; plus the rating study that produces DMOS.
-//! See the "Web page" section of the top-level README.
-
-mod archive;
-mod backend;
-mod browser;
-mod compare;
-mod models;
-mod pipeline;
-mod probe;
-mod root;
-mod study;
-mod upscale;
-
-// Static constructors (`inventory` registrations inside burn's GPU compiler). A module that never
-// calls this is linked "command style": wasm-ld wraps every export in a call to it, so each call
-// from JavaScript into the page (every callback, every JS object handed over) re-ran them all,
-// ≈ 30 % of an upscale's profile on the CPU. Called once here, they run once.
-#[cfg(target_family = "wasm")]
-unsafe extern "C" {
-    fn __wasm_call_ctors();
-}
-
+//! The page's full build: WebGPU and the CPU (see `lib.rs`).
 fn main() {
-    // SAFETY: the linker's constructor function, called once, before anything relies on it.
-    #[cfg(target_family = "wasm")]
-    unsafe {
-        __wasm_call_ctors()
-    };
-    // A panic (e.g. a lost GPU device inside burn) then reaches the console with its message.
-    console_error_panic_hook::set_once();
-    yew::Renderer::<root::Root>::new().render();
+    srkd_web::start();
 }

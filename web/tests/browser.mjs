@@ -9,8 +9,9 @@
 // working; the default backend on SwiftShader (a software adapter) is the CPU with the direct
 // WebAssembly SIMD kernels, and gives the same numbers; those kernels equal burn's reference ops
 // within 1e-3 on 0–255 on every tile (?kernels=compare), and the reference path alone matches the
-// CLI too; the first-job probe (?probe=1) runs and says what it measured; ×2 and width-targeted
-// results equal `srkd upscale --scale 2` / `--width 300` (ARTIFACT_DIR/cli-x2.png, cli-w300.png,
+// CLI too; the loader downloads one build of the page's wasm, the CPU-only one there and the full
+// one for ?backend=webgpu and ?probe=1; the first-job probe (?probe=1) runs and says what it
+// measured; ×2 and width-targeted results equal `srkd upscale --scale 2` / `--width 300` (ARTIFACT_DIR/cli-x2.png, cli-w300.png,
 // which test-web.sh writes) within 1 per channel. Saves screenshots as artifacts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -40,12 +41,22 @@ function assertMatchesCli(result) {
   assert.ok(Number(result.ms) > 0, 'timing shown');
 }
 
+/** The one build of the page's wasm `page` downloaded (index.html's loader), and `#result`'s. */
+async function assertBuild(page, result, name) {
+  const wasm = await page.evaluate(() => performance.getEntriesByType('resource')
+    .map((e) => new URL(e.name).pathname.split('/').pop()).filter((file) => file.endsWith('.wasm')));
+  assert.equal(wasm.length, 1, `wasm downloaded: ${wasm.join(', ')}`);
+  assert.match(wasm[0], new RegExp(`^${name}-[0-9a-f]{16}_bg\\.wasm$`));
+  assert.equal(result.build, name);
+}
+
 let page;
 await check('demo on WebGPU matches srkd eval', async () => {
   page = await openPage(`?demo=1&mode=evaluate&backend=webgpu&model=${model}`);
   const result = await finished(page);
   await page.screenshot({ path: path.join(artifacts, 'web-demo-webgpu.png'), fullPage: true });
   assert.equal(result.backend, 'webgpu', 'WebGPU was not used');
+  await assertBuild(page, result, 'srkd-web');
   assertMatchesCli(result);
   console.log(`  PSNR-Y ${result.psnr} SSIM-Y ${result.ssim} in ${result.ms} ms on ${result.backend}`);
 });
@@ -68,6 +79,7 @@ await check('default on a software adapter: the CPU with WebAssembly SIMD kernel
   const result = await finished(auto);
   assert.equal(result.backend, 'cpu', 'SwiftShader should lose to the CPU kernels');
   assert.equal(result.kernels, 'direct-webassembly-simd');
+  await assertBuild(auto, result, 'srkd-web-cpu');
   assertMatchesCli(result);
   const notice = await auto.textContent('#notice');
   assert.match(notice, /WebAssembly SIMD/);
@@ -100,6 +112,7 @@ await check('reference CPU path (burn ops) gives the same numbers', async () => 
 await check('the probe times WebGPU against the CPU and runs the job on the faster', async () => {
   const probed = await openPage(`?demo=1&mode=evaluate&probe=1&model=${model}`);
   const result = await finished(probed);
+  await assertBuild(probed, result, 'srkd-web');
   assertMatchesCli(result);
   const notice = await probed.textContent('#notice');
   assert.match(notice, /faster in the probe \(96×96 px: WebGPU \(.+\) \d+ ms, CPU \d+ ms\)/);

@@ -12,8 +12,9 @@
 // - an RGBA picture keeps its (bicubic-resized) alpha: the page's PNG equals `srkd upscale`'s;
 // - 16-bit PNG in → 16-bit PNG out (?format=png16), equal to `srkd upscale --depth 16`;
 // - JPEG output: the download is a JPEG named .jpg, of the result's size;
-// - offline: after one visit the service worker serves the page, wasm and default model with
-//   the server gone, and the sample still matches `srkd eval`;
+// - offline: after one visit the service worker serves the page, wasm (only the build the
+//   loader ran is cached) and default model with the server gone, and the sample still matches
+//   `srkd eval`;
 // - phones: at 360 px wide with touch, nothing is wider than the screen, the queue and the
 //   compare view fit, 1:1 view pans by touch; screenshots as artifacts.
 import assert from 'node:assert/strict';
@@ -228,6 +229,13 @@ await check('offline: the second visit works with the server gone', async () => 
   page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
   await page.goto(`${site.base}/`);
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  // Of the page's two builds, the worker cached the one the loader ran (the CPU build here).
+  const cachedWasm = await page.evaluate(async () => {
+    const cache = await caches.open((await caches.keys()).find((key) => key.startsWith('srkd-')));
+    return (await cache.keys()).map((r) => new URL(r.url).pathname.split('/').pop()).filter((f) => f.endsWith('.wasm'));
+  });
+  assert.equal(cachedWasm.length, 1, `cached wasm: ${cachedWasm.join(', ')}`);
+  assert.match(cachedWasm[0], /^srkd-web-cpu-[0-9a-f]{16}_bg\.wasm$/);
   site.close();
   await context.setOffline(true);
   await page.goto(`${site.base}/?demo=1&mode=evaluate&backend=cpu&model=${model}`);

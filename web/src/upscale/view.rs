@@ -208,7 +208,7 @@ impl UpscalePage {
                         }
                     </section>
                 }
-                <div id="result" data-status={self.status.id()} data-backend={backend.map(|k| k.id()).unwrap_or("")}
+                <div id="result" data-status={self.status.id()} data-backend={backend.map(|k| k.id()).unwrap_or("")} data-build={crate::BUILD}
                     data-model={shown.map(|s| s.model_id.clone()).unwrap_or_default()}
                     data-mode={if self.settings.mode == Mode::Evaluate { "evaluate" } else { "upscale" }}
                     data-psnr={fmt(metrics.map(|m| m.model.psnr), 6)} data-ssim={fmt(metrics.map(|m| m.model.ssim), 6)}
@@ -225,7 +225,7 @@ impl UpscalePage {
                     data-ready-at={fmt(shown.map(|s| s.outcome.ready_at_ms), 1)} data-error={self.error.clone().unwrap_or_default()}>
                     { format!("status: {}", self.status.id()) }
                 </div>
-                <footer>{ "srkd · the same Rust model and metric code as the native CLI, compiled to WebAssembly" }</footer>
+                <footer>{ format!("srkd · the same Rust model and metric code as the native CLI, compiled to WebAssembly (build: {})", crate::BUILD) }</footer>
             </div>
         }
     }

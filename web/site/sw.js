@@ -1,7 +1,8 @@
 // srkd's service worker: the page works offline after one visit, and pictures never leave the
 // machine (this worker only ever fetches the page's own files from its own origin).
 //  - install: cache the app shell and the student models listed in precache.json (written by
-//    web/precache.sh at build time, with the build's hashed wasm/js/css names);
+//    web/precache.sh at build time, with the hashed wasm/js/css names), and of the page's two
+//    builds only the one the loader runs (`sw.js?build=NAME`, see index.html);
 //  - fetch: same-origin GETs go to the network first (so an online visit is always current) and
 //    fall back to the cache offline; every good answer refreshes the cache, so a teacher model
 //    or the rating study fetched once also works offline later;
@@ -12,7 +13,8 @@ const CACHE = `srkd-${VERSION}`;
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    const list = await (await fetch('precache.json', { cache: 'no-store' })).json();
+    const { shell, builds } = await (await fetch('precache.json', { cache: 'no-store' })).json();
+    const list = shell.concat(builds[new URL(self.location.href).searchParams.get('build')] ?? []);
     // `no-cache`: revalidate with the server (a cheap 304 for what the page just loaded) rather
     // than trust a possibly stale HTTP cache for the unhashed model files.
     await cache.addAll(list.map((file) => new Request(file, { cache: 'no-cache' })));

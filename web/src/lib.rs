@@ -1,0 +1,43 @@
+//! srkd in the browser: the same `srkd-core` generator the CLI runs, on WebGPU (burn `wgpu`)
+//! with a CPU fallback (srkd-core's direct SIMD kernels, or burn `flex`), in a yew page; plus
+//! the rating study that produces DMOS. See the "Web page" section of the top-level README.
+//!
+//! Two builds of this crate ship side by side, and `index.html`'s loader fetches one of them:
+//! `srkd-web` (feature `webgpu`: WebGPU and the CPU) for browsers with a hardware WebGPU adapter,
+//! and `srkd-web-cpu` (CPU only) for all others. burn's GPU stack (wgpu, cubecl) is ≈ 70 % of
+//! the full build's code, so the CPU build is a fraction of its download.
+
+mod archive;
+mod backend;
+mod browser;
+mod compare;
+mod models;
+mod pipeline;
+mod probe;
+mod root;
+mod study;
+mod upscale;
+
+// Static constructors (`inventory` registrations inside burn's GPU compiler). A module that never
+// calls this is linked "command style": wasm-ld wraps every export in a call to it, so each call
+// from JavaScript into the page (every callback, every JS object handed over) re-ran them all,
+// ≈ 30 % of an upscale's profile on the CPU. Called once here, they run once.
+#[cfg(target_family = "wasm")]
+unsafe extern "C" {
+    fn __wasm_call_ctors();
+}
+
+/// The page's entry point (both builds' `main`).
+pub fn start() {
+    // SAFETY: the linker's constructor function, called once, before anything relies on it.
+    #[cfg(target_family = "wasm")]
+    unsafe {
+        __wasm_call_ctors()
+    };
+    // A panic (e.g. a lost GPU device inside burn) then reaches the console with its message.
+    console_error_panic_hook::set_once();
+    yew::Renderer::<root::Root>::new().render();
+}
+
+/// Which build of the page this is (`#result[data-build]`, the badge's tooltip).
+pub const BUILD: &str = if cfg!(feature = "webgpu") { "srkd-web" } else { "srkd-web-cpu" };
