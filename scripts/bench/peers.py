@@ -331,6 +331,97 @@ def p5_section(dist, page_model):
     return lines
 
 
+def p3_section(d):
+    """The page vs UpscalerJS (p3.mjs's p3.json, `srkd eval --results` of the peer's pictures)."""
+    p3 = json.loads((d / "p3.json").read_text())
+    med = statistics.median
+    first = {k: med(v) / 1000 for k, v in p3["first_result_ms"].items()}
+    steady = {k: sum(med(ts) for ts in per.values()) / 1000 for k, per in p3["steady_ms"].items()}
+    peer_backends = [k.split("-", 1)[1] for k in p3["steady_ms"] if k.startswith("upscalerjs-")]
+    peer_quality = {b: json.loads((d / f"p3-upscalerjs-{b}.json").read_text()) for b in peer_backends}
+    srkd_keys = [k for k in p3["steady_ms"] if k.startswith("srkd-")]
+    peer_keys = [f"upscalerjs-{b}" for b in peer_backends]
+    took = lambda k: f"{p3['paths'][k]['backend']}, {p3['paths'][k]['kernels']} kernels, build {p3['paths'][k].get('build', 'n/a')}"
+    names = {k: f"srkd page, {p3['model']} — {'default' if k == 'srkd-default' else 'forced WebGPU'} ({took(k)})" for k in srkd_keys}
+    names |= {f"upscalerjs-{b}": f"UpscalerJS esrgan-slim (TF.js {TFJS_BACKENDS[b]})" for b in peer_backends}
+    quality = {k: (statistics.mean(q["psnr"] for q in p3["srkd_quality"][k].values()),
+                   statistics.mean(q["ssim"] for q in p3["srkd_quality"][k].values())) for k in srkd_keys}
+    for b, q in peer_quality.items():
+        quality[f"upscalerjs-{b}"] = (q["mean"]["model"]["psnr"], q["mean"]["model"]["ssim"])
+    bicubic = peer_quality[peer_backends[0]]["mean"]["bicubic"]
+    n = len(p3["images"])
+    u = p3["upscalerjs"]
+    lines = ["", "## P3 — in the browser: the srkd page vs UpscalerJS", "",
+             f"Headless Chromium {p3['chromium']}, WebGPU on SwiftShader (a GPU emulated on this CPU: absolute times are "
+             f"far from a real GPU's; every WebGPU contender runs on the same adapter). The page's default path on this adapter "
+             f"is {took('srkd-default')} (a software adapter loses to the CPU kernels: README, Web page); forced WebGPU is "
+             f"`?backend=webgpu`. Peer: UpscalerJS {u['upscaler']} with "
+             f"{u['model']} ×4 on TF.js {u['tfjs']} (scripts/bench/browser), on each of its backends ({', '.join(TFJS_BACKENDS[b] for b in peer_backends)}; "
+             "WebAssembly: XNNPACK with SIMD, one thread as the page is not cross-origin isolated). Time to first result: a fresh browser per run, "
+             f"navigation → the ×4 pixels of the Set5 butterfly (its 64×64 ×¼ input, 256×256 out) read back, on the page's clock; median of "
+             f"{p3['rounds']} alternated rounds. Steady state: the {n} data/eval pictures (MATLAB-bicubic ×¼ inputs, the same for all), "
+             f"after one warm-up pass; sum over pictures of the median of {p3['rounds']} passes, pixels in → pixels read back. "
+             "Quality: PSNR-Y / SSIM-Y against the HR pictures, shave 4 (the peer's outputs scored by `srkd eval --results`).", "",
+             "| contender | time to first result (s) | steady state, all pictures (s) | vs srkd default steady | PSNR-Y (dB) | SSIM-Y |",
+             "|---|---|---|---|---|---|"]
+    base = steady["srkd-default"]
+    for k in srkd_keys + peer_keys:
+        lines.append(f"| {names[k]} | {first[k]:.2f} | {steady[k]:.2f} | {steady[k] / base:.2f}× | {quality[k][0]:.2f} | {quality[k][1]:.4f} |")
+    lines.append(f"| bicubic (reference) | | | | {bicubic['psnr']:.2f} | {bicubic['ssim']:.4f} |")
+    verdict = lambda ok: "met" if ok else "missed"
+    best_peer = min(peer_keys, key=lambda k: steady[k])
+    gpu_ratio = steady["upscalerjs-webgpu"] / steady["srkd-webgpu"]
+    lines += ["", f"Targets (issue #17): the default path faster than esrgan-slim on its fastest backend here ({names[best_peer]}) — "
+              f"steady {verdict(steady['srkd-default'] < steady[best_peer])} ({steady['srkd-default']:.2f} s vs {steady[best_peer]:.2f} s), "
+              f"first result {verdict(first['srkd-default'] < first[best_peer])} ({first['srkd-default']:.2f} s vs {first[best_peer]:.2f} s); "
+              f"PSNR-Y higher — {verdict(quality['srkd-default'][0] > quality[best_peer][0])} "
+              f"({quality['srkd-default'][0]:.2f} vs {quality[best_peer][0]:.2f} dB); srkd on WebGPU ≥ 2× faster than TF.js WebGPU — "
+              f"{verdict(gpu_ratio >= 2)} ({gpu_ratio:.2f}×).", "",
+              "| picture | " + " | ".join(f"{k} steady (ms)" for k in srkd_keys)
+              + " | " + " | ".join(f"esrgan-slim {TFJS_BACKENDS[b]} (ms)" for b in peer_backends) + " | srkd PSNR-Y | esrgan-slim PSNR-Y |",
+              "|---|" + "---|" * (len(srkd_keys) + len(peer_keys) + 2)]
+    peer_psnr = {Path(r["name"]).stem: r["model"]["psnr"] for r in peer_quality[peer_backends[0]]["images"]}
+    for img in p3["images"]:
+        t = {k: med(p3["steady_ms"][k][img]) for k in p3["steady_ms"]}
+        lines.append("| " + img + " | " + " | ".join(f"{t[k]:.0f}" for k in srkd_keys + peer_keys)
+                     + f" | {p3['srkd_quality']['srkd-default'][img]['psnr']:.2f} | {peer_psnr[img]:.2f} |")
+    commit = (d / "commit").read_text().strip() if (d / "commit").exists() else "n/a"
+    lines += ["", f"P3 measured on srkd {commit} (web/dist built by scripts/build-web.sh; weights/{p3['model']}.bpk); "
+              "`scripts/bench-page-speed.sh` reruns just this section."]
+    return lines, p3["model"]
+
+
+def p6_section(d):
+    """P6: `srkd bench serve` runs (serve-sqlite.json, serve-postgres.json) as Markdown lines."""
+    runs = [(name, json.loads((d / f"serve-{name}.json").read_text()))
+            for name in ("sqlite", "postgres") if (d / f"serve-{name}.json").exists()]
+    if not runs:
+        return []
+    r0 = runs[0][1]
+    lines = ["", "## P6 — `srkd serve` under load (rating study answers)", "",
+             f"`srkd bench serve`: {r0['raters']} simulated raters register, then all answer the "
+             f"{r0['answers_per_rater']} items of web/study at once, one HTTP request per answer as the page sends them "
+             "(a new loopback connection each), against a fresh `srkd serve` on this machine. An answer counts when its "
+             "200 arrives, which the server sends after the commit; *lost* = acknowledged answers the database does not "
+             "hold afterwards.", "",
+             "| database | answers | answers/s | p50 latency ms | p99 latency ms | max ms | failed | lost |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in runs:
+        db = {"sqlite": "SQLite (WAL, synchronous=FULL)", "postgres": "PostgreSQL 15 (local)"}[name]
+        lat = r["latency_ms"]
+        lines.append(f"| {db} | {r['acknowledged']:,} | {r['answers_per_s']:.0f} | {lat['p50']:.1f} | {lat['p99']:.1f} | "
+                     f"{lat['max']:.1f} | {r['failed']} | {r['lost']} |")
+    notes = []
+    if (d / "serve-commit").exists():
+        notes.append(f"srkd {(d / 'serve-commit').read_text().strip()}, debug binary as scripts/bench-serve.sh builds it")
+    if (d / "serve-loadavg").exists():
+        notes.append(f"1-minute load average before the run {(d / 'serve-loadavg').read_text().strip()} on "
+                     f"{os.cpu_count()} cores (above ~0.5, other work was running and the figures are lower bounds)")
+    if notes:
+        lines += ["", "Measured on " + "; ".join(notes) + ". `scripts/bench-serve.sh` reruns just this section."]
+    return lines
+
+
 def splice_p3(args):
     """Replace (or add) the P3 section of an existing docs/performance.md (scripts/bench-page-speed.sh),
     and with --dist the P5 payload of the page it measured."""

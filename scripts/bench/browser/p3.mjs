@@ -61,10 +61,10 @@ const srkdPaths = { 'srkd-default': '', 'srkd-webgpu': '&backend=webgpu' };
 
 /** The backend and kernels a run took; a path must take the same ones every time. */
 function checkPath(key, r) {
-  const took = { backend: r.backend, kernels: r.kernels };
+  const took = { build: r.build, backend: r.backend, kernels: r.kernels };
   if (key === 'srkd-webgpu' && r.backend !== 'webgpu') throw new Error(`srkd page ran on ${r.backend}, not WebGPU`);
   const seen = result.paths[key];
-  if (seen && (seen.backend !== took.backend || seen.kernels !== took.kernels)) {
+  if (seen && (seen.build !== took.build || seen.backend !== took.backend || seen.kernels !== took.kernels)) {
     throw new Error(`${key} ran on ${JSON.stringify(took)} after ${JSON.stringify(seen)}`);
   }
   result.paths[key] = took;
