@@ -1,6 +1,7 @@
 //! Lists the shipped generators (`weights/*.bpk`) for the model picker, so a newly committed
 //! student appears in the page on the next build with no code change. The files themselves are
-//! copied next to the app by trunk and fetched at run time.
+//! copied next to the app by trunk, turned into byte planes (`NAME.bpk.planes`, web/precache.sh)
+//! and fetched at run time.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -40,7 +41,8 @@ fn main() {
     let mut code = String::from("/// The shipped generators, default first.\npub const MODELS: &[ShippedModel] = &[\n");
     for stem in &stems {
         let label = KNOWN.iter().find(|(k, _)| k == stem).map(|(_, l)| l.to_string()).unwrap_or_else(|| stem.clone());
-        writeln!(code, "    ShippedModel {{ id: {stem:?}, file: \"weights/{stem}.bpk\", label: {label:?} }},").unwrap();
+        writeln!(code, "    ShippedModel {{ id: {stem:?}, file: \"weights/{stem}.bpk.planes\", label: {label:?} }},")
+            .unwrap();
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("models.rs");

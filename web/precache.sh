@@ -11,6 +11,17 @@
 #     changes any of them replaces the old cache.
 set -eu
 cd "$TRUNK_STAGING_DIR"
+# 0. The generators travel as byte planes (srkd_core::weights::to_byte_planes; the page reads
+#    NAME.bpk.planes in place of NAME.bpk): ≈ 8 % less to download, gzip or brotli.
+python3 - weights/*.bpk <<'PY'
+import os, struct, sys
+for path in sys.argv[1:]:
+    data = open(path, "rb").read()
+    whole = len(data) // 4 * 4
+    planes = b"".join(data[k:whole:4] for k in range(4)) + data[whole:]
+    open(path + ".planes", "wb").write(b"srkdBP4\0" + struct.pack("<Q", len(data)) + planes)
+    os.remove(path)
+PY
 builds=""
 for name in srkd-web srkd-web-cpu; do
   hash=$(cat "$name.js" "${name}_bg.wasm" | sha256sum | cut -c1-16)

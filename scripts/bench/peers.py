@@ -298,7 +298,7 @@ def payload(dist, model):
     def row(f):
         raw = f.read_bytes()
         return (f.relative_to(dist).as_posix(), len(raw), len(gzip.compress(raw, 9)), len(brotli.compress(raw, quality=11)))
-    shared = [dist / "index.html", dist / "sw.js"] + sorted(dist.glob("*.css")) + [dist / "weights" / f"{model}.bpk"]
+    shared = [dist / "index.html", dist / "sw.js"] + sorted(dist.glob("*.css")) + [dist / "weights" / f"{model}.bpk.planes"]
     builds = {}
     for name, _ in BUILDS:
         named = re.compile(rf"{re.escape(name)}-[0-9a-f]{{16}}(\.js|_bg\.wasm)")  # web/precache.sh's names

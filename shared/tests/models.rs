@@ -9,7 +9,9 @@ use srkd_core::image::ImageF32;
 use srkd_core::model::{DiscriminatorConfig, GeneratorConfig, UpsamplePrelu, trainable_params};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
 use srkd_core::tiling::{Stitcher, plan_tiles};
-use srkd_core::weights::{generator_from_bytes, generator_to_bytes, read_generator_metadata};
+use srkd_core::weights::{
+    from_byte_planes, generator_from_bytes, generator_to_bytes, read_generator_metadata, to_byte_planes,
+};
 
 fn device() -> Device {
     Device::flex()
@@ -57,12 +59,37 @@ fn weights_round_trip_with_architecture_and_metadata() {
     assert_eq!(stored, config);
     assert_eq!(stored_meta["source"], "unit test");
     let (loaded, _) = generator_from_bytes(bytes.clone(), &d).unwrap();
-    let after = loaded.valid().forward(x).into_data();
+    let after = loaded.valid().forward(x.clone()).into_data();
     before.assert_approx_eq::<f32>(&after, burn::tensor::Tolerance::absolute(1e-5));
 
     // Corruption anywhere is an error, never a panic.
     assert!(generator_from_bytes(bytes[..bytes.len() / 2].to_vec(), &d).is_err());
     assert!(generator_from_bytes(b"garbage".to_vec(), &d).is_err());
+
+    // The page's byte planes of the same pack load the same model; cut short, they are an error
+    // that says so.
+    let planes = to_byte_planes(&bytes);
+    assert_ne!(planes[16..], bytes[..], "byte planes should rearrange the bytes");
+    let (stored, _) = read_generator_metadata(&planes).unwrap();
+    assert_eq!(stored, config);
+    let (from_planes, _) = generator_from_bytes(planes.clone(), &d).unwrap();
+    let after_planes = from_planes.valid().forward(x).into_data();
+    after.assert_approx_eq::<f32>(&after_planes, burn::tensor::Tolerance::absolute(0.0));
+    let message = generator_from_bytes(planes[..planes.len() - 3].to_vec(), &d).unwrap_err().to_string();
+    assert!(message.contains("truncated"), "{message}");
+}
+
+#[test]
+fn byte_planes_round_trip_any_length() {
+    for len in 0..20usize {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 131 + 7) as u8).collect();
+        let planes = to_byte_planes(&bytes);
+        assert_eq!(planes.len(), 16 + len);
+        assert_eq!(from_byte_planes(planes).unwrap(), bytes, "length {len}");
+    }
+    // Plain bytes pass through; a header alone is no file.
+    assert_eq!(from_byte_planes(b"plain".to_vec()).unwrap(), b"plain");
+    assert!(from_byte_planes(b"srkdBP4\0".to_vec()).is_err());
 }
 
 #[test]

@@ -88,7 +88,7 @@ async function openWithTinyModel(query) {
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.log(`  [page ${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
   if (!shipped) {
-    await page.route(`**/weights/${model}.bpk`, (route) => route.fulfill({ body: fs.readFileSync(weights), contentType: 'application/octet-stream' }));
+    await page.route(`**/weights/${model}.bpk.planes`, (route) => route.fulfill({ body: fs.readFileSync(weights), contentType: 'application/octet-stream' }));
   }
   await page.goto(`${server.base}/?backend=cpu&model=${model}${query}`);
   await page.waitForFunction(() => document.querySelector('#result')?.dataset.status === 'idle', null, { timeout: 120_000 });
