@@ -331,6 +331,9 @@ def p5_section(dist, page_model):
     return lines
 
 
+TFJS_BACKENDS = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly"}
+
+
 def p3_section(d):
     """The page vs UpscalerJS (p3.mjs's p3.json, `srkd eval --results` of the peer's pictures)."""
     p3 = json.loads((d / "p3.json").read_text())
