@@ -313,7 +313,7 @@ def p5_section(dist, page_model):
              f"What the page downloads before its first result (`{page_model}`, the default model), compressed as a "
              "static host serves it: gzip for any browser, brotli for those that accept it (Chromium, Firefox and Safari "
              "over HTTPS; GitHub Pages, Netlify and Cloudflare serve it). The page ships two builds of its wasm and "
-             "`index.html` loads one: the CPU build (no burn `wgpu`/cubecl, whose GPU stack is most of the full build) "
+             "`index.html` loads one: the CPU build (no `wgpu` bindings and no WebGPU kernels) "
              "unless WebGPU on a hardware adapter may be faster. Both are built with the `web` cargo profile "
              "(fat LTO, one codegen unit, opt-level s; srkd-core's kernels at opt-level 3) and `wasm-opt -Oz`.", "",
              "| file | raw bytes | gzip -9 bytes | brotli -q 11 bytes |", "|---|---|---|---|"]

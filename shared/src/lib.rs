@@ -5,6 +5,8 @@
 
 pub mod cpu;
 mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod image;
 pub mod metrics;
 pub mod model;

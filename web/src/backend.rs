@@ -17,6 +17,14 @@ use srkd_core::model::GeneratorConfig;
 
 use crate::browser::{WebGpuAdapter, query_choice, webgpu_adapter};
 
+/// A WebGPU device with srkd-core's fused kernels (`srkd_core::gpu`).
+#[cfg(feature = "webgpu")]
+pub type Gpu = std::rc::Rc<srkd_core::gpu::GpuContext>;
+/// The CPU-only build has no GPU: a type without values.
+#[cfg(not(feature = "webgpu"))]
+#[derive(Clone)]
+pub enum Gpu {}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     WebGpu,
@@ -40,7 +48,8 @@ pub enum Kernels {
     Direct,
     /// burn's ops on flex, the path the direct kernels are checked against.
     Reference,
-    /// Both on every tile, the direct result kept and the largest difference reported
+    /// The backend's kernels (the CPU's direct ones, or WebGPU's fused ones) and the reference
+    /// on every tile, the first kept and the largest difference reported
     /// (`#result[data-kernel-diff]`): the in-browser equality test.
     Compare,
 }
@@ -68,23 +77,27 @@ impl Choice {
 }
 
 pub struct Backend {
+    /// burn's device: the CPU (flex) on both kinds — models load there, and on WebGPU they are
+    /// then packed for the GPU kernels.
     pub device: Device,
     pub kind: Kind,
     /// Why this backend, in words for the page's notice.
     pub reason: String,
     pub kernels: Kernels,
+    /// The GPU of a WebGPU backend.
+    pub gpu: Option<Gpu>,
     /// A WebGPU device and its adapter's name, kept for the first job's probe (`probe.rs`),
     /// which replaces this backend with the faster one; `None` once chosen.
-    pub probe_gpu: Option<(Device, String)>,
+    pub probe_gpu: Option<(Gpu, String)>,
 }
 
 impl Backend {
     pub fn cpu(reason: impl Into<String>, kernels: Kernels) -> Self {
-        Self { device: Device::flex(), kind: Kind::Cpu, reason: reason.into(), kernels, probe_gpu: None }
+        Self { device: Device::flex(), kind: Kind::Cpu, reason: reason.into(), kernels, gpu: None, probe_gpu: None }
     }
 
-    pub fn webgpu(device: Device, reason: impl Into<String>, kernels: Kernels) -> Self {
-        Self { device, kind: Kind::WebGpu, reason: reason.into(), kernels, probe_gpu: None }
+    pub fn webgpu(gpu: Gpu, reason: impl Into<String>, kernels: Kernels) -> Self {
+        Self { gpu: Some(gpu), kind: Kind::WebGpu, ..Self::cpu(reason, kernels) }
     }
 
     /// The instruction set of the CPU path's direct kernels, `None` when it runs burn's ops.
@@ -98,16 +111,16 @@ impl Backend {
     /// What the badge says: the device and, on the CPU, the kernels and threads.
     pub fn label(&self) -> String {
         match (self.kind, self.cpu_isa()) {
-            (Kind::WebGpu, _) => "WebGPU".into(),
+            (Kind::WebGpu, _) => "WebGPU (fused kernels)".into(),
             (Kind::Cpu, Some(isa)) => format!("CPU ({}, 1 thread)", isa.name()),
             (Kind::Cpu, None) => "CPU (WebAssembly, burn ops, 1 thread)".into(),
         }
     }
 
-    /// The value of `#result[data-kernels]`: `direct-<isa>`, `reference` or `wgpu`.
+    /// The value of `#result[data-kernels]`: `direct-<isa>`, `reference` or `wgsl-fused`.
     pub fn kernels_id(&self) -> String {
         match (self.kind, self.cpu_isa()) {
-            (Kind::WebGpu, _) => "wgpu".into(),
+            (Kind::WebGpu, _) => "wgsl-fused".into(),
             (Kind::Cpu, Some(isa)) => format!("direct-{}", isa.name().to_lowercase().replace(' ', "-")),
             (Kind::Cpu, None) => "reference".into(),
         }
@@ -138,19 +151,19 @@ impl Backend {
     /// first job when the CPU has direct kernels to race it with.
     #[cfg(feature = "webgpu")]
     async fn on_webgpu(adapter: &WebGpuAdapter, choice: Choice, kernels: Kernels) -> Self {
-        let device = match Device::wgpu_options().init_async().await {
-            Ok(device) => device,
+        let gpu = match srkd_core::gpu::GpuContext::new().await {
+            Ok(gpu) => std::rc::Rc::new(gpu),
             Err(e) => return Self::cpu(format!("WebGPU did not start ({e})"), kernels),
         };
         if choice == Choice::WebGpu {
-            return Self::webgpu(device, "WebGPU was requested (?backend=webgpu)", kernels);
+            return Self::webgpu(gpu, "WebGPU was requested (?backend=webgpu)", kernels);
         }
         if Isa::available().is_empty() {
             // No direct kernels in this build: burn on flex never beats a GPU.
-            return Self::webgpu(device, format!("WebGPU on {}", adapter.describe()), kernels);
+            return Self::webgpu(gpu, format!("WebGPU on {}", adapter.describe()), kernels);
         }
         Self {
-            probe_gpu: Some((device, adapter.describe())),
+            probe_gpu: Some((gpu, adapter.describe())),
             ..Self::cpu(format!("timing WebGPU ({}) against the CPU on the first picture", adapter.describe()), kernels)
         }
     }
@@ -166,8 +179,8 @@ impl Backend {
     }
 
     /// LR tile side. WebGPU: as large as its buffers allow — the largest activation is the last
-    /// upsampling conv's output, 4·filters channels at twice the tile side, and the default
-    /// `maxStorageBufferBindingSize` is 128 MiB. CPU: each tile recomputes a halo of the
+    /// upsampling conv's output, filters channels at 4× the tile side (+ a border), within the
+    /// adapter's `maxStorageBufferBindingSize` (128 MiB by default). CPU: each tile recomputes a halo of the
     /// receptive radius around it (`plan_tiles`), so small tiles waste work (96 px with the
     /// student's radius: 2.25× its pixels); the tile is as large as keeps the largest activation
     /// (filters channels at ×scale of the window) within 128 MiB, since wasm memory never shrinks
@@ -176,9 +189,10 @@ impl Backend {
         let filters = config.filters as f64;
         match self.kind {
             Kind::WebGpu => {
-                const MAX_BINDING: f64 = 134_217_728.0;
-                // bytes = 4·filters channels × (2·t)² pixels × 4 bytes = 64·filters·t²
-                let side = (MAX_BINDING / (64.0 * filters)).sqrt();
+                let max_binding = self.gpu.as_ref().map_or(134_217_728, gpu_max_binding) as f64;
+                // bytes ≈ filters channels × (4·t)² pixels × 4 bytes = 64·filters·t², less a
+                // margin for the border
+                let side = (max_binding / (64.0 * filters)).sqrt() - 8.0;
                 ((side as usize) / 8 * 8).clamp(32, 256)
             }
             Kind::Cpu => {
@@ -189,6 +203,16 @@ impl Backend {
             }
         }
     }
+}
+
+#[cfg(feature = "webgpu")]
+fn gpu_max_binding(gpu: &Gpu) -> u64 {
+    gpu.max_binding
+}
+
+#[cfg(not(feature = "webgpu"))]
+fn gpu_max_binding(gpu: &Gpu) -> u64 {
+    match *gpu {}
 }
 
 /// The renderer's name when `adapter` is a CPU emulation of a GPU.

@@ -1,11 +1,11 @@
-//! srkd in the browser: the same `srkd-core` generator the CLI runs, on WebGPU (burn `wgpu`)
-//! with a CPU fallback (srkd-core's direct SIMD kernels, or burn `flex`), in a yew page; plus
-//! the rating study that produces DMOS. See the "Web page" section of the top-level README.
+//! srkd in the browser: the same `srkd-core` generator the CLI runs, on WebGPU (srkd-core's fused
+//! WGSL kernels, `srkd_core::gpu`) with a CPU fallback (srkd-core's direct SIMD kernels, or burn
+//! `flex`), in a yew page; plus the rating study that produces DMOS. See the "Web page" section
+//! of the top-level README.
 //!
 //! Two builds of this crate ship side by side, and `index.html`'s loader fetches one of them:
 //! `srkd-web` (feature `webgpu`: WebGPU and the CPU) for browsers with a hardware WebGPU adapter,
-//! and `srkd-web-cpu` (CPU only) for all others. burn's GPU stack (wgpu, cubecl) is ≈ 70 % of
-//! the full build's code, so the CPU build is a fraction of its download.
+//! and `srkd-web-cpu` (CPU only) for all others, which need none of `wgpu`'s bindings.
 
 mod archive;
 mod backend;
@@ -18,10 +18,11 @@ mod root;
 mod study;
 mod upscale;
 
-// Static constructors (`inventory` registrations inside burn's GPU compiler). A module that never
-// calls this is linked "command style": wasm-ld wraps every export in a call to it, so each call
-// from JavaScript into the page (every callback, every JS object handed over) re-ran them all,
-// ≈ 30 % of an upscale's profile on the CPU. Called once here, they run once.
+// Static constructors (burn's GPU compiler registered many through `inventory` when the page
+// linked it; any dependency may add some). A module that never calls this is linked "command
+// style": wasm-ld wraps every export in a call to it, so each call from JavaScript into the page
+// (every callback, every JS object handed over) re-ran them all — once ≈ 30 % of an upscale's
+// profile on the CPU. Called once here, they run once.
 #[cfg(target_family = "wasm")]
 unsafe extern "C" {
     fn __wasm_call_ctors();

@@ -5,10 +5,9 @@
 
 use std::rc::Rc;
 
-use burn::tensor::Device;
 use srkd_core::image::ImageF32;
 
-use crate::backend::{Backend, Kind};
+use crate::backend::{Backend, Gpu, Kind};
 use crate::browser::now_ms;
 use crate::pipeline::{LoadedModel, load_model, run_tile};
 
@@ -33,13 +32,13 @@ pub async fn choose(
     model_id: &str,
     bytes: Vec<u8>,
     probing: &Backend,
-    gpu: Device,
+    gpu: Gpu,
     adapter: &str,
     lq: &ImageF32,
 ) -> Result<Chosen, String> {
     let window = lq.crop(0, 0, lq.width.min(PROBE_SIDE), lq.height.min(PROBE_SIDE));
     let cpu = Backend::cpu(String::new(), probing.kernels);
-    let cpu_model = Rc::new(load_model(model_id, bytes.clone(), &cpu)?);
+    let cpu_model = Rc::new(load_model(model_id, bytes.clone(), &cpu).await?);
     let cpu_ms = timed(&cpu_model, &cpu, &window).await?;
     let side = format!("{}×{} px", window.width, window.height);
     let on_cpu = |reason: String| Chosen {
@@ -47,7 +46,7 @@ pub async fn choose(
         models: vec![(cpu_model.clone(), Kind::Cpu)],
     };
     let webgpu = Backend::webgpu(gpu, String::new(), probing.kernels);
-    let gpu_model = match load_model(model_id, bytes, &webgpu) {
+    let gpu_model = match load_model(model_id, bytes, &webgpu).await {
         Ok(model) => Rc::new(model),
         Err(e) => return Ok(on_cpu(format!("WebGPU ({adapter}) could not load the model in the probe ({e})"))),
     };

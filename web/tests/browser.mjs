@@ -56,6 +56,7 @@ await check('demo on WebGPU matches srkd eval', async () => {
   const result = await finished(page);
   await page.screenshot({ path: path.join(artifacts, 'web-demo-webgpu.png'), fullPage: true });
   assert.equal(result.backend, 'webgpu', 'WebGPU was not used');
+  assert.equal(result.kernels, 'wgsl-fused');
   await assertBuild(page, result, 'srkd-web');
   assertMatchesCli(result);
   console.log(`  PSNR-Y ${result.psnr} SSIM-Y ${result.ssim} in ${result.ms} ms on ${result.backend}`);
@@ -95,6 +96,17 @@ await check('direct kernels equal burn reference ops within 1e-3 on every tile',
   assertMatchesCli(result);
   assert.notEqual(result.kernelDiff, '', 'no difference reported');
   assert.ok(Number(result.kernelDiff) <= 1e-3, `direct vs reference: ${result.kernelDiff} on 0–255`);
+  console.log(`  largest difference ${result.kernelDiff} on 0–255`);
+  await compare.close();
+});
+
+await check('fused WebGPU kernels equal burn reference ops within 1e-3 on every tile', async () => {
+  const compare = await openPage(`?demo=1&mode=evaluate&backend=webgpu&kernels=compare&model=${model}`);
+  const result = await finished(compare);
+  assert.equal(result.backend, 'webgpu');
+  assertMatchesCli(result);
+  assert.notEqual(result.kernelDiff, '', 'no difference reported');
+  assert.ok(Number(result.kernelDiff) <= 1e-3, `fused WebGPU vs reference: ${result.kernelDiff} on 0–255`);
   console.log(`  largest difference ${result.kernelDiff} on 0–255`);
   await compare.close();
 });

@@ -27,7 +27,7 @@ pub fn direct_path_runs_on(x: &Tensor<4>) -> bool {
 
 /// Whether the kernels compute `conv` as a generator layer: stride 1, "same" padding, odd square
 /// kernel, no groups or dilation.
-fn is_generator_layer(conv: &Conv2d) -> bool {
+pub(crate) fn is_generator_layer(conv: &Conv2d) -> bool {
     let [_, _, kh, kw] = conv.weight.dims();
     conv.stride == [1, 1]
         && conv.dilation == [1, 1]
@@ -44,7 +44,7 @@ pub(crate) fn values(t: Tensor<1>) -> Vec<f32> {
 /// Weights `[c_out][c_in][k][k]` and bias of `conv`, with the BatchNorm `bn` (running
 /// statistics) folded in: bn(z) = (z − mean)·γ/√(var+ε) + β scales each output channel's
 /// weights and shifts its bias.
-fn folded(conv: &Conv2d, bn: Option<&BatchNorm>) -> (Vec<f32>, Vec<f32>) {
+pub(crate) fn folded(conv: &Conv2d, bn: Option<&BatchNorm>) -> (Vec<f32>, Vec<f32>) {
     let [c_out, c_in, k, _] = conv.weight.dims();
     let mut weights = values(conv.weight.val().reshape([c_out * c_in * k * k]));
     let mut bias = conv.bias.as_ref().map(|b| values(b.val())).unwrap_or_else(|| vec![0.0; c_out]);

@@ -26,4 +26,6 @@ mod simd;
 pub mod train;
 
 pub use infer::{CpuGenerator, direct_path_runs_on};
+#[cfg(feature = "gpu")]
+pub(crate) use infer::{folded, is_generator_layer, values};
 pub use simd::Isa;

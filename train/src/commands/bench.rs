@@ -1,10 +1,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use burn::optim::AdamConfig;
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
+use srkd_core::gpu::{GpuContext, GpuGenerator, block_on};
 use srkd_core::image::decode;
 use srkd_core::model::Generator;
 use srkd_core::tensor::{image_to_tensor, tensor_to_image};
@@ -92,7 +94,18 @@ pub enum BenchWhat {
         /// synchronised, so the total is slightly above the plain run's).
         #[arg(long)]
         stages: bool,
+        /// `fused`: srkd's own WGSL kernels (one per layer, as the web page runs on WebGPU)
+        /// on the default wgpu adapter (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME` pick another),
+        /// instead of burn's ops on `--backend`.
+        #[arg(long, value_enum, default_value_t = Kernels::Burn)]
+        kernels: Kernels,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernels {
+    Burn,
+    Fused,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -114,8 +127,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
             }
             Ok(())
         }
-        BenchWhat::Infer { models, size, height, runs, backend, image, json, save, stages } => {
-            infer(&models, (size, height.unwrap_or(size)), runs, backend, &image, json, save, stages)
+        BenchWhat::Infer { models, size, height, runs, backend, image, json, save, stages, kernels } => {
+            let backend = match kernels {
+                Kernels::Burn => Inference::Burn(backend),
+                Kernels::Fused => Inference::Fused(Rc::new(
+                    srkd_core::gpu::block_on(GpuContext::new()).map_err(|e| anyhow!("--kernels fused: {e}"))?,
+                )),
+            };
+            infer(&models, (size, height.unwrap_or(size)), runs, &backend, &image, json, save, stages)
         }
         BenchWhat::Adapters { json } => super::bench_adapters::run(json),
     }
@@ -155,12 +174,35 @@ fn stage_times(generator: &Generator, input: &Tensor<4>, runs: usize) -> Vec<(&'
     samples.into_iter().map(|(name, mut t)| (name, median(&mut t))).collect()
 }
 
+/// What runs the generator: burn's ops on a backend, or srkd's fused kernels on a wgpu adapter.
+enum Inference {
+    Burn(Backend),
+    Fused(Rc<GpuContext>),
+}
+
+impl Inference {
+    fn name(&self) -> String {
+        match self {
+            Inference::Burn(backend) => format!("{} backend", backend.name()),
+            Inference::Fused(gpu) => format!("fused WGSL kernels on {}", gpu.adapter),
+        }
+    }
+
+    /// The report's `backend`.
+    fn id(&self) -> String {
+        match self {
+            Inference::Burn(backend) => backend.name().to_string(),
+            Inference::Fused(_) => "wgpu-fused".into(),
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn infer(
     models: &[PathBuf],
     (width, height): (usize, usize),
     runs: usize,
-    backend: Backend,
+    inference: &Inference,
     image: &Path,
     json: Option<PathBuf>,
     save: Option<PathBuf>,
@@ -176,17 +218,20 @@ fn infer(
         photo = srkd_core::image::imresize(&photo, scale.max(1.0) + 1e-6);
     }
     let input = photo.crop((photo.width - width) / 2, (photo.height - height) / 2, width, height).quantized();
-    let device = backend.device()?;
+    let device = match inference {
+        Inference::Burn(backend) => backend.device()?,
+        Inference::Fused(_) => Device::flex(), // where models load before they are packed
+    };
     if let Some(dir) = &save {
         fsio::write_atomic(&dir.join("input.f32"), &f32_bytes(&input.to_planar()))?;
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "×4 forward pass on a {width}×{height} crop of {} ({}×{} out), {} backend, {runs} timed runs after 1 warm-up, {threads} threads available",
+        "×4 forward pass on a {width}×{height} crop of {} ({}×{} out), {}, {runs} timed runs after 1 warm-up, {threads} threads available",
         image.display(),
         4 * width,
         4 * height,
-        backend.name()
+        inference.name()
     );
     println!("{:<28} {:>10} {:>10} {:>14} {:>10}", "model", "median s", "min s", "GFLOP/run", "GFLOP/s");
     let mut results = Vec::new();
@@ -194,12 +239,21 @@ fn infer(
         let (generator, config) = load_generator(path, &device)?;
         let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
         let flops = config.flops_per_output_pixel() * (width * config.scale * height * config.scale) as f64;
+        let fused = match inference {
+            Inference::Burn(_) => None,
+            Inference::Fused(gpu) => Some(
+                block_on(GpuGenerator::new(gpu.clone(), &generator)).map_err(|e| anyhow!("{}: {e}", path.display()))?,
+            ),
+        };
         let mut times = Vec::with_capacity(runs);
         let mut output = None;
         for run in 0..=runs {
             let start = Instant::now();
             // Reading the result back synchronises the device, so the time covers the whole pass.
-            let sr = tensor_to_image(generator.forward(image_to_tensor(&input, &device)))?;
+            let sr = match &fused {
+                None => tensor_to_image(generator.forward(image_to_tensor(&input, &device)))?,
+                Some(gpu) => block_on(gpu.upscale(&input)).map_err(|e| anyhow!("{}: {e}", path.display()))?,
+            };
             if run > 0 {
                 times.push(start.elapsed().as_secs_f64());
             }
@@ -211,8 +265,11 @@ fn infer(
         let min = times.iter().copied().fold(f64::INFINITY, f64::min);
         let med = median(&mut times.clone());
         println!("{name:<28} {med:>10.3} {min:>10.3} {:>14.1} {:>10.1}", flops / 1e9, flops / 1e9 / med);
-        let stage_seconds =
-            if stages { stage_times(&generator, &image_to_tensor(&input, &device), runs) } else { Vec::new() };
+        let stage_seconds = if stages && fused.is_none() {
+            stage_times(&generator, &image_to_tensor(&input, &device), runs)
+        } else {
+            Vec::new()
+        };
         for (stage, seconds) in &stage_seconds {
             println!("    {stage:<24} {seconds:>10.3}");
         }
@@ -223,7 +280,7 @@ fn infer(
         }));
     }
     if let Some(path) = json {
-        let report = serde_json::json!({"framework": "srkd", "backend": backend.name(), "size": width, "height": height, "threads": threads, "results": results});
+        let report = serde_json::json!({"framework": "srkd", "backend": inference.id(), "adapter": inference.name(), "size": width, "height": height, "threads": threads, "results": results});
         fsio::write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
     }
     Ok(())

@@ -38,16 +38,39 @@ pub enum Mode {
     Evaluate,
 }
 
-/// A generator loaded on a device.
+/// A generator loaded for a backend: on the CPU always (burn's module, the CPU kernels'
+/// source), and packed for the GPU kernels on a WebGPU backend.
 pub struct LoadedModel {
     pub id: String,
     pub generator: Generator,
     pub config: GeneratorConfig,
+    pub gpu: Option<GpuModel>,
 }
 
-pub fn load_model(id: &str, bytes: Vec<u8>, backend: &Backend) -> Result<LoadedModel, String> {
+#[cfg(feature = "webgpu")]
+pub type GpuModel = srkd_core::gpu::GpuGenerator;
+/// The CPU-only build has no GPU: a type without values.
+#[cfg(not(feature = "webgpu"))]
+pub enum GpuModel {}
+
+pub async fn load_model(id: &str, bytes: Vec<u8>, backend: &Backend) -> Result<LoadedModel, String> {
     let (generator, config) = generator_from_bytes(bytes, &backend.device).map_err(|e| format!("model {id}: {e}"))?;
-    Ok(LoadedModel { id: id.into(), generator: generator.valid(), config })
+    let generator = generator.valid();
+    let gpu = match &backend.gpu {
+        Some(gpu) => Some(gpu_model(gpu, &generator).await.map_err(|e| format!("model {id} on WebGPU: {e}"))?),
+        None => None,
+    };
+    Ok(LoadedModel { id: id.into(), generator, config, gpu })
+}
+
+#[cfg(feature = "webgpu")]
+async fn gpu_model(gpu: &crate::backend::Gpu, generator: &Generator) -> Result<GpuModel, String> {
+    GpuModel::new(gpu.clone(), generator).await.map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "webgpu"))]
+async fn gpu_model(gpu: &crate::backend::Gpu, _: &Generator) -> Result<GpuModel, String> {
+    match *gpu {}
 }
 
 /// A decoded user image (upright: its EXIF orientation applied).
@@ -242,9 +265,20 @@ pub async fn run_job(
             Some(model) => model,
             None => {
                 let bytes = fetch_bytes(job.file).await.map_err(JobError::Input)?;
-                let model = Rc::new(load_model(job.model_id, bytes, &backend).map_err(JobError::Input)?);
-                events(JobEvent::ModelReady(model.clone(), backend.kind));
-                model
+                match load_model(job.model_id, bytes, &backend).await {
+                    Ok(model) => {
+                        let model = Rc::new(model);
+                        events(JobEvent::ModelReady(model.clone(), backend.kind));
+                        model
+                    }
+                    // A model the GPU kernels do not compute, or a GPU that cannot compile them.
+                    Err(e) if backend.kind == Kind::WebGpu => {
+                        backend = Rc::new(Backend::cpu(e, backend.kernels));
+                        events(JobEvent::BackendChanged(backend.clone()));
+                        continue;
+                    }
+                    Err(e) => return Err(JobError::Input(e)),
+                }
             }
         };
         let progress = |done, total| events(JobEvent::Progress(done, total));

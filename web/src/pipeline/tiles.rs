@@ -8,31 +8,50 @@ use srkd_core::image::{ImageF32, Sample};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
 use srkd_core::tiling::{Stitcher, plan_tiles};
 
-use super::{JobError, LoadedModel};
+use super::{GpuModel, JobError, LoadedModel};
 use crate::backend::{Backend, Kernels, Kind};
 use crate::browser::yield_now;
 
 /// `window` through the model on the backend: the super-resolved pixels (0–255, unclamped) and,
-/// with `?kernels=compare` on the CPU, the largest difference from the reference path.
+/// with `?kernels=compare`, the largest difference from the reference path (burn's ops on the
+/// CPU) — for the CPU's direct kernels and for WebGPU's fused ones alike.
 pub async fn run_tile(
     model: &LoadedModel,
     backend: &Backend,
     window: &ImageF32,
 ) -> Result<(ImageF32, Option<f32>), JobError> {
-    let on_cpu = backend.kind == Kind::Cpu;
-    let input = image_to_tensor(window, &backend.device);
-    let sr = if on_cpu && backend.kernels == Kernels::Reference {
-        model.generator.forward_reference(input)
-    } else {
-        model.generator.forward(input)
+    let sr = match backend.kind {
+        Kind::WebGpu => {
+            let gpu =
+                model.gpu.as_ref().ok_or_else(|| JobError::Device("the model is not loaded on the GPU".into()))?;
+            on_gpu(gpu, window).await?
+        }
+        Kind::Cpu => {
+            let input = image_to_tensor(window, &backend.device);
+            let sr = if backend.kernels == Kernels::Reference {
+                model.generator.forward_reference(input)
+            } else {
+                model.generator.forward(input)
+            };
+            read_back(sr).await?
+        }
     };
-    let sr = read_back(sr).await?;
-    if !(on_cpu && backend.kernels == Kernels::Compare) {
+    if backend.kernels != Kernels::Compare {
         return Ok((sr, None));
     }
     let reference = read_back(model.generator.forward_reference(image_to_tensor(window, &backend.device))).await?;
     let diff = sr.data.iter().zip(&reference.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     Ok((sr, Some(diff)))
+}
+
+#[cfg(feature = "webgpu")]
+async fn on_gpu(gpu: &GpuModel, window: &ImageF32) -> Result<ImageF32, JobError> {
+    gpu.upscale(window).await.map_err(|e| JobError::Device(e.to_string()))
+}
+
+#[cfg(not(feature = "webgpu"))]
+async fn on_gpu(gpu: &GpuModel, _: &ImageF32) -> Result<ImageF32, JobError> {
+    match *gpu {}
 }
 
 async fn read_back(sr: Tensor<4>) -> Result<ImageF32, JobError> {
