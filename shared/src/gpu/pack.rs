@@ -89,18 +89,13 @@ pub fn pack_layer(
     padded_bias.resize(co_pad, 0.0);
     // Slopes per lane of the stored vec4s: per output channel, or after a ×2 shuffle per
     // shuffled channel (the conv's channels 4c…4c+3 are all channel c).
-    let slope = prelu.map(|p| {
-        let alpha = values(p.alpha.val());
-        let lanes = co_pad / (shuffle * shuffle);
-        (0..lanes).map(|c| if alpha.len() == 1 { alpha[0] } else { alpha[c] }).collect::<Vec<_>>()
-    });
-    if let Some(slope) = &slope
-        && let Some(p) = prelu
-        && p.alpha.dims()[0] != 1
-        && p.alpha.dims()[0] != slope.len()
-    {
-        return None;
-    }
+    let lanes = co_pad / (shuffle * shuffle);
+    let slope = match prelu.map(|p| values(p.alpha.val())) {
+        None => None,
+        Some(alpha) if alpha.len() == 1 => Some(vec![alpha[0]; lanes]),
+        Some(alpha) if alpha.len() == lanes => Some(alpha),
+        Some(_) => return None, // slopes for some other channel count
+    };
     let shape = LayerShape {
         in_vec4: ci4 as u32,
         out_vec4: co4 as u32,

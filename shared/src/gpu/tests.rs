@@ -3,38 +3,20 @@
 
 use std::rc::Rc;
 
-use burn::module::{Module, Param, RunningState};
-use burn::nn::{BatchNorm, PRelu};
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::module::Module;
+use burn::tensor::Device;
 
 use super::{Blocking, GpuContext, GpuError, GpuGenerator, block_on};
 use crate::image::ImageF32;
+use crate::model::testing::randomize;
 use crate::model::{Generator, GeneratorConfig, OutputActivation, PixelRange, UpsamplePrelu};
 use crate::tensor::{data_to_image, image_to_tensor};
 
-fn uniform<const D: usize>(dims: [usize; D], low: f64, high: f64) -> Tensor<D> {
-    Tensor::random(dims, Distribution::Uniform(low, high), &Device::flex())
-}
-
-/// Trained-looking BatchNorm statistics and PReLU slopes, so that folding them matters.
+/// A generator of `config` with trained-looking BatchNorm statistics and PReLU slopes.
 fn randomized(config: &GeneratorConfig) -> Generator {
-    let mut g = config.init(&Device::flex());
-    let bn = |b: &mut BatchNorm| {
-        let c = b.gamma.dims()[0];
-        b.gamma = Param::from_tensor(uniform([c], 0.5, 1.5));
-        b.beta = Param::from_tensor(uniform([c], -0.5, 0.5));
-        b.running_mean = RunningState::new(uniform([c], -0.5, 0.5));
-        b.running_var = RunningState::new(uniform([c], 0.5, 1.5));
-    };
-    let prelu = |p: &mut PRelu| p.alpha = Param::from_tensor(uniform([p.alpha.dims()[0]], -0.2, 0.4));
-    for block in &mut g.blocks {
-        bn(&mut block.bn1);
-        bn(&mut block.bn2);
-        prelu(&mut block.act);
-    }
-    bn(&mut g.trunk_bn);
-    prelu(&mut g.head_act);
-    g.upsample_acts.iter_mut().for_each(prelu);
+    let device = Device::flex();
+    let mut g = config.init(&device);
+    randomize(&mut g, &device);
     g.valid()
 }
 

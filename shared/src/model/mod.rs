@@ -4,6 +4,8 @@ mod discriminator;
 mod generator;
 mod param_count;
 mod pixel_range;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use discriminator::{Discriminator, DiscriminatorBlock, DiscriminatorConfig};
 pub use generator::{Generator, GeneratorConfig, ResidualBlock, UpsamplePrelu};
