@@ -207,30 +207,16 @@ mod tests {
     use burn::tensor::{TensorData, Tolerance};
 
     use super::*;
-    use crate::model::testing::{randomize, uniform};
-    use crate::model::{GeneratorConfig, OutputActivation, PixelRange, UpsamplePrelu};
+    use crate::model::testing::{kernel_test_configs, randomize, uniform};
 
     /// Every instruction set this CPU has, against burn's own ops, for both PReLU layouts, ×2 and ×4, tanh and identity outputs, widths off the
     /// register tiles and a batch of two.
     #[test]
     fn direct_forward_equals_burn_ops() {
         let device = Device::flex();
-        let identity = PixelRange { output_activation: OutputActivation::Identity, ..PixelRange::default() };
-        let cases = [
-            (GeneratorConfig { filters: 16, blocks: 2, ..GeneratorConfig::student() }, [2, 3, 7, 13]),
-            (
-                GeneratorConfig {
-                    filters: 32,
-                    blocks: 1,
-                    scale: 2,
-                    upsample_prelu: UpsamplePrelu::PerStage,
-                    pixels: identity,
-                    ..GeneratorConfig::student()
-                },
-                [1, 3, 9, 17],
-            ),
-            (GeneratorConfig { filters: 64, blocks: 1, ..GeneratorConfig::teacher() }, [1, 3, 5, 6]),
-        ];
+        // Batches and widths off the register tiles.
+        let dims = [[2, 3, 7, 13], [1, 3, 9, 17], [1, 3, 5, 6]];
+        let cases = kernel_test_configs().into_iter().zip(dims);
         let isas = Isa::available();
         for (config, dims) in cases {
             // The reference: the same frozen generator on the autodiff device runs burn's ops.

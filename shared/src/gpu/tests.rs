@@ -8,8 +8,8 @@ use burn::tensor::Device;
 
 use super::{Blocking, GpuContext, GpuError, GpuGenerator, block_on};
 use crate::image::ImageF32;
-use crate::model::testing::randomize;
-use crate::model::{Generator, GeneratorConfig, OutputActivation, PixelRange, UpsamplePrelu};
+use crate::model::testing::{kernel_test_configs, randomize};
+use crate::model::{Generator, GeneratorConfig};
 use crate::tensor::{data_to_image, image_to_tensor};
 
 /// A generator of `config` with trained-looking BatchNorm statistics and PReLU slopes.
@@ -40,25 +40,8 @@ fn worst_difference(gpu: &GpuGenerator, g: &Generator, lq: &ImageF32) -> f32 {
 #[test]
 #[ignore = "needs a GPU or a Vulkan driver; scripts/test.sh runs it (--include-ignored)"]
 fn fused_kernels_equal_burn_ops() {
-    let identity = PixelRange { output_activation: OutputActivation::Identity, ..PixelRange::default() };
-    let cases = [
-        // The student's shape, small: ×4, a shared upsampling PReLU, tanh output.
-        (GeneratorConfig { filters: 16, blocks: 2, ..GeneratorConfig::student() }, (13, 7)),
-        // ×2, a PReLU per stage, identity output, one block.
-        (
-            GeneratorConfig {
-                filters: 32,
-                blocks: 1,
-                scale: 2,
-                upsample_prelu: UpsamplePrelu::PerStage,
-                pixels: identity,
-                ..GeneratorConfig::student()
-            },
-            (17, 9),
-        ),
-        // The teacher's 64 filters: two channel blocks per invocation grid.
-        (GeneratorConfig { filters: 64, blocks: 1, ..GeneratorConfig::teacher() }, (6, 5)),
-    ];
+    // Windows off the blocks; the teacher's 64 filters make two channel blocks per invocation grid.
+    let cases = kernel_test_configs().into_iter().zip([(13, 7), (17, 9), (6, 5)]);
     let context = context();
     // Both shipped blockings, one invocation per pixel and vec4, and one that divides nothing.
     let blockings = [

@@ -5,7 +5,7 @@ use burn::module::{Param, RunningState};
 use burn::nn::{BatchNorm, PRelu};
 use burn::tensor::{Device, Distribution, Tensor};
 
-use super::Generator;
+use super::{Generator, GeneratorConfig, OutputActivation, PixelRange, UpsamplePrelu};
 
 pub(crate) fn uniform<const D: usize>(dims: [usize; D], low: f64, high: f64, device: &Device) -> Tensor<D> {
     Tensor::random(dims, Distribution::Uniform(low, high), device)
@@ -32,4 +32,23 @@ pub(crate) fn randomize(g: &mut Generator, device: &Device) {
     bn(&mut g.trunk_bn);
     prelu(&mut g.head_act);
     g.upsample_acts.iter_mut().for_each(prelu);
+}
+
+/// The generators the kernels' equality tests run: the student's shape, small (×4, a shared
+/// upsampling PReLU, tanh output); ×2 with a PReLU per stage, identity output and one block; the
+/// teacher's 64 filters with one block.
+pub(crate) fn kernel_test_configs() -> [GeneratorConfig; 3] {
+    let identity = PixelRange { output_activation: OutputActivation::Identity, ..PixelRange::default() };
+    [
+        GeneratorConfig { filters: 16, blocks: 2, ..GeneratorConfig::student() },
+        GeneratorConfig {
+            filters: 32,
+            blocks: 1,
+            scale: 2,
+            upsample_prelu: UpsamplePrelu::PerStage,
+            pixels: identity,
+            ..GeneratorConfig::student()
+        },
+        GeneratorConfig { filters: 64, blocks: 1, ..GeneratorConfig::teacher() },
+    ]
 }
