@@ -3,6 +3,7 @@
 //! conventions, full-reference and no-reference metrics, DMOS, and tiled inference. Backend-agnostic: it compiles for
 //! native targets and for `wasm32-unknown-unknown`.
 
+pub mod adapter;
 pub mod cpu;
 mod error;
 #[cfg(feature = "gpu")]

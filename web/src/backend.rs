@@ -7,9 +7,10 @@
 //! `?probe=1` probes on any adapter (how the tests exercise it on SwiftShader).
 //!
 //! `index.html`'s loader applies the same policy before any wasm loads, to fetch the build that
-//! can follow it: `srkd-web-cpu` (no WebGPU, a fraction of the download) whenever the CPU is the
-//! choice without a probe, `srkd-web` otherwise. Its list of software renderers mirrors
-//! `software_renderer` below; keep the two equal.
+//! can follow it: `srkd-web-cpu` (no WebGPU) whenever the CPU is the choice without a probe,
+//! `srkd-web` otherwise. Its list of software renderers mirrors
+//! `srkd_core::adapter::SOFTWARE_RENDERERS` (which the GPU kernels' blocking uses too); keep the
+//! two equal.
 
 use burn::tensor::Device;
 use srkd_core::cpu::Isa;
@@ -178,24 +179,22 @@ impl Backend {
         )
     }
 
-    /// LR tile side. WebGPU: as large as its buffers allow — the largest activation is the last
-    /// upsampling conv's output, filters channels at 4× the tile side (+ a border), within the
-    /// adapter's `maxStorageBufferBindingSize` (128 MiB by default). CPU: each tile recomputes a halo of the
+    /// LR tile side. WebGPU: as large as the GPU kernels' buffers allow (`gpu_window`, their
+    /// largest window for the adapter's `maxStorageBufferBindingSize`) less the halo of the
+    /// receptive radius on both sides. CPU: each tile recomputes a halo of the
     /// receptive radius around it (`plan_tiles`), so small tiles waste work (96 px with the
     /// student's radius: 2.25× its pixels); the tile is as large as keeps the largest activation
     /// (filters channels at ×scale of the window) within 128 MiB, since wasm memory never shrinks
     /// (student: 208 px, 1.5× its pixels; teacher: 96 px).
-    pub fn tile_for(&self, config: &GeneratorConfig) -> usize {
+    pub fn tile_for(&self, config: &GeneratorConfig, gpu_window: Option<usize>) -> usize {
         let filters = config.filters as f64;
-        match self.kind {
-            Kind::WebGpu => {
-                let max_binding = self.gpu.as_ref().map_or(134_217_728, gpu_max_binding) as f64;
-                // bytes ≈ filters channels × (4·t)² pixels × 4 bytes = 64·filters·t², less a
-                // margin for the border
-                let side = (max_binding / (64.0 * filters)).sqrt() - 8.0;
-                ((side as usize) / 8 * 8).clamp(32, 256)
+        match (self.kind, gpu_window) {
+            (Kind::WebGpu, Some(window)) => {
+                let side = window.saturating_sub(2 * config.receptive_radius());
+                (side / 8 * 8).clamp(32, 256)
             }
-            Kind::Cpu => {
+            // A WebGPU backend runs only models loaded on its GPU; the CPU's tile is a safe size.
+            (Kind::WebGpu, None) | (Kind::Cpu, _) => {
                 const MAX_ACTIVATION: f64 = 134_217_728.0;
                 let window = (MAX_ACTIVATION / (4.0 * filters)).sqrt() / config.scale as f64;
                 let side = window as usize - 2 * config.receptive_radius();
@@ -205,21 +204,9 @@ impl Backend {
     }
 }
 
-#[cfg(feature = "webgpu")]
-fn gpu_max_binding(gpu: &Gpu) -> u64 {
-    gpu.max_binding
-}
-
-#[cfg(not(feature = "webgpu"))]
-fn gpu_max_binding(gpu: &Gpu) -> u64 {
-    match *gpu {}
-}
-
 /// The renderer's name when `adapter` is a CPU emulation of a GPU.
 fn software_renderer(adapter: &WebGpuAdapter) -> Option<String> {
-    const SOFTWARE: [&str; 5] = ["swiftshader", "llvmpipe", "lavapipe", "warp", "basic render"];
-    let text = adapter.describe().to_lowercase();
-    if let Some(name) = SOFTWARE.iter().find(|name| text.contains(*name)) {
+    if let Some(name) = srkd_core::adapter::software_renderer(&adapter.describe()) {
         return Some(name.to_string());
     }
     adapter.is_fallback.then(|| format!("a fallback adapter ({})", adapter.describe()))

@@ -65,10 +65,8 @@ impl GpuContext {
         let descriptor =
             wgpu::DeviceDescriptor { label: Some("srkd"), required_limits: limits.clone(), ..Default::default() };
         let (device, queue) = adapter.request_device(&descriptor).await.map_err(|e| GpuError::Device(e.to_string()))?;
-        let software = info.device_type == wgpu::DeviceType::Cpu || {
-            let name = info.name.to_lowercase();
-            ["swiftshader", "llvmpipe", "lavapipe", "warp", "basic render"].iter().any(|s| name.contains(s))
-        };
+        let software =
+            info.device_type == wgpu::DeviceType::Cpu || crate::adapter::software_renderer(&info.name).is_some();
         let blocking = std::env::var("SRKD_GPU_BLOCKING")
             .ok()
             .and_then(|v| {
@@ -211,17 +209,19 @@ impl GpuGenerator {
         plan.encode(&mut encoder, &self.layers);
         self.context.queue.submit([encoder.finish()]);
         let pixels = plan.read_back(device).await;
+        let errors = (validation.pop().await, memory.pop().await);
+        if let Some(e) = errors.0.or(errors.1) {
+            // Not kept: its buffers may be the ones that failed.
+            return Err(GpuError::Failed(e.to_string()));
+        }
+        let pixels = pixels.map_err(GpuError::Failed)?;
         {
             let mut plans = self.plans.borrow_mut();
             plans.insert(0, plan);
             plans.truncate(PLANS_KEPT);
         }
-        let errors = (validation.pop().await, memory.pop().await);
-        if let Some(e) = errors.0.or(errors.1) {
-            return Err(GpuError::Failed(e.to_string()));
-        }
         let s = self.scale();
-        Ok(ImageF32::new(w * s, h * s, 3, pixels.map_err(GpuError::Failed)?))
+        Ok(ImageF32::new(w * s, h * s, 3, pixels))
     }
 }
 

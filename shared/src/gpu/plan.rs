@@ -93,32 +93,39 @@ impl Plan {
         let output = buffer("output", wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
         let staging = buffer("staging", wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
 
-        // Which buffers each layer reads, adds and writes: head 1, x 2, y 3, upsampling 4….
+        // Which buffer each layer reads and writes: input 0, head 1, x 2, y 3, upsampling 4….
+        // What it adds (`Skip::Buffer`) is always the head's output (the first block's and the
+        // trunk's long skip); its shuffle is in its store.
         const INPUT: usize = 0;
         const HEAD: usize = 1;
         const X: usize = 2;
         const Y: usize = 3;
-        let mut steps: Vec<(usize, Option<usize>, Option<usize>, usize)> = vec![(INPUT, None, Some(HEAD), 1)];
+        let mut steps: Vec<(usize, Option<usize>)> = vec![(INPUT, Some(HEAD))];
         for i in 0..g.blocks.len() {
-            let source = if i == 0 { HEAD } else { X };
-            steps.push((source, None, Some(Y), 1));
-            steps.push((Y, (i == 0).then_some(HEAD), Some(X), 1));
+            steps.push((if i == 0 { HEAD } else { X }, Some(Y)));
+            steps.push((Y, Some(X)));
         }
         let body = if g.blocks.is_empty() { HEAD } else { X };
-        steps.push((body, Some(HEAD), Some(Y), 1));
+        steps.push((body, Some(Y)));
         let mut features = Y;
         for stage in 0..g.upsample.len() {
-            steps.push((features, None, Some(4 + stage), 2));
+            steps.push((features, Some(4 + stage)));
             features = 4 + stage;
         }
-        steps.push((features, None, None, 1)); // the tail, into `output`
+        steps.push((features, None)); // the tail, into `output`
 
         let mut grid = (w, h);
         let dispatches = steps
             .into_iter()
             .zip(g.layers())
             .enumerate()
-            .map(|(index, ((source, skip, target, shuffle), packed))| {
+            .map(|(index, ((source, target), packed))| {
+                let (skip, shuffle) = match packed.shape.store {
+                    Store::Activation { skip, shuffle, .. } => {
+                        ((skip == Skip::Buffer).then_some(HEAD), shuffle as usize)
+                    }
+                    Store::Pixels { .. } => (None, 1),
+                };
                 let input = &activations[source];
                 let k = packed.shape.k as usize;
                 let (out_w, out_off) = target.map_or((0, 0), |t| (activations[t].width, activations[t].pad));
@@ -132,8 +139,7 @@ impl Plan {
                 if let Some(slope) = &layer.slope {
                     resources.push(slope.as_entire_binding());
                 }
-                let adds_buffer = matches!(packed.shape.store, Store::Activation { skip: Skip::Buffer, .. });
-                if adds_buffer && let Some(s) = skip {
+                if let Some(s) = skip {
                     resources.push(activations[s].buffer.as_entire_binding());
                 }
                 resources

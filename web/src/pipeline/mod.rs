@@ -68,6 +68,17 @@ async fn gpu_model(gpu: &crate::backend::Gpu, generator: &Generator) -> Result<G
     GpuModel::new(gpu.clone(), generator).await.map_err(|e| e.to_string())
 }
 
+/// The largest window the model's GPU buffers take.
+#[cfg(feature = "webgpu")]
+fn gpu_window(gpu: &GpuModel) -> usize {
+    gpu.max_window()
+}
+
+#[cfg(not(feature = "webgpu"))]
+fn gpu_window(gpu: &GpuModel) -> usize {
+    match *gpu {}
+}
+
 #[cfg(not(feature = "webgpu"))]
 async fn gpu_model(gpu: &crate::backend::Gpu, _: &Generator) -> Result<GpuModel, String> {
     match *gpu {}
@@ -282,7 +293,7 @@ pub async fn run_job(
             }
         };
         let progress = |done, total| events(JobEvent::Progress(done, total));
-        let mut tile = backend.tile_for(&model.config);
+        let mut tile = backend.tile_for(&model.config, model.gpu.as_ref().map(gpu_window));
         let failure = loop {
             match run(&model, &backend, job, tile, &progress).await {
                 Ok(outcome) => return Ok((outcome, backend.kind)),
