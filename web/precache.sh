@@ -1,12 +1,12 @@
 #!/bin/sh
 # trunk post_build hook, in the staging dir:
-#  1. name the page's two builds (srkd-web, srkd-web-cpu; trunk leaves them unhashed since they
-#     are built as "workers") by their content, as trunk does for its own files, and write those
-#     names into index.html's loader, so a host's HTTP cache never serves a stale build;
+#  1. name the page's build (srkd-web; trunk leaves it unhashed since it is built as a "worker")
+#     by its content, as trunk does for its own files, and write that name into index.html's
+#     preloads and loader (__BUILD__), so a host's HTTP cache never serves a stale build;
 #  2. list what the service worker caches on install (precache.json): the shell (the page, its
-#     css, the sample, the student models, ≈ 1 MB each) plus, per build, its js and wasm — a
-#     visitor's worker caches only the build the loader chose. The teachers (6 MB each) and the
-#     rating study are cached when first used;
+#     css, the sample, the student models, ≈ 1 MB each) plus the build's js and wasm (listed
+#     under its name: sw.js?build=NAME). The teachers (6 MB each) and the rating study are cached
+#     when first used;
 #  3. stamp sw.js with a version derived from all those files' contents, so each build that
 #     changes any of them replaces the old cache.
 set -eu
@@ -22,25 +22,18 @@ for path in sys.argv[1:]:
     open(path + ".planes", "wb").write(b"srkdBP4\0" + struct.pack("<Q", len(data)) + planes)
     os.remove(path)
 PY
-builds=""
-for name in srkd-web srkd-web-cpu; do
-  hash=$(cat "$name.js" "${name}_bg.wasm" | sha256sum | cut -c1-16)
-  mv "$name.js" "$name-$hash.js"
-  mv "${name}_bg.wasm" "$name-${hash}_bg.wasm"
-  builds="$builds $name-$hash"
-done
-# shellcheck disable=SC2086 # two names without spaces, split on purpose
-set -- $builds
-sed -i -e "s/__BUILD_full__/$1/" -e "s/__BUILD_cpu__/$2/" index.html
+name=srkd-web
+hash=$(cat "$name.js" "${name}_bg.wasm" | sha256sum | cut -c1-16)
+build=$name-$hash
+mv "$name.js" "$build.js"
+mv "${name}_bg.wasm" "${build}_bg.wasm"
+sed -i "s/__BUILD__/$build/g" index.html
 shell=$(find . -type f | sed 's|^\./||' | grep -v -e '^sw\.js$' -e '^precache\.json$' -e '^index\.html$' \
   -e '^study/' -e '^weights/teacher-' -e '^weights/.*\.json$' -e '^srkd-web-' | LC_ALL=C sort)
 {
   printf '{"shell": ["./"'
   for f in $shell; do printf ',\n"%s"' "$f"; done
-  printf '],\n"builds": {'
-  sep=""
-  for b in "$@"; do printf '%s\n"%s": ["%s.js", "%s_bg.wasm"]' "$sep" "$b" "$b" "$b"; sep=","; done
-  printf '}}\n'
+  printf '],\n"builds": {\n"%s": ["%s.js", "%s_bg.wasm"]}}\n' "$build" "$build" "$build"
 } > precache.json
 # shellcheck disable=SC2086 # the list is file names without spaces, split on purpose
 version=$(cat index.html $shell srkd-web-* | sha256sum | cut -c1-16)

@@ -1,8 +1,8 @@
 // srkd's service worker: the page works offline after one visit, and pictures never leave the
 // machine (this worker only ever fetches the page's own files from its own origin).
 //  - install: cache the app shell and the student models listed in precache.json (written by
-//    web/precache.sh at build time, with the hashed wasm/js/css names), and of the page's two
-//    builds only the one the loader runs (`sw.js?build=NAME`, see index.html);
+//    web/precache.sh at build time, with the hashed wasm/js/css names), and the page's build
+//    the loader runs (`sw.js?build=NAME`, see index.html);
 //  - fetch: same-origin GETs go to the network first (so an online visit is always current) and
 //    fall back to the cache offline; every good answer refreshes the cache, so a teacher model
 //    or the rating study fetched once also works offline later;

@@ -4,24 +4,19 @@
 //! renderer (SwiftShader, llvmpipe/lavapipe, WARP, or one the browser flags as a fallback) → the
 //! CPU, whose direct SIMD kernels beat an emulated GPU many times over. A hardware adapter →
 //! WebGPU, unless a short probe (`probe.rs`, run on the first job) finds the CPU faster.
-//! `?probe=1` probes on any adapter (how the tests exercise it on SwiftShader).
-//!
-//! `index.html`'s loader applies the same policy before any wasm loads, to fetch the build that
-//! can follow it: `srkd-web-cpu` (no WebGPU) whenever the CPU is the choice without a probe,
-//! `srkd-web` otherwise. Its list of software renderers mirrors
-//! `srkd_core::adapter::SOFTWARE_RENDERERS` (which the GPU kernels' blocking uses too); keep the
-//! two equal.
+//! `?probe=1` probes on any adapter (how the tests exercise it on SwiftShader). The software
+//! renderers are `srkd_core::adapter::SOFTWARE_RENDERERS` (the GPU kernels' blocking uses them too).
 
 use burn::tensor::Device;
 use srkd_core::cpu::Isa;
 use srkd_core::model::GeneratorConfig;
 
-use crate::browser::{WebGpuAdapter, query_choice, webgpu_adapter};
+use crate::browser::{WebGpuAdapter, mark, query_choice, webgpu_adapter};
 
 /// A WebGPU device with srkd-core's fused kernels (`srkd_core::gpu`).
 #[cfg(feature = "webgpu")]
 pub type Gpu = std::rc::Rc<srkd_core::gpu::GpuContext>;
-/// The CPU-only build has no GPU: a type without values.
+/// A CPU-only build (`--no-default-features`) has no GPU: a type without values.
 #[cfg(not(feature = "webgpu"))]
 #[derive(Clone)]
 pub enum Gpu {}
@@ -59,6 +54,16 @@ impl Kernels {
     pub fn from_query() -> Result<Self, String> {
         let choices = [("direct", Kernels::Direct), ("reference", Kernels::Reference), ("compare", Kernels::Compare)];
         query_choice("kernels", "kernels", &choices, Kernels::Direct)
+    }
+}
+
+/// Runs the direct kernels once on a zero-weight generator (srkd_core::cpu::warm_up) unless
+/// the page runs burn's ops; 32 channels take every kernel shape the shipped generators use.
+fn warm_up(kernels: Kernels) {
+    if kernels != Kernels::Reference {
+        mark("srkd:kernels-warming");
+        srkd_core::cpu::warm_up(32);
+        mark("srkd:kernels-warmed");
     }
 }
 
@@ -129,9 +134,18 @@ impl Backend {
 
     pub async fn init(choice: Choice, kernels: Kernels, force_probe: bool) -> Self {
         if choice == Choice::Cpu {
+            warm_up(kernels);
             return Self::cpu("the CPU was requested (?backend=cpu)", kernels);
         }
-        let adapter = match webgpu_adapter().await {
+        let adapter = webgpu_adapter();
+        // Unless WebGPU is forced, the CPU's kernels run the first picture (or race the GPU on
+        // it, `probe.rs`): they are warmed while the browser finds the adapter
+        // (srkd_core::cpu::warm_up), and V8 compiles their optimized code while the page
+        // fetches and decodes the picture and the weights.
+        if choice != Choice::WebGpu {
+            warm_up(kernels);
+        }
+        let adapter = match adapter.await {
             Ok(Some(adapter)) => adapter,
             Ok(None) => return Self::cpu("this browser offers no WebGPU adapter", kernels),
             Err(e) => return Self::cpu(format!("WebGPU is unavailable ({e})"), kernels),
@@ -169,8 +183,7 @@ impl Backend {
         }
     }
 
-    /// The CPU-only build has no WebGPU: reached only when `index.html`'s loader judged this
-    /// browser's adapter differently from `software_renderer`.
+    /// A CPU-only build (`--no-default-features`) has no WebGPU.
     #[cfg(not(feature = "webgpu"))]
     async fn on_webgpu(adapter: &WebGpuAdapter, _choice: Choice, kernels: Kernels) -> Self {
         Self::cpu(

@@ -44,6 +44,14 @@ pub fn now_ms() -> f64 {
     window().performance().map(|p| p.now()).unwrap_or(0.0)
 }
 
+/// A named point on the page's timeline (`performance.mark`), for the browser's profiler and
+/// the benchmarks (scripts/bench/browser/p3.mjs reads them): start-up and each job's stages.
+pub fn mark(name: &str) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark(name);
+    }
+}
+
 /// Let the browser render and handle input (progress bar, cancel button) between tiles.
 pub async fn yield_now() {
     let promise = Promise::new(&mut |resolve, _| {
@@ -85,7 +93,20 @@ fn get(object: &JsValue, key: &str) -> JsValue {
 }
 
 /// The browser's default WebGPU adapter: `Ok(None)` without WebGPU or without an adapter.
-pub async fn webgpu_adapter() -> Result<Option<WebGpuAdapter>, String> {
+/// Requested when called, not when first awaited, so the page can work while the browser
+/// answers (`Backend::init` warms the CPU kernels meanwhile).
+pub fn webgpu_adapter() -> impl std::future::Future<Output = Result<Option<WebGpuAdapter>, String>> {
+    let requested = request_adapter();
+    async move {
+        match requested? {
+            Some(promise) => adapter_of(promise).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// `navigator.gpu.requestAdapter()`'s promise; `None` without WebGPU.
+fn request_adapter() -> Result<Option<Promise>, String> {
     let gpu = get(&window().navigator(), "gpu");
     if gpu.is_undefined() || gpu.is_null() {
         return Ok(None);
@@ -97,6 +118,10 @@ pub async fn webgpu_adapter() -> Result<Option<WebGpuAdapter>, String> {
         .map_err(|e| js_error("requestAdapter", e))?
         .dyn_into()
         .map_err(|_| "requestAdapter returned no promise".to_string())?;
+    Ok(Some(promise))
+}
+
+async fn adapter_of(promise: Promise) -> Result<Option<WebGpuAdapter>, String> {
     let adapter = JsFuture::from(promise).await.map_err(|e| js_error("requestAdapter", e))?;
     if adapter.is_null() || adapter.is_undefined() {
         return Ok(None);

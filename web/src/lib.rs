@@ -3,9 +3,9 @@
 //! `flex`), in a yew page; plus the rating study that produces DMOS. See the "Web page" section
 //! of the top-level README.
 //!
-//! Two builds of this crate ship side by side, and `index.html`'s loader fetches one of them:
-//! `srkd-web` (feature `webgpu`: WebGPU and the CPU) for browsers with a hardware WebGPU adapter,
-//! and `srkd-web-cpu` (CPU only) for all others, which need none of `wgpu`'s bindings.
+//! One build ships (`srkd-web`, feature `webgpu`): the WebGPU kernels add ≈ 40 KB gzip to the CPU
+//! path, less than a second build cost in the loader's wait for the adapter before it could pick
+//! one (measured: docs/performance.md, P3).
 
 mod archive;
 mod backend;
@@ -28,7 +28,7 @@ unsafe extern "C" {
     fn __wasm_call_ctors();
 }
 
-/// The page's entry point (both builds' `main`).
+/// The page's entry point.
 pub fn start() {
     // SAFETY: the linker's constructor function, called once, before anything relies on it.
     #[cfg(target_family = "wasm")]

@@ -80,14 +80,34 @@ await check('default on a software adapter: the CPU with WebAssembly SIMD kernel
   const result = await finished(auto);
   assert.equal(result.backend, 'cpu', 'SwiftShader should lose to the CPU kernels');
   assert.equal(result.kernels, 'direct-webassembly-simd');
-  await assertBuild(auto, result, 'srkd-web-cpu');
+  await assertBuild(auto, result, 'srkd-web');
   assertMatchesCli(result);
+  // index.html preloads the weights and the sample beside the wasm; the app reuses both.
+  const fetched = await auto.evaluate(() => performance.getEntriesByType('resource')
+    .map((e) => new URL(e.name).pathname.split('/').pop()).filter((f) => f.endsWith('.planes') || f === 'butterfly.png'));
+  assert.deepEqual(fetched.sort(), ['butterfly.png', `${model}.bpk.planes`], `fetched: ${fetched.join(', ')}`);
+  const marks = await auto.evaluate(() => performance.getEntriesByType('mark').map((m) => m.name));
+  assert.ok(marks.includes('srkd:kernels-warmed'), `marks: ${marks.join(', ')}`);
   const notice = await auto.textContent('#notice');
   assert.match(notice, /WebAssembly SIMD/);
   assert.match(notice, /swiftshader.*software renderer/i);
   await auto.screenshot({ path: path.join(artifacts, 'web-demo-cpu-simd.png'), fullPage: true });
   console.log(`  ${result.ms} ms on ${result.backend} (${result.kernels})`);
   await auto.close();
+});
+
+await check('without a picture, the page loads the chosen model ahead, once', async () => {
+  const idle = await openPage(`?model=${model}`);
+  await idle.waitForFunction(() => performance.getEntriesByName('srkd:model-loaded').length === 1, null, { timeout: 60_000 });
+  await idle.click('#sample');
+  const result = await finished(idle);
+  assert.equal(result.status, 'done', result.error);
+  const loads = await idle.evaluate(() => [
+    performance.getEntriesByName('srkd:model-loaded').length,
+    performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.bpk.planes')).length,
+  ]);
+  assert.deepEqual(loads, [1, 1], 'the first picture used the model loaded ahead (loads, downloads)');
+  await idle.close();
 });
 
 await check('direct kernels equal burn reference ops within 1e-3 on every tile', async () => {

@@ -229,13 +229,13 @@ await check('offline: the second visit works with the server gone', async () => 
   page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
   await page.goto(`${site.base}/`);
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
-  // Of the page's two builds, the worker cached the one the loader ran (the CPU build here).
+  // The worker cached the page's build (one wasm).
   const cachedWasm = await page.evaluate(async () => {
     const cache = await caches.open((await caches.keys()).find((key) => key.startsWith('srkd-')));
     return (await cache.keys()).map((r) => new URL(r.url).pathname.split('/').pop()).filter((f) => f.endsWith('.wasm'));
   });
   assert.equal(cachedWasm.length, 1, `cached wasm: ${cachedWasm.join(', ')}`);
-  assert.match(cachedWasm[0], /^srkd-web-cpu-[0-9a-f]{16}_bg\.wasm$/);
+  assert.match(cachedWasm[0], /^srkd-web-[0-9a-f]{16}_bg\.wasm$/);
   site.close();
   await context.setOffline(true);
   await page.goto(`${site.base}/?demo=1&mode=evaluate&backend=cpu&model=${model}`);

@@ -268,9 +268,9 @@ impl Job<'_> {
             #[cfg(target_arch = "x86_64")]
             (Isa::Avx2, _) => unsafe { self.rows_avx2::<8, 1>(rows) },
             #[cfg(target_feature = "simd128")]
-            (Isa::Simd128, 2) => unsafe { self.tiles::<Simd128, 4, 2>(rows) },
+            (Isa::Simd128, 2) => unsafe { self.rows_simd128::<4, 2>(rows) },
             #[cfg(target_feature = "simd128")]
-            (Isa::Simd128, _) => unsafe { self.tiles::<Simd128, 8, 1>(rows) },
+            (Isa::Simd128, _) => unsafe { self.rows_simd128::<8, 1>(rows) },
             #[allow(unreachable_patterns)] // on x86-64 and wasm one arm is left for the other
             (isa, _) => unreachable!("no {isa:?} kernels on this target ({rows:?})"),
         }
@@ -286,6 +286,15 @@ impl Job<'_> {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn rows_avx2<const MR: usize, const NV: usize>(&self, rows: std::ops::Range<usize>) {
         unsafe { self.tiles::<Avx2, MR, NV>(rows) }
+    }
+
+    /// One function per tile shape, not inlined into `rows`: V8 compiles a wasm function's
+    /// optimized code (TurboFan) only after it has run a while as baseline code (Liftoff), and a
+    /// small function is compiled sooner than the one `rows` would be with every shape inside.
+    #[cfg(target_feature = "simd128")]
+    #[inline(never)]
+    unsafe fn rows_simd128<const MR: usize, const NV: usize>(&self, rows: std::ops::Range<usize>) {
+        unsafe { self.tiles::<Simd128, MR, NV>(rows) }
     }
 
     /// Every tile of the grid rows `rows`, one block of output channels and one group of taps

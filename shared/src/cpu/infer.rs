@@ -78,6 +78,13 @@ impl Layer {
         Some(Layer { conv: TapConv::new(isa, spec, Tap::window(k, k / 2))?, k })
     }
 
+    /// Zero weights and bias, PReLU slopes of zero where `prelu`: for [`warm_up`].
+    fn zeros(isa: Isa, c_in: usize, c_out: usize, k: usize, prelu: bool, shuffle: usize) -> Option<Self> {
+        let weights = vec![0.0; c_out * c_in * k * k];
+        let spec = ConvSpec { weights: &weights, c_out, c_in, k, bias: None, slope: prelu.then_some(&[0.0]), shuffle };
+        Some(Layer { conv: TapConv::new(isa, spec, Tap::window(k, k / 2))?, k })
+    }
+
     fn run(&self, input: &Activations, output: &mut Activations, skip: Skip) {
         let r = self.conv.shuffle();
         let grid = Grid { rows: input.h, cols: input.w, in_step: 1, out_step: r, out_offset: [0, 0] };
@@ -148,6 +155,24 @@ impl CpuGenerator {
         })
     }
 
+    /// A ×4 SRResNet of `filters` channels and one residual block with zero weights: every
+    /// kernel shape of the generators' forward pass, for [`warm_up`].
+    fn zeros(isa: Isa, filters: usize) -> Option<Self> {
+        let f = filters;
+        let taps = Tap::window(9, 4);
+        let map = OutputMap { tanh: true, scale: 127.5, offset: 127.5 };
+        Some(CpuGenerator {
+            head: Layer::zeros(isa, 3, f, 9, true, 1)?,
+            blocks: vec![(Layer::zeros(isa, f, f, 3, true, 1)?, Layer::zeros(isa, f, f, 3, false, 1)?)],
+            trunk: Layer::zeros(isa, f, f, 3, false, 1)?,
+            upsample: vec![Layer::zeros(isa, f, 4 * f, 3, true, 2)?, Layer::zeros(isa, f, 4 * f, 3, true, 2)?],
+            tail: ReduceConv::new(isa, &vec![0.0; 3 * f * 81], f, 9, None, taps, map)?,
+            tail_k: 9,
+            in_scale: 1.0 / 255.0,
+            in_offset: 0.0,
+        })
+    }
+
     /// Output size over input size.
     pub fn scale(&self) -> usize {
         self.upsample.iter().map(|u| u.conv.shuffle()).product()
@@ -201,6 +226,29 @@ impl CpuGenerator {
     }
 }
 
+/// Runs the direct kernels a few times on a small picture through a zero-weight generator of
+/// `filters` channels; the result is discarded. Why: a WebAssembly engine first runs a function
+/// as quickly compiled baseline code and compiles it optimized, in the background, only once it
+/// has run for a while (V8: Liftoff, then TurboFan; baseline SIMD code runs several times
+/// slower). The page calls this as it starts, so that the optimized kernels are compiled while
+/// it fetches and decodes the picture and the weights, and the first picture runs on them.
+/// `false` when this machine has no direct kernels for that width (nothing to warm).
+pub fn warm_up(filters: usize) -> bool {
+    let Some(generator) = Isa::for_channels(&[filters]).and_then(|isa| CpuGenerator::zeros(isa, filters)) else {
+        return false;
+    };
+    const SIDE: usize = 12;
+    let picture = vec![0.0; 3 * SIDE * SIDE];
+    for _ in 0..WARM_UP_PASSES {
+        generator.forward(&picture, 1, SIDE, SIDE, &mut |_| {});
+    }
+    true
+}
+
+/// Passes of [`warm_up`]: enough for V8 to queue the kernels for optimization (measured in
+/// Chromium, docs/performance.md P3), few enough to cost milliseconds.
+const WARM_UP_PASSES: usize = 4;
+
 #[cfg(test)]
 mod tests {
     use burn::module::Module;
@@ -244,6 +292,21 @@ mod tests {
             }
         }
         assert!(!isas.is_empty() || !cfg!(target_arch = "x86_64"), "an x86-64 CPU without AVX2 runs no direct kernel");
+    }
+
+    /// The warm-up's generator runs every kernel shape to the right size and value: zero
+    /// weights give tanh(0) mapped to mid-grey everywhere.
+    #[test]
+    fn warm_up_runs_a_zero_generator() {
+        for isa in Isa::available() {
+            let generator = CpuGenerator::zeros(isa, 32).expect("32 channels fit every instruction set");
+            assert_eq!(generator.scale(), 4);
+            let out = generator.forward(&vec![100.0; 3 * 5 * 7], 1, 5, 7, &mut |_| {});
+            assert_eq!(out.len(), 3 * 20 * 28);
+            assert!(out.iter().all(|&v| v == 127.5), "{isa:?}");
+        }
+        assert_eq!(warm_up(32), !Isa::available().is_empty());
+        assert!(!warm_up(3), "no kernels for 3 channels");
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod simd;
 #[cfg(feature = "training")]
 pub mod train;
 
-pub use infer::{CpuGenerator, direct_path_runs_on};
+pub use infer::{CpuGenerator, direct_path_runs_on, warm_up};
 #[cfg(feature = "gpu")]
 pub(crate) use infer::{folded, is_generator_layer, values};
 pub use simd::Isa;

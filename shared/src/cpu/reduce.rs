@@ -111,10 +111,17 @@ impl Job<'_> {
             Isa::Avx2 => unsafe { self.row_avx2(img, y) },
             // 4 pixels × 3 outputs: 12 vectors of sums, as with AVX2.
             #[cfg(target_feature = "simd128")]
-            Isa::Simd128 => unsafe { self.tiles::<Simd128, 4>(img, y) },
+            Isa::Simd128 => unsafe { self.row_simd128(img, y) },
             #[allow(unreachable_patterns)] // on x86-64 and wasm one arm is left for the other
             isa => unreachable!("no {isa:?} kernels on this target ({img}, {y})"),
         }
+    }
+
+    /// Its own function for V8's tier-up, as `conv.rs`'s `rows_simd128`.
+    #[cfg(target_feature = "simd128")]
+    #[inline(never)]
+    unsafe fn row_simd128(&self, img: usize, y: usize) {
+        unsafe { self.tiles::<Simd128, 4>(img, y) }
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -278,6 +278,7 @@ pub async fn run_job(
                 let bytes = fetch_bytes(job.file).await.map_err(JobError::Input)?;
                 match load_model(job.model_id, bytes, &backend).await {
                     Ok(model) => {
+                        crate::browser::mark("srkd:model-loaded");
                         let model = Rc::new(model);
                         events(JobEvent::ModelReady(model.clone(), backend.kind));
                         model

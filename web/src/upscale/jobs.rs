@@ -38,6 +38,7 @@ async fn run_item(
         Ok(picture) => Rc::new(picture),
         Err(e) => return Ended::Failed(e),
     };
+    crate::browser::mark("srkd:picture-decoded");
     let facts = PictureFacts { had_alpha: picture.alpha.is_some(), reoriented: picture.reoriented };
     let mut results = Vec::new();
     // The second model runs where the first ended up (the probe's choice, or the CPU after a
@@ -98,6 +99,29 @@ impl UpscalePage {
             .filter_map(|kind| Some((kind, self.models.get(&(model.id.to_string(), kind))?.clone())))
             .collect();
         Some((model, cached))
+    }
+
+    /// Before any picture: fetch (index.html preloads it) and load the selected model on the
+    /// CPU, so the first picture runs at once. Not on WebGPU (loading compiles its shaders on the
+    /// device the first job may still leave) nor before a probe (it times the first picture).
+    pub(super) fn load_ahead(&self, ctx: &Context<Self>) {
+        let Some(backend) = self.backend.clone() else { return };
+        let Some(model) = find(Some(&self.settings.model_id)) else { return };
+        if backend.kind != Kind::Cpu
+            || backend.probe_gpu.is_some()
+            || self.models.contains_key(&(model.id.into(), Kind::Cpu))
+        {
+            return;
+        }
+        let link = ctx.link().clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            // A failure here is not reported: the first job loads the model again and says why.
+            let Ok(bytes) = fetch_bytes(model.file).await else { return };
+            if let Ok(loaded) = pipeline::load_model(model.id, bytes, &backend).await {
+                crate::browser::mark("srkd:model-loaded");
+                link.send_message(Msg::ModelReady(Rc::new(loaded), Kind::Cpu));
+            }
+        });
     }
 
     /// Start the next waiting item unless one runs (or the backend is not ready yet).

@@ -314,6 +314,7 @@ impl Component for UpscalePage {
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
         match msg {
             Msg::BackendReady(backend) => {
+                crate::browser::mark("srkd:backend-ready");
                 self.notice = Some(format!("{}: {}.", backend.label(), backend.reason));
                 self.backend = Some(backend);
                 if self.status == Status::Error {
@@ -324,6 +325,8 @@ impl Component for UpscalePage {
                     self.fail("this build ships no models (weights/*.bpk)".into());
                 } else if self.demo {
                     ctx.link().send_message(Msg::LoadSample);
+                } else {
+                    self.load_ahead(ctx);
                 }
                 self.advance(ctx);
             }
