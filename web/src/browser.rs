@@ -144,8 +144,30 @@ async fn array_buffer_bytes(promise: Promise, context: &str) -> Result<Vec<u8>, 
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
+std::thread_local! {
+    /// Files fetched ahead of their use (`fetch_ahead`), each handed out once.
+    static FETCHED_AHEAD: std::cell::RefCell<Vec<(String, Vec<u8>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// GET a file now for a later `fetch_bytes` of the same URL, which then takes these bytes
+/// (once). The page uses it for what index.html preloads but the first picture will read: the
+/// browser warns about a preload nobody reads within seconds, and the first picture may come
+/// much later.
+pub async fn fetch_ahead(url: &str) {
+    if let Ok(bytes) = fetch_bytes(url).await {
+        FETCHED_AHEAD.with_borrow_mut(|kept| kept.push((url.to_string(), bytes)));
+    }
+}
+
 /// GET a file next to the page.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let kept = FETCHED_AHEAD.with_borrow_mut(|kept| {
+        let at = kept.iter().position(|(kept_url, _)| kept_url == url)?;
+        Some(kept.swap_remove(at).1)
+    });
+    if let Some(bytes) = kept {
+        return Ok(bytes);
+    }
     let response = JsFuture::from(window().fetch_with_str(url)).await.map_err(|e| js_error(url, e))?;
     let response: Response = response.dyn_into().map_err(|_| format!("{url}: not an HTTP response"))?;
     if !response.ok() {

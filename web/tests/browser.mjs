@@ -108,6 +108,17 @@ await check('without a picture, the page loads the chosen model ahead, once', as
   ]);
   assert.deepEqual(loads, [1, 1], 'the first picture used the model loaded ahead (loads, downloads)');
   await idle.close();
+  // On WebGPU only the bytes are taken ahead (loading compiles shaders): still one download.
+  const gpu = await openPage(`?backend=webgpu&mode=evaluate&model=${model}`);
+  const downloads = () => gpu.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.bpk.planes')).length);
+  await gpu.waitForFunction(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('.bpk.planes')), null, { timeout: 60_000 });
+  await gpu.waitForTimeout(300);
+  await gpu.click('#sample');
+  const onGpu = await finished(gpu);
+  assert.equal(onGpu.status, 'done', onGpu.error);
+  assert.equal(onGpu.backend, 'webgpu');
+  assert.equal(await downloads(), 1, 'the first WebGPU picture used the bytes fetched ahead');
+  await gpu.close();
 });
 
 await check('direct kernels equal burn reference ops within 1e-3 on every tile', async () => {

@@ -12,7 +12,7 @@ use super::queue::{ItemState, Source};
 use super::settings::Settings;
 use super::{Compared, Ended, Finished, Msg, PictureFacts, SAMPLE, Shown, Status, UpscalePage};
 use crate::backend::Kind;
-use crate::browser::{blob_url, fetch_bytes, object_url, read_file};
+use crate::browser::{blob_url, fetch_ahead, fetch_bytes, object_url, read_file};
 use crate::models::{ShippedModel, find};
 use crate::pipeline::{self, Job, JobError, JobEvent, LoadedModel, Mode, Outcome, ResultFile};
 use srkd_core::image::{OutputFormat, OutputSize};
@@ -102,15 +102,14 @@ impl UpscalePage {
     }
 
     /// Before any picture: fetch (index.html preloads it) and load the selected model on the
-    /// CPU, so the first picture runs at once. Not on WebGPU (loading compiles its shaders on the
-    /// device the first job may still leave) nor before a probe (it times the first picture).
+    /// CPU, so the first picture runs at once. On WebGPU (loading compiles its shaders on a device
+    /// the first job may still leave) and before a probe (it times the first picture) only its
+    /// bytes are taken, for the first job.
     pub(super) fn load_ahead(&self, ctx: &Context<Self>) {
         let Some(backend) = self.backend.clone() else { return };
         let Some(model) = find(Some(&self.settings.model_id)) else { return };
-        if backend.kind != Kind::Cpu
-            || backend.probe_gpu.is_some()
-            || self.models.contains_key(&(model.id.into(), Kind::Cpu))
-        {
+        if backend.kind != Kind::Cpu || backend.probe_gpu.is_some() {
+            wasm_bindgen_futures::spawn_local(fetch_ahead(model.file));
             return;
         }
         let link = ctx.link().clone();
