@@ -25,6 +25,10 @@ import sys
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
+# The UpscalerJS models scripts/bench/browser installs (npm ci there).
+PEER_MODELS = ROOT / "scripts" / "bench" / "browser" / "node_modules" / "@upscalerjs"
+
 from p4 import p4_section  # scripts/bench/p4.py
 from p7 import p7_section, splice  # scripts/bench/p7.py
 from p8 import p8_section  # scripts/bench/p8.py
@@ -332,6 +336,34 @@ def p5_section(dist, page_model):
 TFJS_BACKENDS = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly"}
 
 
+def srkd_gflop(model, side=64):
+    """GFLOP (2 × multiply-adds) of a shipped SRResNet-style generator on a side² input, from its
+    training manifest: 9×9 head, two 3×3 per block and the trunk conv at LR size, one 3×3 to 4×
+    filters per ×2 stage (before its shuffle), the 9×9 tail at HR size."""
+    g = json.loads((ROOT / "weights" / f"{model}.manifest.json").read_text())["generator"]
+    f, blocks, scale = g["filters"], g["blocks"], g["scale"]
+    macs = 81 * 3 * f + (2 * blocks + 1) * 9 * f * f
+    macs += sum(9 * f * 4 * f * 4 ** stage for stage in range(scale.bit_length() - 1))
+    macs += 81 * f * 3 * scale * scale
+    return 2 * macs * side * side / 1e9
+
+
+def keras_gflop(model_json, scale, side=64):
+    """GFLOP of a TF.js layers model on a side² input: each Conv2D's kernel, at HR size once an
+    UpSampling2D has run (UpscalerJS's esrgan models upsample once, by the model's scale)."""
+    layers = json.loads(Path(model_json).read_text())["modelTopology"]["model_config"]["config"]["layers"]
+    shapes = {w["name"]: w["shape"] for group in json.loads(Path(model_json).read_text())["weightsManifest"]
+              for w in group["weights"]}
+    macs, factor = 0, 1
+    for layer in layers:
+        if layer["class_name"] == "UpSampling2D":
+            factor = scale * scale
+        elif layer["class_name"] == "Conv2D":
+            k = shapes[layer["config"]["name"] + "/kernel"]
+            macs += k[0] * k[1] * k[2] * k[3] * factor
+    return 2 * macs * side * side / 1e9
+
+
 def p3_section(d):
     """The page vs UpscalerJS (p3.mjs's p3.json, `srkd eval --results` of the peer's pictures)."""
     p3 = json.loads((d / "p3.json").read_text())
@@ -382,6 +414,9 @@ def p3_section(d):
               f"PSNR-Y higher — {verdict(quality['srkd-default'][0] > quality[best_peer][0])} "
               f"({quality['srkd-default'][0]:.2f} vs {quality[best_peer][0]:.2f} dB); srkd on WebGPU ≥ 2× faster than TF.js WebGPU — "
               f"{verdict(gpu_ratio >= 2)} ({gpu_ratio:.2f}×).", "",
+              f"Work per 64×64 input: {p3['model']} {srkd_gflop(p3['model']):.2f} GFLOP (its manifest's generator), esrgan-slim "
+              f"{keras_gflop(PEER_MODELS / 'esrgan-slim' / 'models' / 'x4' / 'model.json', 4):.2f} GFLOP (its model.json): on the same "
+              "CPU, a steady-state time ratio below this work ratio means srkd's kernels do more per second.", "",
               "| picture | " + " | ".join(f"{k} steady (ms)" for k in srkd_keys)
               + " | " + " | ".join(f"esrgan-slim {TFJS_BACKENDS[b]} (ms)" for b in peer_backends) + " | srkd PSNR-Y | esrgan-slim PSNR-Y |",
               "|---|" + "---|" * (len(srkd_keys) + len(peer_keys) + 2)]
