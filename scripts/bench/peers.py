@@ -351,9 +351,9 @@ def srkd_gflop(model, side=64):
 def keras_gflop(model_json, scale, side=64):
     """GFLOP of a TF.js layers model on a side² input: each Conv2D's kernel, at HR size once an
     UpSampling2D has run (UpscalerJS's esrgan models upsample once, by the model's scale)."""
-    layers = json.loads(Path(model_json).read_text())["modelTopology"]["model_config"]["config"]["layers"]
-    shapes = {w["name"]: w["shape"] for group in json.loads(Path(model_json).read_text())["weightsManifest"]
-              for w in group["weights"]}
+    model = json.loads(Path(model_json).read_text())
+    layers = model["modelTopology"]["model_config"]["config"]["layers"]
+    shapes = {w["name"]: w["shape"] for group in model["weightsManifest"] for w in group["weights"]}
     macs, factor = 0, 1
     for layer in layers:
         if layer["class_name"] == "UpSampling2D":

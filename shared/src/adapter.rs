@@ -1,6 +1,5 @@
-//! What srkd knows about a GPU adapter from its name alone, without a GPU stack (the page's CPU
-//! build asks too): whether it is a CPU emulation of a GPU. `web/site/index.html`'s loader keeps
-//! a JavaScript copy of [`SOFTWARE_RENDERERS`] (it runs before any wasm); keep the two equal.
+//! What srkd knows about a GPU adapter from its name alone, without a GPU stack (the page asks
+//! before it starts WebGPU): whether it is a CPU emulation of a GPU.
 
 /// Name fragments (lower case) of the software renderers: SwiftShader, Mesa llvmpipe/lavapipe,
 /// Microsoft WARP ("Basic Render Driver").

@@ -44,8 +44,8 @@ pub fn now_ms() -> f64 {
     window().performance().map(|p| p.now()).unwrap_or(0.0)
 }
 
-/// A named point on the page's timeline (`performance.mark`), for the browser's profiler and
-/// the benchmarks (scripts/bench/browser/p3.mjs reads them): start-up and each job's stages.
+/// A named point on the page's timeline (`performance.mark`): start-up and each job's stages,
+/// for the browser's profiler and the browser tests (README, Web page, lists them).
 pub fn mark(name: &str) {
     if let Some(performance) = window().performance() {
         let _ = performance.mark(name);

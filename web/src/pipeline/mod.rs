@@ -49,7 +49,7 @@ pub struct LoadedModel {
 
 #[cfg(feature = "webgpu")]
 pub type GpuModel = srkd_core::gpu::GpuGenerator;
-/// The CPU-only build has no GPU: a type without values.
+/// A CPU-only build (`--no-default-features`) has no GPU: a type without values.
 #[cfg(not(feature = "webgpu"))]
 pub enum GpuModel {}
 
@@ -60,6 +60,7 @@ pub async fn load_model(id: &str, bytes: Vec<u8>, backend: &Backend) -> Result<L
         Some(gpu) => Some(gpu_model(gpu, &generator).await.map_err(|e| format!("model {id} on WebGPU: {e}"))?),
         None => None,
     };
+    crate::browser::mark("srkd:model-loaded");
     Ok(LoadedModel { id: id.into(), generator, config, gpu })
 }
 
@@ -278,7 +279,6 @@ pub async fn run_job(
                 let bytes = fetch_bytes(job.file).await.map_err(JobError::Input)?;
                 match load_model(job.model_id, bytes, &backend).await {
                     Ok(model) => {
-                        crate::browser::mark("srkd:model-loaded");
                         let model = Rc::new(model);
                         events(JobEvent::ModelReady(model.clone(), backend.kind));
                         model

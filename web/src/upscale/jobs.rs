@@ -117,7 +117,6 @@ impl UpscalePage {
             // A failure here is not reported: the first job loads the model again and says why.
             let Ok(bytes) = fetch_bytes(model.file).await else { return };
             if let Ok(loaded) = pipeline::load_model(model.id, bytes, &backend).await {
-                crate::browser::mark("srkd:model-loaded");
                 link.send_message(Msg::ModelReady(Rc::new(loaded), Kind::Cpu));
             }
         });
