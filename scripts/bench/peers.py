@@ -374,8 +374,13 @@ def p3_section(d):
     peer_quality = {b: json.loads((d / f"p3-upscalerjs-{b}.json").read_text()) for b in peer_backends}
     srkd_keys = [k for k in p3["steady_ms"] if k.startswith("srkd-")]
     peer_keys = [f"upscalerjs-{b}" for b in peer_backends]
-    took = lambda k: f"{p3['paths'][k]['backend']}, {p3['paths'][k]['kernels']} kernels, build {p3['paths'][k].get('build', 'n/a')}"
-    names = {k: f"srkd page, {p3['model']} — {'default' if k == 'srkd-default' else 'forced WebGPU'} ({took(k)})" for k in srkd_keys}
+    def took(k):
+        path = p3["paths"][k]
+        workers = p3.get("workers", {}).get(k)
+        on = f", {workers} {'instance' if workers == '1' else 'workers'}" if path["backend"] == "cpu" and workers else ""
+        return f"{path['backend']}, {path['kernels']} kernels{on}, build {path.get('build', 'n/a')}"
+    roles = {"srkd-default": "default", "srkd-1-thread": "one instance (`?threads=1`)", "srkd-webgpu": "forced WebGPU"}
+    names = {k: f"srkd page, {p3['model']} — {roles.get(k, k)} ({took(k)})" for k in srkd_keys}
     names |= {f"upscalerjs-{b}": f"UpscalerJS esrgan-slim (TF.js {TFJS_BACKENDS[b]})" for b in peer_backends}
     quality = {k: (statistics.mean(q["psnr"] for q in p3["srkd_quality"][k].values()),
                    statistics.mean(q["ssim"] for q in p3["srkd_quality"][k].values())) for k in srkd_keys}
@@ -388,7 +393,9 @@ def p3_section(d):
              f"Headless Chromium {p3['chromium']}, WebGPU on SwiftShader (a GPU emulated on this CPU: absolute times are "
              f"far from a real GPU's; every WebGPU contender runs on the same adapter). The page's default path on this adapter "
              f"is {took('srkd-default')} (a software adapter loses to the CPU kernels: README, Web page); forced WebGPU is "
-             f"`?backend=webgpu`. Peer: UpscalerJS {u['upscaler']} with "
+             f"`?backend=webgpu`. The default runs a picture on one tile worker per core (this machine: "
+             f"{p3.get('workers', {}).get('srkd-default', 'n/a')}; README, Web page) once they have started, its first picture on the page's own "
+             "instance meanwhile; `?threads=1` keeps every picture there. Peer: UpscalerJS {u['upscaler']} with "
              f"{u['model']} ×4 on TF.js {u['tfjs']} (scripts/bench/browser), on each of its backends ({', '.join(TFJS_BACKENDS[b] for b in peer_backends)}; "
              "WebAssembly: XNNPACK with SIMD, one thread as the page is not cross-origin isolated). Time to first result: a fresh browser per run, "
              f"navigation → the ×4 pixels of the Set5 butterfly (its 64×64 ×¼ input, 256×256 out) read back, on the page's clock; median of "
@@ -399,7 +406,8 @@ def p3_section(d):
              "|---|---|---|---|---|---|"]
     base = steady["srkd-default"]
     for k in srkd_keys + peer_keys:
-        lines.append(f"| {names[k]} | {first[k]:.2f} | {steady[k]:.2f} | {steady[k] / base:.2f}× | {quality[k][0]:.2f} | {quality[k][1]:.4f} |")
+        first_s = f"{first[k]:.2f}" if k in first else "as default"
+        lines.append(f"| {names[k]} | {first_s} | {steady[k]:.2f} | {steady[k] / base:.2f}× | {quality[k][0]:.2f} | {quality[k][1]:.4f} |")
     lines.append(f"| bicubic (reference) | | | | {bicubic['psnr']:.2f} | {bicubic['ssim']:.4f} |")
     verdict = lambda ok: "met" if ok else "missed"
     best_peer = min(peer_keys, key=lambda k: steady[k])

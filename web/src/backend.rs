@@ -118,7 +118,10 @@ impl Backend {
     pub fn label(&self) -> String {
         match (self.kind, self.cpu_isa()) {
             (Kind::WebGpu, _) => "WebGPU (fused kernels)".into(),
-            (Kind::Cpu, Some(isa)) => format!("CPU ({}, 1 thread)", isa.name()),
+            (Kind::Cpu, Some(isa)) => match crate::pipeline::configured_workers().unwrap_or(1) {
+                1 => format!("CPU ({}, 1 thread)", isa.name()),
+                n => format!("CPU ({}, {n} workers)", isa.name()),
+            },
             (Kind::Cpu, None) => "CPU (WebAssembly, burn ops, 1 thread)".into(),
         }
     }

@@ -47,7 +47,9 @@ pub fn now_ms() -> f64 {
 /// A named point on the page's timeline (`performance.mark`): start-up and each job's stages,
 /// for the browser's profiler and the browser tests (README, Web page, lists them).
 pub fn mark(name: &str) {
-    if let Some(performance) = window().performance() {
+    // The global scope's, so code the tile workers share with the page may mark too.
+    let performance = get(&js_sys::global(), "performance");
+    if let Ok(performance) = performance.dyn_into::<web_sys::Performance>() {
         let _ = performance.mark(name);
     }
 }

@@ -16,6 +16,7 @@ mod pipeline;
 mod probe;
 mod root;
 mod study;
+mod tile_worker;
 mod upscale;
 
 // Static constructors (burn's GPU compiler registered many through `inventory` when the page
@@ -37,6 +38,10 @@ pub fn start() {
     };
     // A panic (e.g. a lost GPU device inside burn) then reaches the console with its message.
     console_error_panic_hook::set_once();
+    // A tile worker (pipeline/pool.rs) instantiates this same module: no page to render there.
+    if web_sys::window().is_none() {
+        return;
+    }
     yew::Renderer::<root::Root>::new().render();
 }
 

@@ -1,7 +1,7 @@
 //! The first job's backend probe on a hardware WebGPU adapter (the policy is in `backend.rs`):
 //! one window of the picture through the model on WebGPU — after a warm-up run that compiles
-//! its shaders, which a WebGPU job pays anyway — and on the CPU; the faster runs the job and
-//! every later one.
+//! its shaders, which a WebGPU job pays anyway — and on the CPU (its time on the tile workers
+//! estimated from the tile plan); the faster runs the job and every later one.
 
 use std::rc::Rc;
 
@@ -9,7 +9,8 @@ use srkd_core::image::ImageF32;
 
 use crate::backend::{Backend, Gpu, Kind};
 use crate::browser::now_ms;
-use crate::pipeline::{LoadedModel, load_model, run_tile};
+use crate::pipeline::{LoadedModel, configured_workers, load_model, run_tile};
+use srkd_core::tiling::{plan_cost, plan_parallel_tiles};
 
 /// LR side of the probe's window: large enough to keep a GPU busy, small enough that the CPU
 /// run stays well under a second.
@@ -55,7 +56,20 @@ pub async fn choose(
         Ok(ms) => ms,
         Err(e) => return Ok(on_cpu(format!("WebGPU ({adapter}) failed in the probe ({e})"))),
     };
-    let timing = format!("{side}: WebGPU ({adapter}) {gpu_ms:.0} ms, CPU {cpu_ms:.0} ms");
+    // The CPU's later pictures run on its tile workers (`pipeline/pool.rs`): the window's time
+    // there, estimated from the tile plan it would get (halos included), is what WebGPU races.
+    let workers = configured_workers().unwrap_or(1);
+    let (cpu_ms, cpu_text) = if workers > 1 {
+        let (tile, margin) = (cpu.tile_for(&cpu_model.config, None), cpu_model.config.receptive_radius());
+        let alone = plan_cost(&plan_parallel_tiles(window.width, window.height, tile, margin, 1), 1) as f64;
+        let pooled =
+            plan_cost(&plan_parallel_tiles(window.width, window.height, tile, margin, workers), workers) as f64;
+        let estimate = cpu_ms * pooled / alone;
+        (estimate, format!("CPU {cpu_ms:.0} ms, ≈ {estimate:.0} ms on {workers} workers"))
+    } else {
+        (cpu_ms, format!("CPU {cpu_ms:.0} ms"))
+    };
+    let timing = format!("{side}: WebGPU ({adapter}) {gpu_ms:.0} ms, {cpu_text}");
     if gpu_ms < cpu_ms {
         Ok(Chosen {
             backend: Rc::new(Backend { reason: format!("faster in the probe ({timing})"), ..webgpu }),

@@ -11,7 +11,8 @@
 // within 1e-3 on 0–255 on every tile (?kernels=compare), and the reference path alone matches the
 // CLI too; the loader downloads one build of the page's wasm, the CPU-only one there and the full
 // one for ?backend=webgpu and ?probe=1; the first-job probe (?probe=1) runs and says what it
-// measured; ×2 and width-targeted results equal `srkd upscale --scale 2` / `--width 300` (ARTIFACT_DIR/cli-x2.png, cli-w300.png,
+// measured; the CPU's tile workers (?threads=2) give the pixels of the page's own instance, and
+// a page whose workers cannot start still upscales, alone; ×2 and width-targeted results equal `srkd upscale --scale 2` / `--width 300` (ARTIFACT_DIR/cli-x2.png, cli-w300.png,
 // which test-web.sh writes) within 1 per channel. Saves screenshots as artifacts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -121,6 +122,50 @@ await check('without a picture, the page loads the chosen model ahead, once', as
   await gpu.close();
 });
 
+/** The sample upscaled ×4 in upscale mode on a page opened with `query`, once `ready` holds. */
+async function sampleResult(query, ready) {
+  const tab = await openPage(`?mode=upscale&backend=cpu&model=${model}${query}`);
+  await tab.waitForFunction(ready, null, { timeout: 60_000 });
+  await tab.click('#sample');
+  const result = await finished(tab);
+  assert.equal(result.status, 'done', `status ${result.status}: ${result.error}`);
+  const [download] = await Promise.all([tab.waitForEvent('download'), tab.click('#download')]);
+  return { tab, result, png: fs.readFileSync(await download.path()) };
+}
+
+await check('tile workers: the picture cut for 2 workers gives the pixels of one instance', async () => {
+  const loaded = () => performance.getEntriesByName('srkd:model-loaded').length === 1;
+  const pooled = await sampleResult('&threads=2', () => performance.getEntriesByName('srkd:workers-ready').length === 1);
+  assert.equal(pooled.result.workers, '2', 'ran on the pool');
+  assert.match(await pooled.tab.textContent('#notice'), /2 workers/);
+  assert.match(await pooled.tab.textContent('#timing'), /\d+ tiles of ≤\d+ px, on 2 workers/);
+  const alone = await sampleResult('&threads=1', loaded);
+  assert.equal(alone.result.workers, '1');
+  const diff = await pixelDiff(alone.tab, pooled.png, alone.png);
+  assert.equal(diff.worst, 0, `2 workers vs one instance: ${JSON.stringify(diff)}`);
+  await Promise.all([pooled.tab.close(), alone.tab.close()]);
+});
+
+await check('tile workers that cannot start leave the page working on its own instance', async () => {
+  const tab = await browser.newPage();
+  await tab.route('**/tile-worker.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  const stopped = tab.waitForEvent('console', { predicate: (m) => /a tile worker stopped/.test(m.text()), timeout: 60_000 });
+  await tab.goto(`${server.base}/?mode=evaluate&backend=cpu&threads=2&model=${model}`);
+  await stopped;
+  await tab.click('#sample');
+  const result = await finished(tab);
+  assertMatchesCli(result);
+  assert.equal(result.workers, '1');
+  await tab.close();
+});
+
+await check('an unknown ?threads= is an error, not a silent default', async () => {
+  const bad = await openPage('?threads=lots');
+  await bad.waitForSelector('#error', { timeout: 30_000 });
+  assert.match(await bad.textContent('#error'), /unknown threads `lots`/);
+  await bad.close();
+});
+
 await check('direct kernels equal burn reference ops within 1e-3 on every tile', async () => {
   const compare = await openPage(`?demo=1&mode=evaluate&backend=cpu&kernels=compare&model=${model}`);
   const result = await finished(compare);
@@ -158,7 +203,8 @@ await check('the probe times WebGPU against the CPU and runs the job on the fast
   await assertBuild(probed, result, 'srkd-web');
   assertMatchesCli(result);
   const notice = await probed.textContent('#notice');
-  assert.match(notice, /faster in the probe \(96×96 px: WebGPU \(.+\) \d+ ms, CPU \d+ ms\)/);
+  // The CPU's time as measured and, with tile workers (2 cores here), as estimated on them.
+  assert.match(notice, /faster in the probe \(96×96 px: WebGPU \(.+\) \d+ ms, CPU \d+ ms(, ≈ \d+ ms on \d+ workers)?\)/);
   assert.equal(result.backend, notice.startsWith('WebGPU') ? 'webgpu' : 'cpu', notice);
   console.log(`  ${notice}`);
   await probed.close();

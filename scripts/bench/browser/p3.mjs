@@ -16,7 +16,8 @@
 // the first ×4 pixels of the Set5 butterfly (its 64×64 ×¼ input, 256×256 out) read back, on
 // the page's own clock; rounds alternate srkd and the peers. Steady state: in one page per
 // contender, every picture once to warm up, then `rounds` passes; the time from pixels in to
-// pixels read back (srkd: the page's generator time; UpscalerJS: execute() + data()).
+// pixels read back (srkd: the page's generator time; UpscalerJS: execute() + data()); the
+// instances the page ran each timed picture on are recorded (p3.json `workers`).
 // Writes DIR/p3.json.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -57,7 +58,11 @@ async function srkdResult(page, after) {
   return r;
 }
 
-const srkdPaths = { 'srkd-default': '', 'srkd-webgpu': '&backend=webgpu' };
+// The default path runs its later pictures on the CPU's tile workers (one per core, web/src/
+// pipeline/pool.rs); `?threads=1` is the page's own instance alone. Its first picture runs on
+// that instance either way, so ?threads=1 has no time-to-first-result run of its own.
+const srkdPaths = { 'srkd-default': '', 'srkd-1-thread': '&threads=1', 'srkd-webgpu': '&backend=webgpu' };
+const firstResultPaths = ['srkd-default', 'srkd-webgpu'];
 
 /** The backend and kernels a run took; a path must take the same ones every time. */
 function checkPath(key, r) {
@@ -109,14 +114,15 @@ const result = {
   images: stems,
   upscalerjs: { upscaler: version('upscaler'), model: peerModel.npm, tfjs: version('@tensorflow/tfjs') },
   paths: {},
-  first_result_ms: { ...Object.fromEntries(Object.keys(srkdPaths).map((k) => [k, []])), ...Object.fromEntries(peerBackends.map((b) => [`upscalerjs-${b}`, []])) },
+  workers: {},
+  first_result_ms: { ...Object.fromEntries(firstResultPaths.map((k) => [k, []])), ...Object.fromEntries(peerBackends.map((b) => [`upscalerjs-${b}`, []])) },
   steady_ms: {},
   srkd_quality: {},
 };
 
 for (let r = 1; r <= rounds; r++) {
   console.error(`P3 time to first result, round ${r}/${rounds}`);
-  for (const k of Object.keys(srkdPaths)) result.first_result_ms[k].push(await coldSrkd(k));
+  for (const k of firstResultPaths) result.first_result_ms[k].push(await coldSrkd(k));
   for (const b of peerBackends) result.first_result_ms[`upscalerjs-${b}`].push(await coldPeer(b));
 }
 
@@ -138,7 +144,13 @@ for (const [key, query] of Object.entries(srkdPaths)) {
       last = r.readyAt;
       checkPath(key, r);
       if (r.model !== result.model) throw new Error(`srkd page ran ${r.model}, not ${result.model}`);
-      if (pass > 0) times[s].push(Number(r.ms));
+      if (pass > 0) {
+        times[s].push(Number(r.ms));
+        // Every timed picture on the same number of instances (the workers start during the
+        // warm-up pass).
+        const seen = result.workers[key] ??= r.workers;
+        if (seen !== r.workers) throw new Error(`${key}: ${s} ran on ${r.workers} instances after ${seen}`);
+      }
       quality[s] = { psnr: Number(r.psnr), ssim: Number(r.ssim) };
     }
   }

@@ -16,10 +16,12 @@ use crate::backend::{Backend, Kind};
 use crate::browser::fetch_bytes;
 use crate::probe;
 
+mod pool;
 mod streamed;
 mod tiles;
 mod whole;
 
+pub use pool::{configured_workers, start as start_pool};
 pub use tiles::run_tile;
 
 /// Largest input the page holds whole (the ×4 result is 16× the pixels); larger ones are
@@ -45,6 +47,9 @@ pub struct LoadedModel {
     pub generator: Generator,
     pub config: GeneratorConfig,
     pub gpu: Option<GpuModel>,
+    /// The weights as loaded, kept in the JS heap for the tile workers (`pool.rs`); `None` in a
+    /// worker itself.
+    pub weights: Option<js_sys::Uint8Array>,
 }
 
 #[cfg(feature = "webgpu")]
@@ -54,6 +59,7 @@ pub type GpuModel = srkd_core::gpu::GpuGenerator;
 pub enum GpuModel {}
 
 pub async fn load_model(id: &str, bytes: Vec<u8>, backend: &Backend) -> Result<LoadedModel, String> {
+    let weights = Some(js_sys::Uint8Array::from(&bytes[..]));
     let (generator, config) = generator_from_bytes(bytes, &backend.device).map_err(|e| format!("model {id}: {e}"))?;
     let generator = generator.valid();
     let gpu = match &backend.gpu {
@@ -61,7 +67,7 @@ pub async fn load_model(id: &str, bytes: Vec<u8>, backend: &Backend) -> Result<L
         None => None,
     };
     crate::browser::mark("srkd:model-loaded");
-    Ok(LoadedModel { id: id.into(), generator, config, gpu })
+    Ok(LoadedModel { id: id.into(), generator, config, gpu, weights })
 }
 
 #[cfg(feature = "webgpu")]
@@ -154,6 +160,8 @@ pub struct Outcome {
     pub ready_at_ms: f64,
     pub tile: usize,
     pub tiles: usize,
+    /// Instances that ran the tiles: the tile workers (`pool.rs`), or 1.
+    pub workers: usize,
     /// Evaluate mode only.
     pub metrics: Option<Metrics>,
     /// No-reference quality of the two results; `None` for images too small or flat for NIQE.
@@ -163,7 +171,8 @@ pub struct Outcome {
     pub kernel_diff: Option<f32>,
     /// How the layers ran ([`Backend::kernels_id`]).
     pub kernels: String,
-    /// The WebAssembly memory when the job ended (its peak so far: it never shrinks).
+    /// The WebAssembly memory when the job ended, the page's and its tile workers' (each its
+    /// peak so far: wasm memory never shrinks).
     pub wasm_memory_bytes: usize,
 }
 
@@ -293,6 +302,12 @@ pub async fn run_job(
                 }
             }
         };
+        if backend.kind == Kind::Cpu
+            && backend.kernels == crate::backend::Kernels::Direct
+            && let (Some(pool), Some(weights)) = (pool::start(), &model.weights)
+        {
+            pool.preload(&model.id, weights);
+        }
         let progress = |done, total| events(JobEvent::Progress(done, total));
         let mut tile = backend.tile_for(&model.config, model.gpu.as_ref().map(gpu_window));
         let failure = loop {

@@ -88,11 +88,12 @@ pub async fn run_streamed(
         ready_at_ms,
         tile,
         tiles: tiled.tiles,
+        workers: tiled.workers,
         metrics: None,
         niqe_bicubic: None,
         niqe_model: None,
         kernel_diff: tiled.kernel_diff,
         kernels: backend.kernels_id(),
-        wasm_memory_bytes: wasm_memory_bytes(),
+        wasm_memory_bytes: wasm_memory_bytes() + super::pool::workers_memory_bytes(),
     })
 }

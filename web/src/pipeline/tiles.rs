@@ -2,12 +2,14 @@
 //! at a time, yielding to the browser between tiles so the page stays responsive.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 
 use burn::tensor::Tensor;
 use srkd_core::image::{ImageF32, Sample};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
-use srkd_core::tiling::{Stitcher, plan_tiles};
+use srkd_core::tiling::{Stitcher, plan_parallel_tiles, plan_tiles};
 
+use super::pool::{self, TilePool};
 use super::{GpuModel, JobError, LoadedModel};
 use crate::backend::{Backend, Kernels, Kind};
 use crate::browser::yield_now;
@@ -64,6 +66,8 @@ pub struct Tiled {
     pub tiles: usize,
     /// `?kernels=compare`: the largest direct-vs-reference difference.
     pub kernel_diff: Option<f32>,
+    /// Instances that ran the tiles: the pool's workers, or 1 (the page's own).
+    pub workers: usize,
 }
 
 /// Run the generator over `lq` in `tile`-pixel tiles; each finished band of output rows (RGB
@@ -78,8 +82,20 @@ pub async fn upscale_bands<T: Sample>(
     progress: &dyn Fn(usize, usize),
     on_band: &mut dyn FnMut(usize, Vec<T>) -> Result<(), JobError>,
 ) -> Result<Tiled, JobError> {
+    if backend.kind == Kind::Cpu
+        && backend.kernels == Kernels::Direct
+        && let Some(weights) = &model.weights
+        && let Some(pool) = pool::start().filter(|pool| pool.all_ready())
+    {
+        return upscale_bands_pooled(&pool, model, weights, lq, tile, cancel, progress, on_band).await;
+    }
     let s = model.config.scale;
-    let tiles = plan_tiles(lq.width, lq.height, tile, model.config.receptive_radius());
+    let margin = model.config.receptive_radius();
+    // The CPU's tiles need only fit its memory (any shape); WebGPU's fit its buffers' side.
+    let tiles = match backend.kind {
+        Kind::Cpu => plan_parallel_tiles(lq.width, lq.height, tile, margin, 1),
+        Kind::WebGpu => plan_tiles(lq.width, lq.height, tile, margin),
+    };
     let mut kernel_diff: Option<f32> = None;
     let mut done = 0;
     progress(0, tiles.len());
@@ -101,5 +117,53 @@ pub async fn upscale_bands<T: Sample>(
         }
         on_band(band[0].core_y * s, stitcher.rgb)?;
     }
-    Ok(Tiled { tiles: tiles.len(), kernel_diff })
+    Ok(Tiled { tiles: tiles.len(), kernel_diff, workers: 1 })
+}
+
+/// [`upscale_bands`] on the pool's workers: up to two tiles queued per worker, results placed
+/// in order, each band handed on once its last tile is back.
+#[allow(clippy::too_many_arguments)]
+async fn upscale_bands_pooled<T: Sample>(
+    pool: &TilePool,
+    model: &LoadedModel,
+    weights: &js_sys::Uint8Array,
+    lq: &ImageF32,
+    tile: usize,
+    cancel: &Cell<bool>,
+    progress: &dyn Fn(usize, usize),
+    on_band: &mut dyn FnMut(usize, Vec<T>) -> Result<(), JobError>,
+) -> Result<Tiled, JobError> {
+    let s = model.config.scale;
+    let workers = pool.size();
+    let side = pool::tile_side(tile, workers);
+    let tiles = plan_parallel_tiles(lq.width, lq.height, side, model.config.receptive_radius(), workers);
+    let mut in_flight = VecDeque::new();
+    let (mut posted, mut done) = (0, 0);
+    let mut band: Option<Stitcher<T>> = None;
+    progress(0, tiles.len());
+    while done < tiles.len() {
+        while posted < tiles.len() && in_flight.len() < 2 * workers {
+            if cancel.get() {
+                return Err(JobError::Cancelled);
+            }
+            let t = tiles[posted];
+            let window = lq.crop(t.win_x, t.win_y, t.win_w, t.win_h);
+            in_flight.push_back((t, pool.upscale(&model.id, weights, &window)));
+            posted += 1;
+        }
+        let Some((t, result)) = in_flight.pop_front() else { break };
+        let sr = result.await?;
+        if cancel.get() {
+            return Err(JobError::Cancelled);
+        }
+        band.get_or_insert_with(|| Stitcher::band(lq.width, t.core_y, t.core_h, s)).place(&t, &sr);
+        done += 1;
+        progress(done, tiles.len());
+        if tiles.get(done).is_none_or(|next| next.core_y != t.core_y)
+            && let Some(finished) = band.take()
+        {
+            on_band(t.core_y * s, finished.rgb)?;
+        }
+    }
+    Ok(Tiled { tiles: tiles.len(), kernel_diff: None, workers })
 }

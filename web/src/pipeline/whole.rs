@@ -133,11 +133,12 @@ pub async fn run_whole(
         ready_at_ms,
         tile,
         tiles: tiled.tiles,
+        workers: tiled.workers,
         metrics,
         niqe_bicubic,
         niqe_model,
         kernel_diff: tiled.kernel_diff,
         kernels: backend.kernels_id(),
-        wasm_memory_bytes: wasm_memory_bytes(),
+        wasm_memory_bytes: wasm_memory_bytes() + super::pool::workers_memory_bytes(),
     })
 }

@@ -2,8 +2,8 @@
 //! sample, pick a model, output size and format; each is upscaled on the active backend and
 //! compared with bicubic, with metrics and timings; results download one by one or as one ZIP.
 //! `?demo=1[&model=ID][&mode=evaluate|upscale][&size=x2|x3|w1000|h600][&format=png|jpeg]
-//! [&backend=auto|webgpu|cpu][&probe=1][&kernels=direct|reference|compare]` runs the sample with
-//! no clicks and reports on `#result` (data-status, data-backend, data-kernels, data-kernel-diff,
+//! [&backend=auto|webgpu|cpu][&probe=1][&kernels=direct|reference|compare][&threads=N]` runs the
+//! sample with no clicks and reports on `#result` (data-status, data-backend, data-kernels, data-kernel-diff,
 //! data-psnr, data-ssim, data-ms, data-ready-at, …) and on `#queue` (data-done, data-failed, …).
 //! Which backend runs is `backend.rs`'s policy (the probe: `probe.rs`); what to do when the
 //! device fails (smaller tiles, then the CPU) is `pipeline::run_job`'s; the queue is `queue.rs`,
@@ -231,12 +231,16 @@ impl UpscalePage {
         let (first, last) = self.timings.get(&(s.model_id.clone(), s.backend)).copied().unwrap_or_default();
         let later = if s.first_run { String::new() } else { format!("; latest warm run: {last:.0} ms") };
         format!(
-            "{} on {}: {:.0} ms ({} tiles of ≤{} px). First run incl. shader compilation: {first:.0} ms{later}",
+            "{} on {}: {:.0} ms ({} tiles of ≤{} px{}). First run incl. shader compilation: {first:.0} ms{later}",
             if s.first_run { "First run" } else { "This run" },
             s.backend_label,
             s.outcome.model_ms,
             s.outcome.tiles,
             s.outcome.tile,
+            match s.outcome.workers {
+                1 => String::new(),
+                n => format!(", on {n} workers"),
+            },
         )
     }
 
@@ -266,6 +270,9 @@ impl Component for UpscalePage {
             Kernels::Direct
         });
         let force_probe = query_param("probe").is_some_and(|v| v == "1");
+        if let Err(e) = crate::pipeline::configured_workers() {
+            error = Some(e);
+        }
         let settings = Settings::from_query(demo, &mut error);
         ctx.link()
             .send_future(async move { Msg::BackendReady(Rc::new(Backend::init(choice, kernels, force_probe).await)) });
@@ -316,11 +323,17 @@ impl Component for UpscalePage {
             Msg::BackendReady(backend) => {
                 crate::browser::mark("srkd:backend-ready");
                 self.notice = Some(format!("{}: {}.", backend.label(), backend.reason));
+                let on_cpu = backend.kind == Kind::Cpu && backend.probe_gpu.is_none();
                 self.backend = Some(backend);
                 if self.status == Status::Error {
                     return true;
                 }
                 self.status = Status::Idle;
+                // The CPU's tile workers start now: the first job (the demo's) runs on the page's
+                // own instance while they do; later ones use them.
+                if on_cpu {
+                    crate::pipeline::start_pool();
+                }
                 if MODELS.is_empty() {
                     self.fail("this build ships no models (weights/*.bpk)".into());
                 } else if self.demo {

@@ -217,6 +217,7 @@ impl UpscalePage {
                     data-psnr-compare={fmt(compared.map(|m| m.model.psnr), 6)} data-ssim-compare={fmt(compared.map(|m| m.model.ssim), 6)}
                     data-ms={fmt(shown.map(|s| s.outcome.model_ms), 1)}
                     data-kernels={shown.map(|s| s.outcome.kernels.clone()).unwrap_or_default()}
+                    data-workers={shown.map(|s| s.outcome.workers.to_string()).unwrap_or_default()}
                     data-kernel-diff={fmt(shown.and_then(|s| s.outcome.kernel_diff).map(f64::from), 6)}
                     data-width={shown.map(|s| s.outcome.width.to_string()).unwrap_or_default()}
                     data-height={shown.map(|s| s.outcome.height.to_string()).unwrap_or_default()}
