@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # P3 of docs/performance.md: the web page's default student vs UpscalerJS esrgan-slim ×4 on
-# TF.js WebGPU, WebGL and WebAssembly, in the same headless Chromium (WebGPU on SwiftShader):
+# TF.js WebGPU, WebGL and WebAssembly (one thread, and threaded in a cross-origin-isolated page), in the same headless Chromium (WebGPU on SwiftShader):
 # time to first result in fresh browsers, steady state on data/eval, PSNR-Y/SSIM-Y of each
 # (scripts/bench/browser/p3.mjs; the peer's pictures scored by `srkd eval --results`).
 # scripts/bench.sh runs it as part of the whole report; run alone, it replaces just P3 and P5
@@ -24,7 +24,7 @@ srkd="$CARGO_TARGET_DIR/debug/srkd"
 "$srkd" eval data/eval --model weights/student-srresnet-kd.bpk --save-lr "$out/lr" > /dev/null
 # SwiftShader runs WebGPU on this CPU: 3 rounds keep P3 near 15 minutes on 2 cores.
 node scripts/bench/browser/p3.mjs --dist web/dist --hr data/eval --lr "$out/lr" --rounds "${P3_ROUNDS:-3}" --out "$out"
-for b in webgpu webgl wasm; do
+for b in webgpu webgl wasm wasm-threads; do
   "$srkd" eval data/eval --results "$out/upscalerjs-$b" --json "$out/p3-upscalerjs-$b.json" > /dev/null
 done
 if [ -z "${1:-}" ]; then

@@ -8,8 +8,9 @@ import { chromium } from 'playwright-core';
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.png': 'image/png', '.json': 'application/json', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
 
-/** Serve `dist` (the page is a static site); resolves to { base, close }. */
-export async function serveDist(distArg) {
+/** Serve `dist` (the page is a static site) with `headers` on every answer; resolves to
+    { base, close }. */
+export async function serveDist(distArg, headers = {}) {
   const dist = path.resolve(distArg);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
@@ -18,7 +19,7 @@ export async function serveDist(distArg) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream' });
+    res.writeHead(200, { ...headers, 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream' });
     fs.createReadStream(file).pipe(res);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -36,7 +36,11 @@ const rounds = Number(args.rounds);
 const modelQuery = args.model ? `&model=${args.model}` : '';
 const stems = fs.readdirSync(args.lr).filter((f) => f.endsWith('.png')).map((f) => f.slice(0, -4)).sort();
 const hrFiles = Object.fromEntries(fs.readdirSync(args.hr).map((f) => [f.replace(/\.[^.]+$/, ''), path.join(args.hr, f)]));
-const peerBackends = ['webgpu', 'webgl', 'wasm'];
+// `wasm-threads`: TF.js's WebAssembly backend in a cross-origin-isolated page (COOP/COEP), where
+// it may run XNNPACK on threads (how many: p3.json `peer_threads`); UpscalerJS's own pages are
+// not isolated, so `wasm` is one thread.
+const peerBackends = ['webgpu', 'webgl', 'wasm', 'wasm-threads'];
+const tfjsBackend = (b) => (b === 'wasm-threads' ? 'wasm' : b);
 
 // The peer's site: its page, the npm files it loads, the model, the pictures.
 if (!stems.includes('butterfly')) throw new Error(`${args.lr}: butterfly.png (the first-result picture) is missing`);
@@ -45,6 +49,7 @@ const peerModel = buildPeerSite(site, 'esrgan-slim', args.lr, stems);
 
 const srkdServer = await serveDist(args.dist);
 const peerServer = await serveDist(site);
+const isolatedPeerServer = await serveDist(site, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 /** srkd: wait until `#result` reports a run newer than `after` (by its ready-at time). */
@@ -89,10 +94,14 @@ async function coldSrkd(key) {
 }
 
 async function peerPage(browser, backend) {
-  const page = await openPage(browser, `${peerServer.base}/`);
+  const server = backend === 'wasm-threads' ? isolatedPeerServer : peerServer;
+  const page = await openPage(browser, `${server.base}/`);
   await page.waitForFunction(() => window.bench);
-  const used = await page.evaluate(([b, m]) => window.bench.init(b, m), [backend, peerModel.global]);
-  if (used !== backend) throw new Error(`TF.js runs on ${used}, not ${backend}`);
+  const used = await page.evaluate(([b, m]) => window.bench.init(b, m), [tfjsBackend(backend), peerModel.global]);
+  if (used !== tfjsBackend(backend)) throw new Error(`TF.js runs on ${used}, not ${tfjsBackend(backend)}`);
+  const { isolated, threads } = await page.evaluate(() => window.bench.threads());
+  if ((backend === 'wasm-threads') !== isolated) throw new Error(`TF.js ${backend}: the page is ${isolated ? '' : 'not '}cross-origin isolated`);
+  if (backend.startsWith('wasm')) result.peer_threads[backend] = threads;
   return page;
 }
 
@@ -115,6 +124,7 @@ const result = {
   upscalerjs: { upscaler: version('upscaler'), model: peerModel.npm, tfjs: version('@tensorflow/tfjs') },
   paths: {},
   workers: {},
+  peer_threads: {},
   first_result_ms: { ...Object.fromEntries(firstResultPaths.map((k) => [k, []])), ...Object.fromEntries(peerBackends.map((b) => [`upscalerjs-${b}`, []])) },
   steady_ms: {},
   srkd_quality: {},
@@ -178,6 +188,7 @@ for (const b of peerBackends) {
 await browser.close();
 srkdServer.close();
 peerServer.close();
+isolatedPeerServer.close();
 
 fs.writeFileSync(path.join(args.out, 'p3.json'), JSON.stringify(result, null, 1));
 for (const [who, xs] of Object.entries(result.first_result_ms)) console.error(`  first result ${who}: ${(median(xs) / 1000).toFixed(2)} s`);

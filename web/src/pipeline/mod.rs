@@ -21,7 +21,7 @@ mod streamed;
 mod tiles;
 mod whole;
 
-pub use pool::{configured_workers, start as start_pool};
+pub use pool::{configured_workers, running as running_pool, start as start_pool};
 pub use tiles::run_tile;
 
 /// Largest input the page holds whole (the ×4 result is 16× the pixels); larger ones are
@@ -304,7 +304,7 @@ pub async fn run_job(
         };
         if backend.kind == Kind::Cpu
             && backend.kernels == crate::backend::Kernels::Direct
-            && let (Some(pool), Some(weights)) = (pool::start(), &model.weights)
+            && let (Some(pool), Some(weights)) = (pool::running(), &model.weights)
         {
             pool.preload(&model.id, weights);
         }

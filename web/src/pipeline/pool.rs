@@ -77,8 +77,15 @@ pub fn configured_workers() -> Result<usize, String> {
     Ok((cores as usize).clamp(1, MAX_WORKERS))
 }
 
+/// The pool if it was started and has workers.
+pub fn running() -> Option<Rc<TilePool>> {
+    POOL.with_borrow(|pool| pool.clone().flatten())
+}
+
 /// Start the pool (once; later calls return it): `None` with one configured worker, or when
-/// the workers cannot be created (the page then runs every tile itself).
+/// the workers cannot be created (the page then runs every tile itself). The page starts it
+/// when the CPU is idle — before the user's first picture, or after the demo's — since workers
+/// starting beside a running picture take cores from it (V8 compiles their optimized code too).
 pub fn start() -> Option<Rc<TilePool>> {
     POOL.with_borrow_mut(|pool| {
         pool.get_or_insert_with(|| {

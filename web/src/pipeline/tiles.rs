@@ -85,7 +85,7 @@ pub async fn upscale_bands<T: Sample>(
     if backend.kind == Kind::Cpu
         && backend.kernels == Kernels::Direct
         && let Some(weights) = &model.weights
-        && let Some(pool) = pool::start().filter(|pool| pool.all_ready())
+        && let Some(pool) = pool::running().filter(|pool| pool.all_ready())
     {
         return upscale_bands_pooled(&pool, model, weights, lq, tile, cancel, progress, on_band).await;
     }

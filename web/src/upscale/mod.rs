@@ -244,6 +244,22 @@ impl UpscalePage {
         )
     }
 
+    /// Start the CPU's tile workers (`pipeline/pool.rs`) when the CPU runs the pictures, with
+    /// the models already loaded there.
+    fn start_tile_workers(&self) {
+        if !self.backend.as_ref().is_some_and(|b| b.kind == Kind::Cpu && b.probe_gpu.is_none()) {
+            return;
+        }
+        let Some(pool) = crate::pipeline::start_pool() else { return };
+        for ((id, kind), model) in &self.models {
+            if *kind == Kind::Cpu
+                && let Some(weights) = &model.weights
+            {
+                pool.preload(id, weights);
+            }
+        }
+    }
+
     fn shown(&self) -> Option<&Shown> {
         self.selected.and_then(|id| self.queue.get(id)).and_then(|i| i.shown.as_ref())
     }
@@ -329,10 +345,10 @@ impl Component for UpscalePage {
                     return true;
                 }
                 self.status = Status::Idle;
-                // The CPU's tile workers start now: the first job (the demo's) runs on the page's
-                // own instance while they do; later ones use them.
-                if on_cpu {
-                    crate::pipeline::start_pool();
+                // The CPU's tile workers start now, while the page waits for a picture; with the
+                // demo's picture already coming, once it is done (`ended`).
+                if on_cpu && !self.demo {
+                    self.start_tile_workers();
                 }
                 if MODELS.is_empty() {
                     self.fail("this build ships no models (weights/*.bpk)".into());
@@ -375,6 +391,11 @@ impl Component for UpscalePage {
                 }
             }
             Msg::ModelReady(model, kind) => {
+                if kind == Kind::Cpu
+                    && let (Some(pool), Some(weights)) = (crate::pipeline::running_pool(), &model.weights)
+                {
+                    pool.preload(&model.id, weights);
+                }
                 self.models.insert((model.id.clone(), kind), model);
                 return false;
             }
@@ -384,7 +405,10 @@ impl Component for UpscalePage {
                     item.progress = (done, total);
                 }
             }
-            Msg::Ended(id, ended) => self.ended(ctx, id, ended),
+            Msg::Ended(id, ended) => {
+                self.start_tile_workers();
+                self.ended(ctx, id, ended)
+            }
             Msg::Cancel => {
                 self.queue.cancel_waiting();
                 self.cancel.set(true);
