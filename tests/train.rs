@@ -330,6 +330,43 @@ fn a_fine_tune_starts_exactly_from_its_init_and_a_wrong_init_is_refused() {
         serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["init"]["sha256"].as_str().unwrap().len(), 64);
 
+    // Two validation sets: each logged with its own mean beside the mean over both (one
+    // picture each, so the overall mean is theirs); one set logs none.
+    assert!(first["validation_sets"].is_null(), "one set: no per-set scores: {first}");
+    let two_sets = dir.path().join("two-sets.toml");
+    std::fs::write(
+        &two_sets,
+        tiny.replace("validate_every = 0", "validate_every = 1").replace(
+            r#"validation = ["data/eval/butterfly.png"]"#,
+            r#"validation = ["data/eval/butterfly.png", "data/eval/chelsea.png"]"#,
+        ),
+    )
+    .unwrap();
+    let run_two = dir.path().join("run-two");
+    let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
+        .args(["train", "--config", two_sets.to_str().unwrap(), "--data", data.to_str().unwrap()])
+        .args([
+            "--schedule",
+            "gan2g",
+            "--steps",
+            "1",
+            "--init",
+            init.to_str().unwrap(),
+            "--out",
+            run_two.to_str().unwrap(),
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    ok(&out);
+    let first_two = &log_lines(&run_two)[0];
+    let sets = first_two["validation_sets"].as_array().expect("per-set scores");
+    let folders: Vec<&str> = sets.iter().map(|s| s["folder"].as_str().unwrap()).collect();
+    assert_eq!(folders, ["data/eval/butterfly.png", "data/eval/chelsea.png"]);
+    assert_eq!(sets[0]["psnr"], first["validation"]["psnr"], "the butterfly's own score, as above");
+    let mean = (sets[0]["psnr"].as_f64().unwrap() + sets[1]["psnr"].as_f64().unwrap()) / 2.0;
+    assert!((first_two["validation"]["psnr"].as_f64().unwrap() - mean).abs() < 1e-9, "{first_two}");
+
     // A teacher-size file cannot start a student, and a missing one is named.
     for (init, expected) in
         [("weights/teacher-srresnet.bpk", "same architecture"), ("weights/nope.bpk", "initial weights not found")]

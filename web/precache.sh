@@ -1,5 +1,7 @@
 #!/bin/sh
 # trunk post_build hook, in the staging dir:
+#  0. write the page's default model (web/build.rs's order) into index.html's preload
+#     (__DEFAULT_MODEL__), and store the models as byte planes (below);
 #  1. name the page's build (srkd-web; trunk leaves it unhashed since it is built as a "worker")
 #     by its content, as trunk does for its own files, and write that name into index.html's
 #     preloads and loader (__BUILD__), so a host's HTTP cache never serves a stale build;
@@ -10,7 +12,13 @@
 #  3. stamp sw.js with a version derived from all those files' contents, so each build that
 #     changes any of them replaces the old cache.
 set -eu
+# The default model: web/build.rs orders the shipped ones by its KNOWN list, then by name.
+known=$(sed -n 's/^    ("\([a-z0-9-]*\)", ".*/\1/p' build.rs)
 cd "$TRUNK_STAGING_DIR"
+default_model=
+for m in $known $(ls weights | sed -n 's/\.bpk$//p' | LC_ALL=C sort); do
+  if [ -f "weights/$m.bpk" ]; then default_model=$m; break; fi
+done
 # 0. The generators travel as byte planes (srkd_core::weights::to_byte_planes; the page reads
 #    NAME.bpk.planes in place of NAME.bpk): ≈ 8 % less to download, gzip or brotli.
 python3 - weights/*.bpk <<'PY'
@@ -27,7 +35,7 @@ hash=$(cat "$name.js" "${name}_bg.wasm" | sha256sum | cut -c1-16)
 build=$name-$hash
 mv "$name.js" "$build.js"
 mv "${name}_bg.wasm" "${build}_bg.wasm"
-sed -i "s/__BUILD__/$build/g" index.html
+sed -i "s/__BUILD__/$build/g; s/__DEFAULT_MODEL__/$default_model/g" index.html
 shell=$(find . -type f | sed 's|^\./||' | grep -v -e '^sw\.js$' -e '^precache\.json$' -e '^index\.html$' \
   -e '^study/' -e '^weights/teacher-' -e '^weights/.*\.json$' -e '^srkd-web-' | LC_ALL=C sort)
 {

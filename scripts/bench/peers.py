@@ -396,7 +396,7 @@ def p3_section(d):
              f"is {took('srkd-default')} (a software adapter loses to the CPU kernels: README, Web page); forced WebGPU is "
              f"`?backend=webgpu`. The default runs a picture on one tile worker per core (this machine: "
              f"{p3.get('workers', {}).get('srkd-default', 'n/a')}; README, Web page) once they have started, its first picture on the page's own "
-             "instance meanwhile; `?threads=1` keeps every picture there. Peer: UpscalerJS {u['upscaler']} with "
+             f"instance meanwhile; `?threads=1` keeps every picture there. Peer: UpscalerJS {u['upscaler']} with "
              f"{u['model']} ×4 on TF.js {u['tfjs']} (scripts/bench/browser), on each of its backends ({', '.join(TFJS_BACKENDS[b] for b in peer_backends)}; "
              "WebAssembly: XNNPACK with SIMD, one thread on a page served as UpscalerJS's are, and "
              "on the same page served cross-origin isolated (COOP/COEP headers, which TF.js needs for threads; srkd's tile "

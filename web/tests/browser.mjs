@@ -138,7 +138,7 @@ await check('tile workers: the picture cut for 2 workers gives the pixels of one
   const pooled = await sampleResult('&threads=2', () => performance.getEntriesByName('srkd:workers-ready').length === 1);
   assert.equal(pooled.result.workers, '2', 'ran on the pool');
   assert.match(await pooled.tab.textContent('#notice'), /2 workers/);
-  assert.match(await pooled.tab.textContent('#timing'), /\d+ tiles of ≤\d+ px, on 2 workers/);
+  assert.match(await pooled.tab.textContent('#timing'), /\d+ tiles of ≤\d+×\d+ px, on 2 workers/);
   const alone = await sampleResult('&threads=1', loaded);
   assert.equal(alone.result.workers, '1');
   const diff = await pixelDiff(alone.tab, pooled.png, alone.png);

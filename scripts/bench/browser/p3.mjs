@@ -80,8 +80,14 @@ function checkPath(key, r) {
   result.paths[key] = took;
 }
 
+/** A fresh browser after a second's pause, so the last one's exit never overlaps a timed start. */
+async function freshBrowser() {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return launchChromium();
+}
+
 async function coldSrkd(key) {
-  const browser = await launchChromium();
+  const browser = await freshBrowser();
   try {
     const page = await openPage(browser, `${srkdServer.base}/?demo=1&mode=evaluate${modelQuery}${srkdPaths[key]}`);
     const r = await srkdResult(page, undefined);
@@ -106,7 +112,7 @@ async function peerPage(browser, backend) {
 }
 
 async function coldPeer(backend) {
-  const browser = await launchChromium();
+  const browser = await freshBrowser();
   try {
     const page = await peerPage(browser, backend);
     const r = await page.evaluate(() => window.bench.upscale('lr/butterfly.png', false));

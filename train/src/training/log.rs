@@ -35,8 +35,21 @@ pub struct LogLine {
     pub d_real: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub d_fake: Option<f64>,
+    /// The mean over every validation picture.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<Quality>,
+    /// With more than one `validation` folder, each folder's own mean (a run validated on two
+    /// sets can win on one and lose on the other, which the overall mean hides).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validation_sets: Vec<SetQuality>,
+}
+
+/// One validation folder's mean.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SetQuality {
+    pub folder: String,
+    pub psnr: f64,
+    pub ssim: f64,
 }
 
 impl LogLine {
@@ -56,6 +69,7 @@ impl LogLine {
             d_real: stats.d_real,
             d_fake: stats.d_fake,
             validation: None,
+            validation_sets: Vec::new(),
         }
     }
 }

@@ -20,7 +20,7 @@ use super::config::TrainConfig;
 use super::data::{BatchLoader, TrainingImages};
 use super::frozen::Frozen;
 use super::init::initial_generator;
-use super::log::{LogLine, RunLog};
+use super::log::{LogLine, RunLog, SetQuality};
 use super::manifest::{RunSummary, write_outputs};
 use super::parallel::DataParallel;
 use super::schedule::Schedule;
@@ -58,16 +58,49 @@ pub struct RunOptions<'a> {
 
 /// Mean PSNR-Y/SSIM-Y of the generator on the validation images, through the same path as
 /// `srkd eval` (so a run's step-0 line equals `srkd eval` of its init).
-fn validate(g: &Generator, config: &GeneratorConfig, images: &[Degraded], device: &Device) -> Result<Quality> {
+/// The pictures of one `validation` folder.
+struct ValidationSet {
+    folder: String,
+    images: Vec<Degraded>,
+}
+
+fn load_validation(folders: &[PathBuf], scale: usize) -> Result<Vec<ValidationSet>> {
+    folders
+        .iter()
+        .map(|folder| {
+            let images = Degraded::load_all(std::slice::from_ref(folder), scale)?;
+            Ok(ValidationSet { folder: folder.display().to_string(), images })
+        })
+        .collect()
+}
+
+/// The mean over every picture, and (with more than one set) each set's mean.
+fn validate(
+    g: &Generator,
+    config: &GeneratorConfig,
+    sets: &[ValidationSet],
+    device: &Device,
+) -> Result<(Quality, Vec<SetQuality>)> {
     let model = g.valid();
     let upscaler = Upscaler::Generator { model: &model, config, device, tile: 128 };
-    let mut scores = Vec::with_capacity(images.len());
-    for image in images {
-        let sr = upscaler.upscale(image, config.scale)?.context("a generator has a result")?;
-        scores.push(score(&sr, image, config.scale, false)?);
+    let mut all = Vec::new();
+    let mut per_set = Vec::new();
+    for set in sets {
+        let mut scores = Vec::with_capacity(set.images.len());
+        for image in &set.images {
+            let sr = upscaler.upscale(image, config.scale)?.context("a generator has a result")?;
+            scores.push(score(&sr, image, config.scale, false)?);
+        }
+        if let Some(mean) = mean_scores(&scores) {
+            per_set.push(SetQuality { folder: set.folder.clone(), psnr: mean.psnr, ssim: mean.ssim });
+        }
+        all.extend(scores);
     }
-    let mean = mean_scores(&scores).context("no validation images")?;
-    Ok(Quality { psnr: mean.psnr, ssim: mean.ssim })
+    let mean = mean_scores(&all).context("no validation images")?;
+    if sets.len() < 2 {
+        per_set.clear();
+    }
+    Ok((Quality { psnr: mean.psnr, ssim: mean.ssim }, per_set))
 }
 
 pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
@@ -107,7 +140,7 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
     let frozen = Frozen::load(config, &schedule, &device, &ad)?;
     let parallel = DataParallel::new(&devices, &frozen);
     let images = Arc::new(TrainingImages::load(&config.data, g_config.scale, config.hr_crop)?);
-    let validation = Degraded::load_all(&config.validation, g_config.scale)?;
+    let validation = load_validation(&config.validation, g_config.scale)?;
 
     let mut position = Position { phase: 0, step_in_phase: 0, global_step: 0, seed: config.seed, last_psnr: None };
     if let Some(ckpt) = &resumed {
@@ -128,8 +161,14 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
     // Step 0: the starting generator's score, so a fine-tune's curve starts where its init is.
     if position.global_step == 0 && config.validate_every > 0 {
         let first = &schedule.phases[0];
-        let validation = Some(validate(&g, &g_config, &validation, &device)?);
-        log.write(&LogLine { phase: first.name.clone(), lr: first.lr_at(0), validation, ..LogLine::default() })?;
+        let (quality, validation_sets) = validate(&g, &g_config, &validation, &device)?;
+        log.write(&LogLine {
+            phase: first.name.clone(),
+            lr: first.lr_at(0),
+            validation: Some(quality),
+            validation_sets,
+            ..LogLine::default()
+        })?;
     }
 
     let adam = AdamConfig::new()
@@ -191,17 +230,17 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
 
             let gs = position.global_step;
             let validate_now = config.validate_every > 0 && gs.is_multiple_of(config.validate_every);
-            let validation_result = if validate_now || gs == total {
-                let q = validate(&state.g.model, &g_config, &validation, &device)?;
+            let (validation_result, validation_sets) = if validate_now || gs == total {
+                let (q, sets) = validate(&state.g.model, &g_config, &validation, &device)?;
                 position.last_psnr = Some(q.psnr);
-                Some(q)
+                (Some(q), sets)
             } else {
-                None
+                (None, Vec::new())
             };
             if gs.is_multiple_of(config.log_every.max(1)) || validation_result.is_some() || gs == total {
                 let time_s = started.elapsed().as_secs_f64();
                 let line = LogLine::of_step(gs, &phase.name, learning_rate, time_s, &stats);
-                log.write(&LogLine { validation: validation_result, ..line })?;
+                log.write(&LogLine { validation: validation_result, validation_sets, ..line })?;
             }
             let stop_requested = opts.stop.load(Ordering::SeqCst) || opts.stop_after.is_some_and(|n| gs >= n);
             let phase_done = position.step_in_phase == phase.steps;

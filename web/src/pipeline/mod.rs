@@ -158,7 +158,8 @@ pub struct Outcome {
     /// When the result was read back, in ms since the page began loading: for the first run,
     /// the time to first result including download, model load and shader compilation.
     pub ready_at_ms: f64,
-    pub tile: usize,
+    /// The largest tile's core, LR pixels (width, height).
+    pub tile: (usize, usize),
     pub tiles: usize,
     /// Instances that ran the tiles: the tile workers (`pool.rs`), or 1.
     pub workers: usize,

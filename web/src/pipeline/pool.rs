@@ -23,9 +23,9 @@ use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 use super::JobError;
 use crate::browser::{mark, query_param};
 
-/// Workers at most, whatever the browser's `hardwareConcurrency`: each holds its tile's
-/// activations (up to ≈ 200 MB for the student's CPU tile), and memory, not cores, is what a
-/// phone runs out of first.
+/// Workers at most, whatever the browser's `hardwareConcurrency`: each holds a tile's
+/// activations (the student's largest: 128 MiB at the CPU tile, `Backend::tile_for`), and
+/// memory, not cores, is what a phone runs out of first.
 const MAX_WORKERS: usize = 4;
 
 #[derive(Clone, Debug, PartialEq)]

@@ -86,7 +86,7 @@ pub async fn run_streamed(
         height,
         model_ms: ready_at_ms - started,
         ready_at_ms,
-        tile,
+        tile: tiled.largest_core,
         tiles: tiled.tiles,
         workers: tiled.workers,
         metrics: None,

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use burn::tensor::Tensor;
 use srkd_core::image::{ImageF32, Sample};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
-use srkd_core::tiling::{Stitcher, plan_parallel_tiles, plan_tiles};
+use srkd_core::tiling::{Stitcher, Tile, plan_parallel_tiles, plan_tiles};
 
 use super::pool::{self, TilePool};
 use super::{GpuModel, JobError, LoadedModel};
@@ -68,6 +68,12 @@ pub struct Tiled {
     pub kernel_diff: Option<f32>,
     /// Instances that ran the tiles: the pool's workers, or 1 (the page's own).
     pub workers: usize,
+    /// The largest tile's core (width, height), LR pixels.
+    pub largest_core: (usize, usize),
+}
+
+fn largest_core(tiles: &[Tile]) -> (usize, usize) {
+    tiles.iter().map(|t| (t.core_w, t.core_h)).max_by_key(|(w, h)| w * h).unwrap_or_default()
 }
 
 /// Run the generator over `lq` in `tile`-pixel tiles; each finished band of output rows (RGB
@@ -117,7 +123,7 @@ pub async fn upscale_bands<T: Sample>(
         }
         on_band(band[0].core_y * s, stitcher.rgb)?;
     }
-    Ok(Tiled { tiles: tiles.len(), kernel_diff, workers: 1 })
+    Ok(Tiled { tiles: tiles.len(), kernel_diff, workers: 1, largest_core: largest_core(&tiles) })
 }
 
 /// [`upscale_bands`] on the pool's workers: up to two tiles queued per worker, results placed
@@ -165,5 +171,5 @@ async fn upscale_bands_pooled<T: Sample>(
             on_band(t.core_y * s, finished.rgb)?;
         }
     }
-    Ok(Tiled { tiles: tiles.len(), kernel_diff: None, workers })
+    Ok(Tiled { tiles: tiles.len(), kernel_diff: None, workers, largest_core: largest_core(&tiles) })
 }

@@ -131,7 +131,7 @@ pub async fn run_whole(
         height,
         model_ms,
         ready_at_ms,
-        tile,
+        tile: tiled.largest_core,
         tiles: tiled.tiles,
         workers: tiled.workers,
         metrics,

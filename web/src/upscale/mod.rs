@@ -231,12 +231,14 @@ impl UpscalePage {
         let (first, last) = self.timings.get(&(s.model_id.clone(), s.backend)).copied().unwrap_or_default();
         let later = if s.first_run { String::new() } else { format!("; latest warm run: {last:.0} ms") };
         format!(
-            "{} on {}: {:.0} ms ({} tiles of ≤{} px{}). First run incl. shader compilation: {first:.0} ms{later}",
+            "{} on {}: {:.0} ms ({} {} of ≤{}×{} px{}). First run incl. shader compilation: {first:.0} ms{later}",
             if s.first_run { "First run" } else { "This run" },
             s.backend_label,
             s.outcome.model_ms,
             s.outcome.tiles,
-            s.outcome.tile,
+            if s.outcome.tiles == 1 { "tile" } else { "tiles" },
+            s.outcome.tile.0,
+            s.outcome.tile.1,
             match s.outcome.workers {
                 1 => String::new(),
                 n => format!(", on {n} workers"),
