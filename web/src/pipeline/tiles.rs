@@ -1,15 +1,18 @@
-//! The generator over a picture tile by tile on the page's backend, a band (one row of tiles)
-//! at a time, yielding to the browser between tiles so the page stays responsive.
+//! The generator over a picture tile by tile — on the page's backend, yielding to the browser
+//! between tiles so the page stays responsive, or on the CPU's tile workers (`pool.rs`) — each
+//! band (one row of tiles) handed on as soon as its last tile is placed.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 
 use burn::tensor::Tensor;
 use srkd_core::image::{ImageF32, Sample};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
 use srkd_core::tiling::{Stitcher, Tile, plan_parallel_tiles, plan_tiles};
 
-use super::pool::{self, TilePool};
+use super::pool;
 use super::{GpuModel, JobError, LoadedModel};
 use crate::backend::{Backend, Kernels, Kind};
 use crate::browser::yield_now;
@@ -61,6 +64,11 @@ async fn read_back(sr: Tensor<4>) -> Result<ImageF32, JobError> {
     data_to_image(data).map_err(|e| JobError::Device(e.to_string()))
 }
 
+/// A tile's upscaled window and, with `?kernels=compare`, its difference from the reference.
+type TileResult = Result<(ImageF32, Option<f32>), JobError>;
+/// A tile on its way: posted to a worker, or to run here when awaited.
+type PendingTile<'a> = Pin<Box<dyn Future<Output = TileResult> + 'a>>;
+
 /// What the tiled run reports.
 pub struct Tiled {
     pub tiles: usize,
@@ -78,7 +86,9 @@ fn largest_core(tiles: &[Tile]) -> (usize, usize) {
 
 /// Run the generator over `lq` in `tile`-pixel tiles; each finished band of output rows (RGB
 /// samples of `T`, top to bottom) goes to `on_band` with its first row, so a caller can write it
-/// out before the next band exists.
+/// out before the next band exists. On the CPU's direct kernels, with the tile workers started
+/// (`pool.rs`), the tiles are cut for the workers and up to two per worker are queued at once;
+/// otherwise they run one by one here, yielding to the browser between them.
 pub async fn upscale_bands<T: Sample>(
     model: &LoadedModel,
     backend: &Backend,
@@ -88,79 +98,56 @@ pub async fn upscale_bands<T: Sample>(
     progress: &dyn Fn(usize, usize),
     on_band: &mut dyn FnMut(usize, Vec<T>) -> Result<(), JobError>,
 ) -> Result<Tiled, JobError> {
-    if backend.kind == Kind::Cpu
-        && backend.kernels == Kernels::Direct
-        && let Some(weights) = &model.weights
-        && let Some(pool) = pool::running().filter(|pool| pool.all_ready())
-    {
-        return upscale_bands_pooled(&pool, model, weights, lq, tile, cancel, progress, on_band).await;
-    }
     let s = model.config.scale;
     let margin = model.config.receptive_radius();
-    // The CPU's tiles need only fit its memory (any shape); WebGPU's fit its buffers' side.
-    let tiles = match backend.kind {
-        Kind::Cpu => plan_parallel_tiles(lq.width, lq.height, tile, margin, 1),
-        Kind::WebGpu => plan_tiles(lq.width, lq.height, tile, margin),
-    };
-    let mut kernel_diff: Option<f32> = None;
-    let mut done = 0;
-    progress(0, tiles.len());
-    for band in tiles.chunk_by(|a, b| a.core_y == b.core_y) {
-        let mut stitcher = Stitcher::band(lq.width, band[0].core_y, band[0].core_h, s);
-        for t in band {
-            yield_now().await;
-            if cancel.get() {
-                return Err(JobError::Cancelled);
-            }
-            let window = lq.crop(t.win_x, t.win_y, t.win_w, t.win_h);
-            let (sr, diff) = run_tile(model, backend, &window).await?;
-            if let Some(diff) = diff {
-                kernel_diff = Some(kernel_diff.map_or(diff, |m| m.max(diff)));
-            }
-            stitcher.place(t, &sr);
-            done += 1;
-            progress(done, tiles.len());
+    let pooled = match (&model.weights, backend.kind, backend.kernels) {
+        (Some(weights), Kind::Cpu, Kernels::Direct) => {
+            pool::running().filter(|pool| pool.all_ready()).map(|pool| (pool, weights))
         }
-        on_band(band[0].core_y * s, stitcher.rgb)?;
-    }
-    Ok(Tiled { tiles: tiles.len(), kernel_diff, workers: 1, largest_core: largest_core(&tiles) })
-}
-
-/// [`upscale_bands`] on the pool's workers: up to two tiles queued per worker, results placed
-/// in order, each band handed on once its last tile is back.
-#[allow(clippy::too_many_arguments)]
-async fn upscale_bands_pooled<T: Sample>(
-    pool: &TilePool,
-    model: &LoadedModel,
-    weights: &js_sys::Uint8Array,
-    lq: &ImageF32,
-    tile: usize,
-    cancel: &Cell<bool>,
-    progress: &dyn Fn(usize, usize),
-    on_band: &mut dyn FnMut(usize, Vec<T>) -> Result<(), JobError>,
-) -> Result<Tiled, JobError> {
-    let s = model.config.scale;
-    let workers = pool.size();
-    let side = pool::tile_side(tile, workers);
-    let tiles = plan_parallel_tiles(lq.width, lq.height, side, model.config.receptive_radius(), workers);
-    let mut in_flight = VecDeque::new();
+        _ => None,
+    };
+    let workers = pooled.as_ref().map_or(1, |(pool, _)| pool.size());
+    // The CPU's tiles need only fit its memory (any shape); WebGPU's fit its buffers' side.
+    let tiles = match (&pooled, backend.kind) {
+        (Some(_), _) => plan_parallel_tiles(lq.width, lq.height, pool::tile_side(tile, workers), margin, workers),
+        (None, Kind::Cpu) => plan_parallel_tiles(lq.width, lq.height, tile, margin, 1),
+        (None, Kind::WebGpu) => plan_tiles(lq.width, lq.height, tile, margin),
+    };
+    let queue_depth = if pooled.is_some() { 2 * workers } else { 1 };
+    let mut in_flight: VecDeque<(Tile, PendingTile)> = VecDeque::new();
     let (mut posted, mut done) = (0, 0);
+    let mut kernel_diff: Option<f32> = None;
     let mut band: Option<Stitcher<T>> = None;
     progress(0, tiles.len());
     while done < tiles.len() {
-        while posted < tiles.len() && in_flight.len() < 2 * workers {
-            if cancel.get() {
-                return Err(JobError::Cancelled);
-            }
+        while posted < tiles.len() && in_flight.len() < queue_depth {
             let t = tiles[posted];
             let window = lq.crop(t.win_x, t.win_y, t.win_w, t.win_h);
-            in_flight.push_back((t, pool.upscale(&model.id, weights, &window)));
+            let result: PendingTile = match &pooled {
+                // Posted now: the workers run while earlier tiles are placed.
+                Some((pool, weights)) => {
+                    let upscaled = pool.upscale(&model.id, weights, &window);
+                    Box::pin(async move { Ok((upscaled.await?, None)) })
+                }
+                // Run when awaited, after the browser has had a turn.
+                None => Box::pin(async move {
+                    yield_now().await;
+                    run_tile(model, backend, &window).await
+                }),
+            };
+            in_flight.push_back((t, result));
             posted += 1;
         }
         let Some((t, result)) = in_flight.pop_front() else { break };
-        let sr = result.await?;
         if cancel.get() {
             return Err(JobError::Cancelled);
+        }
+        let (sr, diff) = result.await?;
+        if cancel.get() {
+            return Err(JobError::Cancelled);
+        }
+        if let Some(diff) = diff {
+            kernel_diff = Some(kernel_diff.map_or(diff, |m| m.max(diff)));
         }
         band.get_or_insert_with(|| Stitcher::band(lq.width, t.core_y, t.core_h, s)).place(&t, &sr);
         done += 1;
@@ -171,5 +158,5 @@ async fn upscale_bands_pooled<T: Sample>(
             on_band(t.core_y * s, finished.rgb)?;
         }
     }
-    Ok(Tiled { tiles: tiles.len(), kernel_diff: None, workers, largest_core: largest_core(&tiles) })
+    Ok(Tiled { tiles: tiles.len(), kernel_diff, workers, largest_core: largest_core(&tiles) })
 }
