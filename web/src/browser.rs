@@ -48,7 +48,7 @@ pub fn now_ms() -> f64 {
 /// for the browser's profiler and the browser tests (README, Web page, lists them).
 pub fn mark(name: &str) {
     // The global scope's, so code the tile workers share with the page may mark too.
-    let performance = get(&js_sys::global(), "performance");
+    let performance = field(&js_sys::global(), "performance");
     if let Ok(performance) = performance.dyn_into::<web_sys::Performance>() {
         let _ = performance.mark(name);
     }
@@ -90,7 +90,8 @@ impl WebGpuAdapter {
     }
 }
 
-fn get(object: &JsValue, key: &str) -> JsValue {
+/// `object[key]`, `undefined` when absent (or `object` is no object).
+pub fn field(object: &JsValue, key: &str) -> JsValue {
     js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
@@ -109,12 +110,12 @@ pub fn webgpu_adapter() -> impl std::future::Future<Output = Result<Option<WebGp
 
 /// `navigator.gpu.requestAdapter()`'s promise; `None` without WebGPU.
 fn request_adapter() -> Result<Option<Promise>, String> {
-    let gpu = get(&window().navigator(), "gpu");
+    let gpu = field(&window().navigator(), "gpu");
     if gpu.is_undefined() || gpu.is_null() {
         return Ok(None);
     }
     let request: js_sys::Function =
-        get(&gpu, "requestAdapter").dyn_into().map_err(|_| "navigator.gpu.requestAdapter is missing".to_string())?;
+        field(&gpu, "requestAdapter").dyn_into().map_err(|_| "navigator.gpu.requestAdapter is missing".to_string())?;
     let promise: Promise = request
         .call0(&gpu)
         .map_err(|e| js_error("requestAdapter", e))?
@@ -129,9 +130,9 @@ async fn adapter_of(promise: Promise) -> Result<Option<WebGpuAdapter>, String> {
         return Ok(None);
     }
     // `adapter.info` (Chrome 127+, Firefox, Safari); older Chromes have neither it nor a name.
-    let info = get(&adapter, "info");
-    let text = |key| get(&info, key).as_string().unwrap_or_default();
-    let flag = |object: &JsValue| get(object, "isFallbackAdapter").as_bool().unwrap_or(false);
+    let info = field(&adapter, "info");
+    let text = |key| field(&info, key).as_string().unwrap_or_default();
+    let flag = |object: &JsValue| field(object, "isFallbackAdapter").as_bool().unwrap_or(false);
     Ok(Some(WebGpuAdapter {
         vendor: text("vendor"),
         architecture: text("architecture"),
@@ -273,8 +274,8 @@ impl std::io::Write for BlobParts {
 
 /// Bytes of the WebAssembly memory: its peak, since wasm memory only grows.
 pub fn wasm_memory_bytes() -> usize {
-    let buffer = get(&wasm_bindgen::memory(), "buffer");
-    get(&buffer, "byteLength").as_f64().unwrap_or_default() as usize
+    let buffer = field(&wasm_bindgen::memory(), "buffer");
+    field(&buffer, "byteLength").as_f64().unwrap_or_default() as usize
 }
 
 /// Save a blob as `file_name` (its URL released once the download has started).

@@ -10,6 +10,7 @@ use srkd_core::image::ImageF32;
 use wasm_bindgen::prelude::*;
 
 use crate::backend::{Backend, Kernels};
+use crate::browser::field;
 use crate::pipeline::{LoadedModel, load_model, run_tile};
 
 thread_local! {
@@ -25,10 +26,6 @@ pub fn tile_worker_warm_up() -> String {
     srkd_core::cpu::Isa::available().first().map(|isa| isa.name().to_string()).unwrap_or_else(|| "none".into())
 }
 
-fn field(object: &JsValue, key: &str) -> JsValue {
-    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
 fn number(object: &JsValue, key: &str) -> Result<usize, JsError> {
     let value = field(object, key).as_f64().ok_or_else(|| JsError::new(&format!("tile request without `{key}`")))?;
     if value < 0.0 || value.fract() != 0.0 || value > u32::MAX as f64 {
@@ -38,8 +35,9 @@ fn number(object: &JsValue, key: &str) -> Result<usize, JsError> {
 }
 
 /// `{id, model, weights?, width, height, pixels}` (an RGB window, 0–255) → `{id, width,
-/// height, pixels, memory}` (memory: this instance's wasm memory, bytes): the window through the model, as `run_tile` on the page's CPU. Without
-/// `pixels` (the pool's preload) it only loads the weights: → `{loaded}`.
+/// height, pixels, memory}` (memory: this instance's wasm memory, bytes): the window through
+/// the model, as `run_tile` on the page's CPU. Without `pixels` (the pool's preload) it only
+/// loads the weights: → `{loaded}`.
 #[wasm_bindgen]
 pub async fn tile_worker_run(request: JsValue) -> Result<JsValue, JsError> {
     let id = field(&request, "id");

@@ -303,12 +303,6 @@ pub async fn run_job(
                 }
             }
         };
-        if backend.kind == Kind::Cpu
-            && backend.kernels == crate::backend::Kernels::Direct
-            && let (Some(pool), Some(weights)) = (pool::running(), &model.weights)
-        {
-            pool.preload(&model.id, weights);
-        }
         let progress = |done, total| events(JobEvent::Progress(done, total));
         let mut tile = backend.tile_for(&model.config, model.gpu.as_ref().map(gpu_window));
         let failure = loop {

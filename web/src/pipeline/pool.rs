@@ -21,23 +21,17 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::JobError;
-use crate::browser::{mark, query_param};
+use crate::browser::{field, mark, query_param};
 
 /// Workers at most, whatever the browser's `hardwareConcurrency`: each holds a tile's
 /// activations (the student's largest: 128 MiB at the CPU tile, `Backend::tile_for`), and
 /// memory, not cores, is what a phone runs out of first.
 const MAX_WORKERS: usize = 4;
 
-#[derive(Clone, Debug, PartialEq)]
-enum State {
-    Starting,
-    Ready,
-    Failed(String),
-}
-
 struct PoolWorker {
     worker: Worker,
-    state: Rc<RefCell<State>>,
+    /// It started (a failure to start is the pool's `broken`).
+    ready: Rc<Cell<bool>>,
     /// Window pixels of the tiles posted and not yet answered: the next tile goes to the
     /// worker with the least (tiles differ in size; counting them would not balance).
     queued_pixels: Rc<Cell<usize>>,
@@ -128,10 +122,6 @@ fn set(object: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(object, &JsValue::from_str(key), value);
 }
 
-fn field(object: &JsValue, key: &str) -> JsValue {
-    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
 impl TilePool {
     fn spawn(count: usize) -> Result<Self, String> {
         // The page's loader (index.html) names the glue it imported; the module is this one.
@@ -150,17 +140,17 @@ impl TilePool {
             let options = WorkerOptions::new();
             options.set_type(WorkerType::Module);
             let worker = Worker::new_with_options("tile-worker.js", &options).map_err(|e| format!("{e:?}"))?;
-            let state = Rc::new(RefCell::new(State::Starting));
+            let ready = Rc::new(Cell::new(false));
             let queued_pixels = Rc::new(Cell::new(0usize));
             let memory_bytes = Rc::new(Cell::new(0usize));
             let on_message = {
-                let (state, queued_pixels, pending, broken) =
-                    (state.clone(), queued_pixels.clone(), pending.clone(), broken.clone());
+                let (ready, queued_pixels, pending, broken) =
+                    (ready.clone(), queued_pixels.clone(), pending.clone(), broken.clone());
                 let (started, memory_bytes) = (started.clone(), memory_bytes.clone());
                 Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                     let data = event.data();
                     if field(&data, "ready").is_string() {
-                        *state.borrow_mut() = State::Ready;
+                        ready.set(true);
                         started.set(started.get() + 1);
                         if started.get() == count {
                             mark("srkd:workers-ready");
@@ -172,7 +162,6 @@ impl TilePool {
                             &format!("a tile worker did not start: {failure}; the page runs every tile itself").into(),
                         );
                         *broken.borrow_mut() = Some(format!("a tile worker did not start: {failure}"));
-                        *state.borrow_mut() = State::Failed(failure);
                         return;
                     }
                     let Some(id) = field(&data, "id").as_f64() else { return };
@@ -209,7 +198,7 @@ impl TilePool {
             worker.post_message(&start).map_err(|e| format!("{e:?}"))?;
             workers.push(PoolWorker {
                 worker,
-                state,
+                ready,
                 queued_pixels,
                 memory_bytes,
                 model: RefCell::new(None),
@@ -227,7 +216,7 @@ impl TilePool {
     /// Every worker started and none has failed: until then jobs run on the page's instance
     /// (a job split for N workers on fewer would only pay the extra halos).
     pub fn all_ready(&self) -> bool {
-        self.broken.borrow().is_none() && self.workers.iter().all(|w| *w.state.borrow() == State::Ready)
+        self.broken.borrow().is_none() && self.workers.iter().all(|w| w.ready.get())
     }
 
     /// Send the weights of `model_id` to every worker now, so its first tile does not wait
@@ -251,8 +240,8 @@ impl TilePool {
         true
     }
 
-    /// Post `window` to the ready worker with the least work queued; the future is its upscaled pixels. Posted
-    /// now, whenever the future is first polled, so several tiles run at once.
+    /// Post `window` to the ready worker with the least work queued; the future is its upscaled
+    /// pixels. Posted now, whenever the future is first polled, so several tiles run at once.
     pub fn upscale(
         &self,
         model_id: &str,
@@ -284,7 +273,7 @@ impl TilePool {
         let worker = self
             .workers
             .iter()
-            .filter(|w| *w.state.borrow() == State::Ready)
+            .filter(|w| w.ready.get())
             .min_by_key(|w| w.queued_pixels.get())
             .ok_or_else(|| JobError::Device("no tile worker is ready".into()))?;
         let id = self.next_id.get();

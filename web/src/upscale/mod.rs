@@ -341,7 +341,6 @@ impl Component for UpscalePage {
             Msg::BackendReady(backend) => {
                 crate::browser::mark("srkd:backend-ready");
                 self.notice = Some(format!("{}: {}.", backend.label(), backend.reason));
-                let on_cpu = backend.kind == Kind::Cpu && backend.probe_gpu.is_none();
                 self.backend = Some(backend);
                 if self.status == Status::Error {
                     return true;
@@ -349,7 +348,7 @@ impl Component for UpscalePage {
                 self.status = Status::Idle;
                 // The CPU's tile workers start now, while the page waits for a picture; with the
                 // demo's picture already coming, once it is done (`ended`).
-                if on_cpu && !self.demo {
+                if !self.demo {
                     self.start_tile_workers();
                 }
                 if MODELS.is_empty() {
