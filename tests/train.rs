@@ -133,6 +133,87 @@ fn resume_after_interruption_reproduces_the_uninterrupted_run() {
 }
 
 #[test]
+fn whole_image_kd_targets_take_effect_and_resume_exactly() {
+    // The tiny config's 2 KD steps would pick crops under `auto`; each choice is forced here.
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = std::fs::read_to_string(root().join("tests/fixtures/tiny-train.toml")).unwrap();
+    let config_for = |choice: &str| {
+        let path = dir.path().join(format!("{choice}.toml"));
+        std::fs::write(&path, format!("kd_targets = \"{choice}\"\n{tiny}")).unwrap();
+        path
+    };
+    let (image, crop) = (config_for("image"), config_for("crop"));
+    let run = |config: &Path, name: &str, extra: &[&str]| {
+        let out_dir = dir.path().join(name);
+        let args = [&["--schedule", "gan2g", "--steps", "2", "--out", out_dir.to_str().unwrap()], extra].concat();
+        (train_with_config(dir.path(), config, &args, None), out_dir)
+    };
+    let (out, straight) = run(&image, "straight", &[]);
+    ok(&out);
+    let manifest = json(&straight.join("manifest.json"));
+    assert!(manifest["kd_targets"].as_str().unwrap().contains("whole"), "{manifest}");
+    assert_eq!(manifest["config"]["kd_targets"], "image");
+
+    // Stopped after one step and resumed: the teacher's pass is made again, identically.
+    let (out, split) = run(&image, "split", &["--stop-after", "1"]);
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    ok(&run(&image, "split", &["--resume"]).0);
+    assert_eq!(
+        std::fs::read(straight.join("generator.bpk")).unwrap(),
+        std::fs::read(split.join("generator.bpk")).unwrap()
+    );
+
+    // The teacher on each crop instead: other targets, so other weights.
+    let (out, on_crops) = run(&crop, "crops", &[]);
+    ok(&out);
+    assert!(json(&on_crops.join("manifest.json"))["kd_targets"].as_str().unwrap().contains("crops"));
+    assert_ne!(fingerprint(&straight.join("generator.bpk")), fingerprint(&on_crops.join("generator.bpk")));
+}
+
+#[test]
+fn each_shipped_recipe_config_still_trains_what_its_weights_were_trained_with() {
+    // weights/manifest.json names the config that regenerates each trained weights file; that
+    // config, read with today's defaults, must give the hyper-parameters the file's training
+    // manifest recorded (a changed default must not change a shipped recipe unnoticed).
+    let shipped = json(&root().join("weights/manifest.json"));
+    let mut checked = 0;
+    for (file, entry) in shipped.as_object().unwrap() {
+        let Some(config) = entry["regenerate"].as_str().and_then(|r| r.split("--config ").nth(1)) else { continue };
+        let config = config.split_whitespace().next().unwrap();
+        let text = std::fs::read_to_string(root().join(config)).unwrap();
+        let now: srkd::training::config::TrainConfig = toml::from_str(&text).unwrap();
+        let now = serde_json::to_value(&now).unwrap();
+        let id = file.trim_end_matches(".bpk");
+        let recorded = json(&root().join(format!("weights/{id}.manifest.json")))["config"].clone();
+        // Read back as a config too, so fields added since take their defaults on both sides.
+        let trained: srkd::training::config::TrainConfig = serde_json::from_value(recorded.clone()).unwrap();
+        let trained = serde_json::to_value(&trained).unwrap();
+        let schedule = now["custom_schedule"].clone();
+        let phases = schedule["phases"].as_array().unwrap();
+        let uses = |loss: &str| phases.iter().any(|p| p["losses"][loss].as_f64().unwrap() > 0.0);
+        let mut keys = vec!["custom_schedule", "batch_size", "hr_crop", "seed", "data", "init", "kd_weight"];
+        keys.extend(["adam_beta1", "adam_beta2", "adam_epsilon"]);
+        keys.push(if schedule["network"] == "student" { "student" } else { "teacher_architecture" });
+        if uses("kd") {
+            keys.push(if schedule["teacher"] == "srgan" { "teacher_srgan" } else { "teacher_content" });
+        }
+        if uses("content") {
+            keys.push("perceptual");
+        }
+        for key in keys {
+            assert_eq!(now[key], trained[key], "{config} vs weights/{id}.manifest.json: `{key}`");
+        }
+        if uses("kd") {
+            // Before `kd_targets` existed, the teacher always ran on the crops.
+            let trained_targets = recorded["kd_targets"].as_str().unwrap_or("crop");
+            assert_eq!(now["kd_targets"], trained_targets, "{config}: kd_targets");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} recipes found in weights/manifest.json");
+}
+
+#[test]
 fn resume_needs_only_the_run_folder_and_refuses_another_schedule() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");

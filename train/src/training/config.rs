@@ -43,6 +43,11 @@ pub struct TrainConfig {
     /// Start the generator from these weights instead (any schedule; the architecture must be
     /// the one the schedule trains).
     pub init: Option<PathBuf>,
+    /// Where the KD loss's teacher outputs come from: `crop` runs the teacher on every batch's
+    /// LR crops; `image` runs it once per training image, whole, before the first step, and
+    /// crops its result beside the HR (8-bit, like the HR); `auto` picks whichever runs the
+    /// teacher on fewer pixels over the schedule's KD steps.
+    pub kd_targets: KdTargets,
     /// Perceptual network weights: HED VGG16 `.weights.h5` (default, a proxy), torchvision
     /// VGG19 `.pth`, or VGG19 `.safetensors`. Empty = the fetched HED weights.
     pub perceptual: Option<PathBuf>,
@@ -75,6 +80,7 @@ impl Default for TrainConfig {
             srresnet_init: "weights/teacher-srresnet.bpk".into(),
             student_init: "weights/student-mse.bpk".into(),
             init: None,
+            kd_targets: KdTargets::Auto,
             perceptual: None,
             adam_beta1: 0.9,
             adam_beta2: 0.999,
@@ -82,6 +88,29 @@ impl Default for TrainConfig {
             log_every: 10,
             validate_every: 500,
             checkpoint_every: 100,
+        }
+    }
+}
+
+/// How a run gets its KD targets ([`TrainConfig::kd_targets`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KdTargets {
+    #[default]
+    Auto,
+    Crop,
+    Image,
+}
+
+impl KdTargets {
+    /// Whether the teacher runs once on the whole images (`lq_pixels`, all images together)
+    /// rather than on every batch's crops (`crop_pixels`, over all the KD steps). `auto` counts
+    /// the whole images twice: their tiles overlap, and the pass runs again on every resume.
+    pub fn on_whole_images(self, crop_pixels: usize, lq_pixels: usize) -> bool {
+        match self {
+            Self::Auto => 2 * lq_pixels < crop_pixels,
+            Self::Crop => false,
+            Self::Image => true,
         }
     }
 }

@@ -9,19 +9,25 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use srkd_core::image::{decode, degrade};
+use srkd_core::image::{ImageF32, decode, degrade};
+use srkd_core::model::{Generator, GeneratorConfig};
 
 use crate::evaluation::collect_images;
 use crate::fsio;
+use crate::inference::upscale_rgb;
 
-/// One training image: HR cropped to a multiple of the scale, and its LR, as 8-bit RGB.
+/// One training image: HR cropped to a multiple of the scale, and its LR, as 8-bit RGB; and,
+/// once [`TrainingImages::add_teacher_targets`] ran, the teacher's ×scale result of the whole
+/// LR, laid out as the HR.
 struct Pair {
     lq_w: usize,
     lq_h: usize,
     hr: Vec<u8>,
     lq: Vec<u8>,
+    teacher_sr: Option<Vec<u8>>,
 }
 
 pub struct TrainingImages {
@@ -66,7 +72,41 @@ impl TrainingImages {
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()
     }
+
+    /// LR pixels of all the images together.
+    pub fn lq_pixels(&self) -> usize {
+        self.pairs.iter().map(|p| p.lq_w * p.lq_h).sum()
+    }
+
+    /// Runs `teacher` once on each whole LR image (in tiles that overlap by its receptive field,
+    /// so the tiles do not show) and keeps the result, rounded to 8 bits as the HR is, so that
+    /// every batch from now on carries the teacher's output for its crops (`Batch::teacher_sr`)
+    /// instead of the step running the teacher on them. Each crop's target then sees the whole
+    /// picture around it, as the teacher would at inference, rather than the crop's zero padding.
+    pub fn add_teacher_targets(
+        &mut self,
+        teacher: &Generator,
+        config: &GeneratorConfig,
+        device: &Device,
+        mut on_image: impl FnMut(usize, usize),
+    ) -> Result<()> {
+        if config.scale != self.scale {
+            bail!("the teacher upscales ×{}, the training data is ×{}", config.scale, self.scale);
+        }
+        let count = self.pairs.len();
+        for (i, pair) in self.pairs.iter_mut().enumerate() {
+            let lq = ImageF32::new(pair.lq_w, pair.lq_h, 3, pair.lq.iter().map(|&v| v as f32).collect());
+            pair.teacher_sr = Some(upscale_rgb::<u8>(teacher, config, &lq, TEACHER_TILE, device, |_, _| {})?);
+            on_image(i + 1, count);
+        }
+        Ok(())
+    }
 }
+
+/// LR tile side for the teacher's whole-image pass: the SRResNet teacher's tiles overlap by its
+/// receptive radius (≈ 40 px a side), so a tile this big computes 1.5× its pixels (2× at 192),
+/// while its largest activation (the second upsampling conv's) stays near 600 MB.
+const TEACHER_TILE: usize = 320;
 
 fn load_pair(path: &Path, scale: usize, hr_crop: usize) -> Result<Option<Pair>> {
     let image = decode(&fsio::read(path)?).with_context(|| path.display().to_string())?;
@@ -74,10 +114,11 @@ fn load_pair(path: &Path, scale: usize, hr_crop: usize) -> Result<Option<Pair>> 
         return Ok(None);
     }
     let (hr, lq) = degrade(&image.rgb, scale);
-    Ok(Some(Pair { lq_w: lq.width, lq_h: lq.height, hr: hr.to_u8(), lq: lq.to_u8() }))
+    Ok(Some(Pair { lq_w: lq.width, lq_h: lq.height, hr: hr.to_u8(), lq: lq.to_u8(), teacher_sr: None }))
 }
 
-/// A batch as planar `f32` (0–255): `hr` is `[n, 3, P, P]`, `lq` is `[n, 3, P/s, P/s]`.
+/// A batch as planar `f32` (0–255): `hr` is `[n, 3, P, P]`, `lq` is `[n, 3, P/s, P/s]`, and
+/// `teacher_sr`, when the images carry teacher targets, is shaped as `hr`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Batch {
     pub n: usize,
@@ -85,6 +126,7 @@ pub struct Batch {
     pub lq_size: usize,
     pub hr: Vec<f32>,
     pub lq: Vec<f32>,
+    pub teacher_sr: Option<Vec<f32>>,
 }
 
 impl Batch {
@@ -102,6 +144,7 @@ impl Batch {
                     lq_size: self.lq_size,
                     hr: self.hr[start * hr_len..(start + n) * hr_len].to_vec(),
                     lq: self.lq[start * lq_len..(start + n) * lq_len].to_vec(),
+                    teacher_sr: self.teacher_sr.as_ref().map(|t| t[start * hr_len..(start + n) * hr_len].to_vec()),
                 };
                 start += n;
                 slice
@@ -139,6 +182,8 @@ pub fn make_batch(images: &TrainingImages, seed: u64, step: usize, n: usize, hr_
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut hr = vec![0f32; n * 3 * hr_size * hr_size];
     let mut lq = vec![0f32; n * 3 * lq_size * lq_size];
+    let with_targets = images.pairs.iter().all(|p| p.teacher_sr.is_some());
+    let mut teacher_sr = with_targets.then(|| vec![0f32; n * 3 * hr_size * hr_size]);
     for i in 0..n {
         let pair = &images.pairs[rng.random_range(0..images.pairs.len())];
         let x = rng.random_range(0..=pair.lq_w - lq_size);
@@ -162,8 +207,19 @@ pub fn make_batch(images: &TrainingImages, seed: u64, step: usize, n: usize, hr_
             aug,
             &mut hr[i * 3 * hr_size * hr_size..][..3 * hr_size * hr_size],
         );
+        if let (Some(dst), Some(src)) = (teacher_sr.as_mut(), pair.teacher_sr.as_ref()) {
+            crop_into(
+                src,
+                pair.lq_w * s,
+                x * s,
+                y * s,
+                hr_size,
+                aug,
+                &mut dst[i * 3 * hr_size * hr_size..][..3 * hr_size * hr_size],
+            );
+        }
     }
-    Batch { n, hr_size, lq_size, hr, lq }
+    Batch { n, hr_size, lq_size, hr, lq, teacher_sr }
 }
 
 /// Builds batches ahead of the training loop on worker threads (CPU only: no tensors), and
@@ -214,13 +270,15 @@ impl BatchLoader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use srkd_core::image::ImageF32;
+    use burn::module::Module;
+    use burn::tensor::{Tensor, TensorData};
 
     fn synthetic(scale: usize) -> TrainingImages {
         let (w, h) = (40, 32);
         let img = ImageF32::new(w, h, 3, (0..w * h * 3).map(|i| ((i * 31) % 256) as f32).collect());
         let (hr, lq) = degrade(&img, scale);
-        TrainingImages { pairs: vec![Pair { lq_w: lq.width, lq_h: lq.height, hr: hr.to_u8(), lq: lq.to_u8() }], scale }
+        let pair = Pair { lq_w: lq.width, lq_h: lq.height, hr: hr.to_u8(), lq: lq.to_u8(), teacher_sr: None };
+        TrainingImages { pairs: vec![pair], scale }
     }
 
     #[test]
@@ -236,6 +294,62 @@ mod tests {
             assert_eq!(loader.next_batch().unwrap(), make_batch(&images, 7, step, 4, 16));
         }
         assert!(loader.next_batch().is_none());
+    }
+
+    #[test]
+    fn whole_image_teacher_targets_match_the_teacher_on_the_crop_away_from_its_border() {
+        // A crop's target comes from the teacher's pass over the whole image; far enough inside
+        // the crop (its receptive radius), the teacher on the crop alone sees the same pixels,
+        // so the two agree up to the targets' 8-bit rounding.
+        let device = Device::flex();
+        let config = GeneratorConfig::student().with_blocks(1);
+        device.seed(5);
+        let teacher = config.init(&device).valid();
+        let (w, h) = (224, 192);
+        let pixels = (0..w * h * 3).map(|i| (((i / 3) % w * 7 + (i / 3) / w * 3 + i % 3 * 50) % 256) as f32).collect();
+        let (hr, lq) = degrade(&ImageF32::new(w, h, 3, pixels), 4);
+        let pair = Pair { lq_w: lq.width, lq_h: lq.height, hr: hr.to_u8(), lq: lq.to_u8(), teacher_sr: None };
+        let mut images = TrainingImages { pairs: vec![pair], scale: 4 };
+        assert!(make_batch(&images, 1, 0, 2, 64).teacher_sr.is_none());
+        let mut reported = Vec::new();
+        images.add_teacher_targets(&teacher, &config, &device, |done, of| reported.push((done, of))).unwrap();
+        assert_eq!(reported, [(1, 1)]);
+
+        let pair = &images.pairs[0];
+        let (crop, x, y, plain) = (128, 13, 9, (false, false, false));
+        let mut lq_crop = vec![0f32; 3 * (crop / 4) * (crop / 4)];
+        crop_into(&pair.lq, pair.lq_w, x, y, crop / 4, plain, &mut lq_crop);
+        let mut target = vec![0f32; 3 * crop * crop];
+        crop_into(pair.teacher_sr.as_ref().unwrap(), pair.lq_w * 4, x * 4, y * 4, crop, plain, &mut target);
+        let lq_tensor = Tensor::<4>::from_data(TensorData::new(lq_crop, [1, 3, crop / 4, crop / 4]), &device);
+        let on_crop = teacher.forward(lq_tensor).into_data().try_to_vec::<f32>().unwrap();
+        let inner = 4 * config.receptive_radius();
+        let (mut compared, mut worst) = (0, 0f32);
+        for c in 0..3 {
+            for r in inner..crop - inner {
+                for col in inner..crop - inner {
+                    let k = (c * crop + r) * crop + col;
+                    worst = worst.max((target[k] - on_crop[k].clamp(0.0, 255.0)).abs());
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 0 && worst <= 0.51, "largest difference {worst} over {compared} samples");
+        assert!(target.iter().any(|&v| v != target[0]), "a constant target tests nothing");
+    }
+
+    #[test]
+    fn teacher_targets_are_cropped_and_augmented_as_the_hr() {
+        let mut images = synthetic(4);
+        images.pairs[0].teacher_sr = Some(images.pairs[0].hr.clone());
+        for step in 0..8 {
+            let batch = make_batch(&images, 3, step, 4, 16);
+            assert_eq!(batch.teacher_sr.as_ref(), Some(&batch.hr));
+            // Split for data parallelism, each slice keeps its own samples' targets.
+            for slice in batch.split(3) {
+                assert_eq!(slice.teacher_sr.as_ref(), Some(&slice.hr));
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::Device;
-use srkd_core::model::Generator;
+use srkd_core::model::{Generator, GeneratorConfig};
 use srkd_core::weights::generator_from_bytes;
 
 use super::config::TrainConfig;
@@ -27,6 +27,7 @@ pub struct Perceptual {
 /// The KD teacher, in inference mode.
 pub struct Teacher {
     pub generator: Generator,
+    pub config: GeneratorConfig,
     /// Its weights file, and what it stands in for.
     pub label: String,
 }
@@ -61,14 +62,22 @@ impl Frozen {
                     TeacherRole::Srgan => &config.teacher_srgan,
                     TeacherRole::ContentG => &config.teacher_content,
                 };
-                let generator = load_generator_file(path, device)?.valid();
+                let (generator, generator_config) = load_generator_file(path, device)?;
+                let generator = generator.valid();
+                // The SRResNet is G2G's content-only teacher only as a stand-in; a custom
+                // schedule may distil from it on purpose (the page's student does).
                 let label = match role {
-                    TeacherRole::ContentG if path.ends_with("teacher-srresnet.bpk") => {
+                    TeacherRole::ContentG
+                        if path.ends_with("teacher-srresnet.bpk") && schedule.name.starts_with("g2g") =>
+                    {
                         format!("{} (imported SRResNet, MSE-trained, standing in for a content-loss G)", path.display())
+                    }
+                    TeacherRole::ContentG if path.ends_with("teacher-srresnet.bpk") => {
+                        format!("{} (imported SRResNet, MSE-trained)", path.display())
                     }
                     _ => path.display().to_string(),
                 };
-                Some(Teacher { generator, label })
+                Some(Teacher { generator, config: generator_config, label })
             }
             _ => None,
         };
@@ -82,14 +91,15 @@ impl Frozen {
             let plain = p.plain.valid().to_device(device);
             Perceptual { on_graph: plain.clone().fork(ad).freeze(), plain, name: p.name.clone() }
         });
-        let teacher = self
-            .teacher
-            .as_ref()
-            .map(|t| Teacher { generator: t.generator.valid().to_device(device), label: t.label.clone() });
+        let teacher = self.teacher.as_ref().map(|t| Teacher {
+            generator: t.generator.valid().to_device(device),
+            config: t.config.clone(),
+            label: t.label.clone(),
+        });
         Self { perceptual, teacher }
     }
 }
 
-fn load_generator_file(path: &Path, device: &Device) -> Result<Generator> {
-    Ok(generator_from_bytes(fsio::read(path)?, device).with_context(|| path.display().to_string())?.0)
+fn load_generator_file(path: &Path, device: &Device) -> Result<(Generator, GeneratorConfig)> {
+    generator_from_bytes(fsio::read(path)?, device).with_context(|| path.display().to_string())
 }

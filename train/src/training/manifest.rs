@@ -30,6 +30,8 @@ pub struct RunSummary<'a> {
     pub steps: usize,
     pub final_validation_psnr: Option<f64>,
     pub training_images: usize,
+    /// How the KD loss's teacher outputs were made, if the schedule has one.
+    pub kd_targets: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -39,6 +41,7 @@ struct Manifest<'a> {
     generator: &'a GeneratorConfig,
     init: Option<&'a InitSource>,
     teacher: Option<&'a str>,
+    kd_targets: Option<&'a str>,
     perceptual: Option<&'a str>,
     data: DataInfo,
     steps: usize,
@@ -65,6 +68,7 @@ pub fn write_outputs(run: &Path, g: Generator, summary: &RunSummary) -> Result<P
         generator: summary.generator,
         init: summary.init,
         teacher,
+        kd_targets: summary.kd_targets,
         perceptual,
         data: DataInfo { folder: summary.config.data.display().to_string(), images: summary.training_images },
         steps: summary.steps,

@@ -38,18 +38,23 @@ pub struct GanState {
     pub d: Option<Trained<Discriminator>>,
 }
 
-/// A batch on the device: HR crops and their degraded inputs, `[n, 3, h, w]`, 0–255.
+/// A batch on the device: HR crops, their degraded inputs and, if the batch carries them, the
+/// teacher's results on the whole images cropped as the HR; `[n, 3, h, w]`, 0–255.
 pub struct DeviceBatch {
     pub hr: Tensor<4>,
     pub lq: Tensor<4>,
+    pub teacher_sr: Option<Tensor<4>>,
 }
 
 impl DeviceBatch {
     pub fn upload(batch: &Batch, device: &Device) -> Self {
         let shape = |side: usize| [batch.n, 3, side, side];
+        let hr_tensor =
+            |pixels: &Vec<f32>| Tensor::from_data(TensorData::new(pixels.clone(), shape(batch.hr_size)), device);
         Self {
-            hr: Tensor::from_data(TensorData::new(batch.hr.clone(), shape(batch.hr_size)), device),
+            hr: hr_tensor(&batch.hr),
             lq: Tensor::from_data(TensorData::new(batch.lq.clone(), shape(batch.lq_size)), device),
+            teacher_sr: batch.teacher_sr.as_ref().map(hr_tensor),
         }
     }
 }
@@ -147,10 +152,11 @@ pub(super) fn generator_loss(
         (true, Some(vgg)) => Some((&vgg.on_graph, vgg.plain.forward(batch.hr).autodiff())),
         (true, None) => bail!("content loss without a perceptual network"),
     };
-    let teacher_sr = match (w.kd > 0.0, frozen.teacher.as_ref()) {
-        (false, _) => None,
-        (true, Some(teacher)) => Some(teacher.generator.forward(batch.lq).autodiff()),
-        (true, None) => bail!("KD loss without a teacher"),
+    let teacher_sr = match (w.kd > 0.0, batch.teacher_sr, frozen.teacher.as_ref()) {
+        (false, _, _) => None,
+        (true, Some(whole_image_targets), _) => Some(whole_image_targets.autodiff()),
+        (true, None, Some(teacher)) => Some(teacher.generator.forward(batch.lq).autodiff()),
+        (true, None, None) => bail!("KD loss without a teacher"),
     };
     clock.lap(PARTS[2])?;
 
@@ -201,7 +207,7 @@ pub(super) mod tests {
             }
             *v = acc / 16.0;
         }
-        Batch { n, hr_size: hr, lq_size: lq, hr: hr_px, lq: lq_px }
+        Batch { n, hr_size: hr, lq_size: lq, hr: hr_px, lq: lq_px, teacher_sr: None }
     }
 
     pub(crate) fn tiny_frozen(device: &Device, ad: &Device) -> Frozen {
@@ -209,11 +215,12 @@ pub(super) mod tests {
             VggConfig { name: "tiny".into(), convs_per_block: vec![1, 1], feature_block: 2, input: VggInput::CaffeBgr };
         device.seed(3);
         let plain = vgg.init(device);
-        let generator = GeneratorConfig::student().with_blocks(1).init(device).valid();
+        let config = GeneratorConfig::student().with_blocks(1);
+        let generator = config.init(device).valid();
         let on_graph = plain.clone().fork(ad).freeze();
         Frozen {
             perceptual: Some(Perceptual { on_graph, plain, name: "tiny".into() }),
-            teacher: Some(Teacher { generator, label: "tiny".into() }),
+            teacher: Some(Teacher { generator, config, label: "tiny".into() }),
         }
     }
 

@@ -139,7 +139,9 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
 
     let frozen = Frozen::load(config, &schedule, &device, &ad)?;
     let parallel = DataParallel::new(&devices, &frozen);
-    let images = Arc::new(TrainingImages::load(&config.data, g_config.scale, config.hr_crop)?);
+    let mut images = TrainingImages::load(&config.data, g_config.scale, config.hr_crop)?;
+    let kd_targets = prepare_kd_targets(config, &schedule, &frozen, &mut images, &device, opts.progress)?;
+    let images = Arc::new(images);
     let validation = load_validation(&config.validation, g_config.scale)?;
 
     let mut position = Position { phase: 0, step_in_phase: 0, global_step: 0, seed: config.seed, last_psnr: None };
@@ -265,8 +267,36 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
         steps: position.global_step,
         final_validation_psnr: position.last_psnr,
         training_images: images.len(),
+        kd_targets,
     };
     Ok(Outcome::Finished { generator: write_outputs(run, g, &summary)? })
+}
+
+/// Resolves `config.kd_targets` for this run and, when the teacher is to run on the whole
+/// images, runs it now. Returns how the KD targets are made (for the manifest), if any are.
+fn prepare_kd_targets(
+    config: &TrainConfig,
+    schedule: &Schedule,
+    frozen: &Frozen,
+    images: &mut TrainingImages,
+    device: &Device,
+    progress: bool,
+) -> Result<Option<&'static str>> {
+    let Some(teacher) = frozen.teacher.as_ref().filter(|_| schedule.needs_teacher()) else { return Ok(None) };
+    let lq_crop = config.hr_crop / images.scale;
+    let kd_steps: usize = schedule.phases.iter().filter(|p| p.losses.kd > 0.0).map(|p| p.steps).sum();
+    let crop_pixels = kd_steps * config.batch_size * lq_crop * lq_crop;
+    if !config.kd_targets.on_whole_images(crop_pixels, images.lq_pixels()) {
+        return Ok(Some("the teacher on each batch's LR crops"));
+    }
+    let bar = if progress { ProgressBar::new(images.len() as u64) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:25}] {pos}/{len} images ETA {eta}").expect("static template"),
+    );
+    bar.set_prefix("KD targets: the teacher on the whole training images");
+    images.add_teacher_targets(&teacher.generator, &teacher.config, device, |done, _| bar.set_position(done as u64))?;
+    bar.finish_and_clear();
+    Ok(Some("the teacher on the whole LR training images, rounded to 8 bits, cropped as the HR"))
 }
 
 /// A checkpoint resumes only under the schedule that wrote it: its phase and step must lie
