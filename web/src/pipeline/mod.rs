@@ -7,12 +7,13 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use burn::module::Module;
+use srkd_core::cpu::CpuGenerator;
 use srkd_core::image::{ImageF32, OutputFormat, OutputSize, decode, decode_precise};
 use srkd_core::metrics::Quality;
 use srkd_core::model::{Generator, GeneratorConfig};
 use srkd_core::weights::generator_from_bytes;
 
-use crate::backend::{Backend, Kind};
+use crate::backend::{Backend, Kernels, Kind};
 use crate::browser::fetch_bytes;
 use crate::probe;
 
@@ -40,15 +41,20 @@ pub enum Mode {
     Evaluate,
 }
 
-/// A generator loaded for a backend: on the CPU always (burn's module, the CPU kernels'
-/// source), and packed for the GPU kernels on a WebGPU backend.
+/// A generator loaded for a backend: burn's module always (the reference path, and the source
+/// of the packed forms), packed once for the CPU's direct kernels on the CPU backend, and for
+/// the GPU kernels on a WebGPU backend.
 pub struct LoadedModel {
     pub id: String,
     pub generator: Generator,
     pub config: GeneratorConfig,
     pub gpu: Option<GpuModel>,
-    /// The weights as loaded, kept in the JS heap for the tile workers (`pool.rs`); `None` in a
-    /// worker itself.
+    /// The direct kernels' packed weights (BatchNorm folded in). Packed here, once: burn's
+    /// `Generator::forward` packs them again for every tile. `None` on WebGPU, with
+    /// `?kernels=reference`, or where no kernel of this CPU computes the model.
+    pub packed: Option<CpuGenerator>,
+    /// The weights as loaded, kept in the JS heap for the tile workers (`pool.rs`) when the model
+    /// runs on the CPU (the only backend they serve); `None` in a worker itself.
     pub weights: Option<js_sys::Uint8Array>,
 }
 
@@ -59,15 +65,17 @@ pub type GpuModel = srkd_core::gpu::GpuGenerator;
 pub enum GpuModel {}
 
 pub async fn load_model(id: &str, bytes: Vec<u8>, backend: &Backend) -> Result<LoadedModel, String> {
-    let weights = Some(js_sys::Uint8Array::from(&bytes[..]));
+    let on_cpu = backend.kind == Kind::Cpu;
+    let weights = on_cpu.then(|| js_sys::Uint8Array::from(&bytes[..]));
     let (generator, config) = generator_from_bytes(bytes, &backend.device).map_err(|e| format!("model {id}: {e}"))?;
     let generator = generator.valid();
+    let packed = (on_cpu && backend.kernels != Kernels::Reference).then(|| CpuGenerator::new(&generator)).flatten();
     let gpu = match &backend.gpu {
         Some(gpu) => Some(gpu_model(gpu, &generator).await.map_err(|e| format!("model {id} on WebGPU: {e}"))?),
         None => None,
     };
     crate::browser::mark("srkd:model-loaded");
-    Ok(LoadedModel { id: id.into(), generator, config, gpu, weights })
+    Ok(LoadedModel { id: id.into(), generator, config, gpu, packed, weights })
 }
 
 #[cfg(feature = "webgpu")]

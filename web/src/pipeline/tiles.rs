@@ -8,6 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use burn::tensor::Tensor;
+use srkd_core::cpu::CpuGenerator;
 use srkd_core::image::{ImageF32, Sample};
 use srkd_core::tensor::{data_to_image, image_to_tensor};
 use srkd_core::tiling::{Stitcher, Tile, plan_parallel_tiles, plan_tiles};
@@ -31,15 +32,15 @@ pub async fn run_tile(
                 model.gpu.as_ref().ok_or_else(|| JobError::Device("the model is not loaded on the GPU".into()))?;
             on_gpu(gpu, window).await?
         }
-        Kind::Cpu => {
-            let input = image_to_tensor(window, &backend.device);
-            let sr = if backend.kernels == Kernels::Reference {
-                model.generator.forward_reference(input)
-            } else {
-                model.generator.forward(input)
-            };
-            read_back(sr).await?
-        }
+        Kind::Cpu => match (&model.packed, backend.kernels) {
+            (Some(packed), Kernels::Direct | Kernels::Compare) => on_packed(packed, window),
+            (None, Kernels::Direct | Kernels::Compare) => {
+                read_back(model.generator.forward(image_to_tensor(window, &backend.device))).await?
+            }
+            (_, Kernels::Reference) => {
+                read_back(model.generator.forward_reference(image_to_tensor(window, &backend.device))).await?
+            }
+        },
     };
     if backend.kernels != Kernels::Compare {
         return Ok((sr, None));
@@ -47,6 +48,14 @@ pub async fn run_tile(
     let reference = read_back(model.generator.forward_reference(image_to_tensor(window, &backend.device))).await?;
     let diff = sr.data.iter().zip(&reference.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     Ok((sr, Some(diff)))
+}
+
+/// The direct kernels on the model's packed weights: the computation `Generator::forward` makes
+/// on the CPU backend, without packing the weights again or going through burn's tensors.
+fn on_packed(packed: &CpuGenerator, window: &ImageF32) -> ImageF32 {
+    let s = packed.scale();
+    let sr = packed.forward(&window.to_planar(), 1, window.height, window.width, &mut |_| {});
+    ImageF32::from_planar(window.width * s, window.height * s, 3, &sr)
 }
 
 #[cfg(feature = "webgpu")]
