@@ -95,7 +95,7 @@ impl TrainingImages {
         }
         let count = self.pairs.len();
         for (i, pair) in self.pairs.iter_mut().enumerate() {
-            let lq = ImageF32::new(pair.lq_w, pair.lq_h, 3, pair.lq.iter().map(|&v| v as f32).collect());
+            let lq = ImageF32::from_u8(pair.lq_w, pair.lq_h, 3, &pair.lq);
             pair.teacher_sr = Some(upscale_rgb::<u8>(teacher, config, &lq, TEACHER_TILE, device, |_, _| {})?);
             on_image(i + 1, count);
         }

@@ -282,7 +282,8 @@ fn prepare_kd_targets(
     device: &Device,
     progress: bool,
 ) -> Result<Option<&'static str>> {
-    let Some(teacher) = frozen.teacher.as_ref().filter(|_| schedule.needs_teacher()) else { return Ok(None) };
+    // `Frozen::load` loads a teacher only for a schedule with a KD loss.
+    let Some(teacher) = frozen.teacher.as_ref() else { return Ok(None) };
     let lq_crop = config.hr_crop / images.scale;
     let kd_steps: usize = schedule.phases.iter().filter(|p| p.losses.kd > 0.0).map(|p| p.steps).sum();
     let crop_pixels = kd_steps * config.batch_size * lq_crop * lq_crop;
