@@ -2,8 +2,8 @@
 //! exact resume, Ctrl-C, NaN handling, a step on wgpu (lavapipe), and a discriminator step on
 //! vulkan.
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use crate::common::*;
 
@@ -132,22 +132,37 @@ fn resume_after_interruption_reproduces_the_uninterrupted_run() {
     }
 }
 
+/// The tiny config with `line` put first, written to DIR/NAME.toml.
+fn tiny_config_with(dir: &Path, name: &str, line: &str) -> PathBuf {
+    let tiny = std::fs::read_to_string(root().join("tests/fixtures/tiny-train.toml")).unwrap();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, format!("{line}\n{tiny}")).unwrap();
+    path
+}
+
+/// Two steps of `schedule` under `config` into DIR/NAME, with `extra` arguments.
+fn two_steps(dir: &Path, config: &Path, schedule: &str, name: &str, extra: &[&str]) -> (Output, PathBuf) {
+    let out_dir = dir.join(name);
+    let args = [&["--schedule", schedule, "--steps", "2", "--out", out_dir.to_str().unwrap()], extra].concat();
+    (train_with_config(dir, config, &args, None), out_dir)
+}
+
+/// [`two_steps`] stopped after one step and resumed ends with the same weights as `straight`.
+fn stopped_and_resumed_ends_as(dir: &Path, config: &Path, schedule: &str, straight: &Path) {
+    let (out, split) = two_steps(dir, config, schedule, "split", &["--stop-after", "1"]);
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    ok(&two_steps(dir, config, schedule, "split", &["--resume"]).0);
+    let weights = |run: &Path| std::fs::read(run.join("generator.bpk")).unwrap();
+    assert_eq!(weights(straight), weights(&split), "the resumed run ends elsewhere");
+}
+
 #[test]
 fn whole_image_kd_targets_take_effect_and_resume_exactly() {
     // The tiny config's 2 KD steps would pick crops under `auto`; each choice is forced here.
     let dir = tempfile::tempdir().unwrap();
-    let tiny = std::fs::read_to_string(root().join("tests/fixtures/tiny-train.toml")).unwrap();
-    let config_for = |choice: &str| {
-        let path = dir.path().join(format!("{choice}.toml"));
-        std::fs::write(&path, format!("kd_targets = \"{choice}\"\n{tiny}")).unwrap();
-        path
-    };
+    let config_for = |choice: &str| tiny_config_with(dir.path(), choice, &format!("kd_targets = \"{choice}\""));
     let (image, crop) = (config_for("image"), config_for("crop"));
-    let run = |config: &Path, name: &str, extra: &[&str]| {
-        let out_dir = dir.path().join(name);
-        let args = [&["--schedule", "gan2g", "--steps", "2", "--out", out_dir.to_str().unwrap()], extra].concat();
-        (train_with_config(dir.path(), config, &args, None), out_dir)
-    };
+    let run = |config: &Path, name: &str, extra: &[&str]| two_steps(dir.path(), config, "gan2g", name, extra);
     let (out, straight) = run(&image, "straight", &[]);
     ok(&out);
     let manifest = json(&straight.join("manifest.json"));
@@ -155,19 +170,38 @@ fn whole_image_kd_targets_take_effect_and_resume_exactly() {
     assert_eq!(manifest["config"]["kd_targets"], "image");
 
     // Stopped after one step and resumed: the teacher's pass is made again, identically.
-    let (out, split) = run(&image, "split", &["--stop-after", "1"]);
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
-    ok(&run(&image, "split", &["--resume"]).0);
-    assert_eq!(
-        std::fs::read(straight.join("generator.bpk")).unwrap(),
-        std::fs::read(split.join("generator.bpk")).unwrap()
-    );
+    stopped_and_resumed_ends_as(dir.path(), &image, "gan2g", &straight);
 
     // The teacher on each crop instead: other targets, so other weights.
     let (out, on_crops) = run(&crop, "crops", &[]);
     ok(&out);
     assert!(json(&on_crops.join("manifest.json"))["kd_targets"].as_str().unwrap().contains("crops"));
     assert_ne!(fingerprint(&straight.join("generator.bpk")), fingerprint(&on_crops.join("generator.bpk")));
+}
+
+#[test]
+fn precise_bn_statistics_follow_the_last_step_and_a_resumed_run_repeats_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny_path = root().join("tests/fixtures/tiny-train.toml");
+    let precise = tiny_config_with(dir.path(), "precise", "precise_bn_batches = 3");
+    let run = |config: &Path, name: &str, extra: &[&str]| two_steps(dir.path(), config, "student-mse", name, extra);
+    let (out, straight) = run(&precise, "straight", &[]);
+    ok(&out);
+    let lines = log_lines(&straight);
+    let last = lines.last().unwrap();
+    assert_eq!((last["phase"].as_str(), last["step"].as_u64()), (Some("precise-bn"), Some(2)), "{last}");
+    let manifest = json(&straight.join("manifest.json"));
+    assert_eq!(manifest["config"]["precise_bn_batches"], 3);
+    assert_eq!(manifest["final_validation_psnr"], last["validation"]["psnr"], "the score of the shipped statistics");
+
+    // Without the pass: the moving averages stay, so the same weights give other results.
+    let (out, plain) = run(&tiny_path, "plain", &[]);
+    ok(&out);
+    assert!(log_lines(&plain).iter().all(|l| l["phase"] != "precise-bn"));
+    assert_ne!(fingerprint(&straight.join("generator.bpk")), fingerprint(&plain.join("generator.bpk")));
+
+    // Interrupted and resumed: the pass draws the same batches after the same last step.
+    stopped_and_resumed_ends_as(dir.path(), &precise, "student-mse", &straight);
 }
 
 #[test]
@@ -192,7 +226,7 @@ fn each_shipped_recipe_config_still_trains_what_its_weights_were_trained_with() 
         let phases = schedule["phases"].as_array().unwrap();
         let uses = |loss: &str| phases.iter().any(|p| p["losses"][loss].as_f64().unwrap() > 0.0);
         let mut keys = vec!["custom_schedule", "batch_size", "hr_crop", "seed", "data", "init", "kd_weight"];
-        keys.extend(["adam_beta1", "adam_beta2", "adam_epsilon"]);
+        keys.extend(["adam_beta1", "adam_beta2", "adam_epsilon", "precise_bn_batches"]);
         keys.push(if schedule["network"] == "student" { "student" } else { "teacher_architecture" });
         if uses("kd") {
             keys.push(if schedule["teacher"] == "srgan" { "teacher_srgan" } else { "teacher_content" });
@@ -346,13 +380,17 @@ fn bad_configs_are_rejected_with_the_reason() {
         "{stderr}"
     );
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "batch_sise = 4\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
-        .args(["train", "--config", bad.to_str().unwrap(), "--out", run.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("bad.toml") && stderr.contains("batch_sise"), "{stderr}");
+    // A misspelt field, at the top or in an architecture table (burn's config derive alone would
+    // ignore the latter).
+    for (text, named) in [("batch_sise = 4\n", "batch_sise"), ("[student]\nfilter = 16\n", "unknown field `filter`")] {
+        std::fs::write(&bad, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
+            .args(["train", "--config", bad.to_str().unwrap(), "--out", run.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains("bad.toml") && stderr.contains(named), "{stderr}");
+    }
     // Training before fetching the photos says how to get them.
     let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
         .args(["train", "--schedule", "teacher-srresnet", "--data", "no-such-folder", "--out", run.to_str().unwrap()])

@@ -212,6 +212,13 @@ impl Generator {
         self.forward_with_ops(pixels, after)
     }
 
+    /// Every BatchNorm, in forward order: the blocks' two, then the trunk's (the running
+    /// statistics' momentum is set through these, e.g. for precise BN statistics).
+    pub fn batch_norms_mut(&mut self) -> impl Iterator<Item = &mut BatchNorm> {
+        let blocks = self.blocks.iter_mut().flat_map(|b| [&mut b.bn1, &mut b.bn2]);
+        blocks.chain(std::iter::once(&mut self.trunk_bn))
+    }
+
     /// [`Generator::forward`] through burn's ops (`crate::ops`) on every device, without the
     /// direct CPU path: the reference the page's `?kernels=reference` and the tests compare with.
     pub fn forward_reference(&self, pixels: Tensor<4>) -> Tensor<4> {

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use srkd_core::model::{DiscriminatorConfig, GeneratorConfig};
 
 use super::schedule::Schedule;
@@ -28,8 +30,13 @@ pub struct TrainConfig {
     pub data: PathBuf,
     /// Validation images or folders (PSNR/SSIM every `validate_every` steps).
     pub validation: Vec<PathBuf>,
+    /// The architecture tables name only what they change; the rest is the paper's student,
+    /// teacher and discriminator ([`over_defaults`]).
+    #[serde(deserialize_with = "student_over_defaults")]
     pub student: GeneratorConfig,
+    #[serde(deserialize_with = "teacher_over_defaults")]
     pub teacher_architecture: GeneratorConfig,
+    #[serde(deserialize_with = "discriminator_over_defaults")]
     pub discriminator: DiscriminatorConfig,
     /// SRGAN teacher for GAN2GAN / GAN2G / GAN2G+AL.
     pub teacher_srgan: PathBuf,
@@ -51,6 +58,10 @@ pub struct TrainConfig {
     /// Perceptual network weights: HED VGG16 `.weights.h5` (default, a proxy), torchvision
     /// VGG19 `.pth`, or VGG19 `.safetensors`. Empty = the fetched HED weights.
     pub perceptual: Option<PathBuf>,
+    /// After the last step, set every BatchNorm's running statistics to their exact mean over
+    /// this many training batches (precise BN) instead of the moving average of the last few;
+    /// 0 keeps the moving average.
+    pub precise_bn_batches: usize,
     pub adam_beta1: f64,
     pub adam_beta2: f64,
     pub adam_epsilon: f64,
@@ -82,6 +93,7 @@ impl Default for TrainConfig {
             init: None,
             kd_targets: KdTargets::Auto,
             perceptual: None,
+            precise_bn_batches: 0,
             adam_beta1: 0.9,
             adam_beta2: 0.999,
             adam_epsilon: 1e-8,
@@ -150,5 +162,99 @@ impl TrainConfig {
         self.student.validate()?;
         self.discriminator.validate()?;
         self.resolved_schedule().map(|_| ())
+    }
+}
+
+fn student_over_defaults<'de, D: Deserializer<'de>>(deserializer: D) -> Result<GeneratorConfig, D::Error> {
+    over_defaults(GeneratorConfig::student(), "student", deserializer)
+}
+
+fn teacher_over_defaults<'de, D: Deserializer<'de>>(deserializer: D) -> Result<GeneratorConfig, D::Error> {
+    over_defaults(GeneratorConfig::teacher(), "teacher_architecture", deserializer)
+}
+
+fn discriminator_over_defaults<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DiscriminatorConfig, D::Error> {
+    over_defaults(DiscriminatorConfig::new(), "discriminator", deserializer)
+}
+
+/// `base` with the fields of the table being read written over it. burn's `Config` derive
+/// wants every field of a table, and its own defaults are the teacher's (64 filters, 16
+/// blocks), so a `[student]` that only changes the output would otherwise be refused, or, were
+/// the missing fields filled from those defaults, silently become a teacher. A misspelt field is
+/// an error, where burn's derive would ignore it.
+fn over_defaults<'de, T, D>(base: T, table: &str, deserializer: D) -> Result<T, D::Error>
+where
+    T: Serialize + DeserializeOwned,
+    D: Deserializer<'de>,
+{
+    let given = Value::deserialize(deserializer)?;
+    let mut merged = serde_json::to_value(base).map_err(D::Error::custom)?;
+    write_over(&mut merged, given, table).map_err(D::Error::custom)?;
+    serde_json::from_value(merged).map_err(|e| D::Error::custom(format!("[{table}]: {e}")))
+}
+
+fn write_over(base: &mut Value, given: Value, table: &str) -> Result<(), String> {
+    match (base, given) {
+        (Value::Object(fields), Value::Object(given)) => {
+            for (key, value) in given {
+                let known = fields.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+                let Some(field) = fields.get_mut(&key) else {
+                    return Err(format!("[{table}]: unknown field `{key}`, expected one of {known}"));
+                };
+                write_over(field, value, &format!("{table}.{key}"))?;
+            }
+            Ok(())
+        }
+        (Value::Object(_), given) => Err(format!("[{table}] must be a table, got {given}")),
+        (field, value) => {
+            *field = value;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use srkd_core::model::OutputActivation;
+
+    use super::*;
+
+    #[test]
+    fn an_architecture_table_changes_only_the_fields_it_names() {
+        let config: TrainConfig = toml::from_str(
+            "[student.pixels]\noutput_activation = \"identity\"\noutput = [0.0, 1.0]\n\n[discriminator]\ninput_size = 128",
+        )
+        .unwrap();
+        let mut expected = GeneratorConfig::student();
+        expected.pixels.output_activation = OutputActivation::Identity;
+        expected.pixels.output = [0.0, 1.0];
+        assert_eq!(config.student, expected);
+        assert_eq!(config.teacher_architecture, GeneratorConfig::teacher());
+        assert_eq!(config.discriminator.input_size, 128);
+        assert_eq!(config.discriminator.filters, DiscriminatorConfig::new().filters);
+
+        let config: TrainConfig = toml::from_str("[student]\nblocks = 4").unwrap();
+        assert_eq!((config.student.filters, config.student.blocks), (32, 4));
+    }
+
+    #[test]
+    fn a_misspelt_or_mistyped_architecture_field_is_an_error() {
+        let err = toml::from_str::<TrainConfig>("[student]\nfilter = 16").unwrap_err().to_string();
+        assert!(err.contains("[student]: unknown field `filter`") && err.contains("`filters`"), "{err}");
+        let err = toml::from_str::<TrainConfig>("[student.pixels]\nout = [0.0, 1.0]").unwrap_err().to_string();
+        assert!(err.contains("[student.pixels]: unknown field `out`"), "{err}");
+        let err = toml::from_str::<TrainConfig>("[teacher_architecture]\nblocks = \"many\"").unwrap_err().to_string();
+        assert!(err.contains("[teacher_architecture]"), "{err}");
+        assert!(toml::from_str::<TrainConfig>("student = 3").is_err());
+    }
+
+    #[test]
+    fn a_config_written_out_reads_back_the_same() {
+        let mut config = TrainConfig::default();
+        config.student.pixels.output_activation = OutputActivation::Identity;
+        config.discriminator.input_size = 128;
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(serde_json::from_value::<TrainConfig>(json).unwrap(), config);
+        assert_eq!(toml::from_str::<TrainConfig>(&toml::to_string(&config).unwrap()).unwrap(), config);
     }
 }

@@ -10,6 +10,7 @@ pub mod losses;
 pub mod manifest;
 pub mod parallel;
 pub mod perceptual;
+pub mod precise_bn;
 pub mod schedule;
 pub mod step;
 pub mod step_clock;

@@ -23,6 +23,7 @@ use super::init::initial_generator;
 use super::log::{LogLine, RunLog, SetQuality};
 use super::manifest::{RunSummary, write_outputs};
 use super::parallel::DataParallel;
+use super::precise_bn;
 use super::schedule::Schedule;
 use super::step::{GanState, Trained};
 use super::step_clock::StepClock;
@@ -255,6 +256,15 @@ pub fn train(config: &TrainConfig, opts: RunOptions) -> Result<Outcome> {
             }
         }
         g = state.g.model;
+    }
+    if config.precise_bn_batches > 0 {
+        // After the last checkpoint, so a resumed run makes the same pass from the same weights.
+        bar.set_message(format!("precise BN statistics over {} batches", config.precise_bn_batches));
+        g = precise_bn::after_training(g, images.clone(), config, total, &ad)?;
+        let (quality, validation_sets) = validate(&g, &g_config, &validation, &device)?;
+        position.last_psnr = Some(quality.psnr);
+        let line = precise_bn::log_line(total, started.elapsed().as_secs_f64());
+        log.write(&LogLine { validation: Some(quality), validation_sets, ..line })?;
     }
     bar.finish_and_clear();
     let summary = RunSummary {
