@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
+use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use srkd_core::model::Generator;
 
@@ -18,7 +19,10 @@ use super::log::LogLine;
 /// The generator (on the autodiff device, its BatchNorms in training mode) with every
 /// BatchNorm's running mean and variance set to the mean, over `lq_batches`, of the statistics
 /// each batch gives that layer. Nothing else changes: no gradient, no weight update.
-pub fn recompute(mut g: Generator, lq_batches: impl IntoIterator<Item = Tensor<4>>) -> Generator {
+pub fn recompute(g: Generator, lq_batches: impl IntoIterator<Item = Tensor<4>>) -> Generator {
+    // No parameter tracked: BatchNorm still takes its training path on the autodiff device, but
+    // no graph is recorded (with one, the forwards' activations were kept: 24 GB by 200 batches).
+    let mut g = g.no_grad();
     let momentum: Vec<f64> = g.batch_norms_mut().map(|bn| bn.momentum).collect();
     for (k, lq) in lq_batches.into_iter().enumerate() {
         // The k-th batch weighs 1/(k+1): the running value is then the mean of batches 0..=k.
