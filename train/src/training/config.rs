@@ -197,8 +197,8 @@ fn write_over(base: &mut Value, given: Value, table: &str) -> Result<(), String>
     match (base, given) {
         (Value::Object(fields), Value::Object(given)) => {
             for (key, value) in given {
-                let known = fields.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
                 let Some(field) = fields.get_mut(&key) else {
+                    let known = fields.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
                     return Err(format!("[{table}]: unknown field `{key}`, expected one of {known}"));
                 };
                 write_over(field, value, &format!("{table}.{key}"))?;
