@@ -2,7 +2,8 @@
 # Publish one finished `srkd train` run (a student, or a trained teacher such as teacher-g) as shipped weights: weights/ID.bpk, its training
 # manifest as weights/ID.manifest.json, an entry in weights/manifest.json (source, config,
 # steps, teacher, data, commit, sha256, PSNR-Y/SSIM-Y on the embedded eval set measured here
-# by `srkd eval`), and the eval JSON as docs/results/ID-eval.json.
+# by `srkd eval`), the eval JSON as docs/results/ID-eval.json and the training log (losses and
+# validations) as docs/results/ID-log.jsonl.
 # Usage: scripts/publish-student.sh RUN ID CONFIG   e.g.
 #   scripts/publish-student.sh runs/student-srresnet-kd student-srresnet-kd configs/student-srresnet-kd.toml
 set -euo pipefail
@@ -17,6 +18,7 @@ cargo run --locked -q -p srkd -- eval data/eval --model "$run/generator.bpk" --j
 mv "docs/results/$id-eval.json.part" "docs/results/$id-eval.json"
 cp "$run/generator.bpk" "weights/$id.bpk.part" && mv "weights/$id.bpk.part" "weights/$id.bpk"
 cp "$run/manifest.json" "weights/$id.manifest.json"
+cp "$run/log.jsonl" "docs/results/$id-log.jsonl"
 python3 - "$id" "$config" <<'PY'
 import hashlib, json, os, sys
 id, config = sys.argv[1], sys.argv[2]
@@ -39,6 +41,7 @@ manifest[f"{id}.bpk"] = {
     "licence": "MIT OR Apache-2.0 (this project); trained on the photos listed in data/train/LICENSES",
     "training_manifest": f"weights/{id}.manifest.json",
     "evaluation": f"docs/results/{id}-eval.json (srkd eval data/eval)",
+    "log": f"docs/results/{id}-log.jsonl",
     "regenerate": f"scripts/fetch-train-data.sh && srkd train --config {config} --out runs/{id} && scripts/publish-student.sh runs/{id} {id} {config}",
 }
 with open("weights/manifest.json.part", "w") as f:

@@ -16,9 +16,9 @@ fn fixtures(dir: &Path) -> (PathBuf, PathBuf) {
     (data, eval)
 }
 
-/// A shipped 32/8 student stands in for the shared MSE student, so these tests do not depend on
-/// weights/student-mse.bpk (a later `--init` in `extra` wins).
-const INIT: &str = "weights/student-srresnet-kd.bpk";
+/// The shipped shared MSE student (the quick preset's default init), named so a later `--init` in
+/// `extra` can replace it.
+const INIT: &str = "weights/student-mse.bpk";
 
 fn reproduce(data: &Path, eval: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args: Vec<String> =

@@ -413,7 +413,7 @@ fn a_fine_tune_starts_exactly_from_its_init_and_a_wrong_init_is_refused() {
     std::fs::write(&config, tiny.replace("validate_every = 0", "validate_every = 1")).unwrap();
     let data = tiny_data(dir.path());
     let run = dir.path().join("run");
-    let init = root().join("weights/student-srresnet-kd.bpk");
+    let init = root().join("weights/student-mse.bpk");
     let out = Command::new(env!("CARGO_BIN_EXE_srkd"))
         .args(["train", "--config", config.to_str().unwrap(), "--data", data.to_str().unwrap()])
         .args(["--schedule", "gan2g", "--steps", "1", "--init", init.to_str().unwrap(), "--out", run.to_str().unwrap()])
