@@ -1,6 +1,7 @@
 """P4 of docs/performance.md: srkd on GPUs, from the `gpu-check.json` that scripts/gpu-check.sh
 writes on a GPU machine (copied to docs/gpu-check.json). A dry run (CPU-emulated adapters) is
 never reported as GPU figures."""
+import hashlib
 import json
 import statistics
 from pathlib import Path
@@ -18,6 +19,7 @@ def p4_section(path: Path) -> list[str]:
     lines = ["## P4 — srkd on GPUs (`scripts/gpu-check.sh`)", "",
              f"Measured on srkd {check['commit']} (binary sha256 {check['srkd_sha256'][:12]}…), adapters: {adapters}. "
              "Weights: " + ", ".join(f"{k} {v[:12]}…" for k, v in check["weights_sha256"].items()) + ".", "",
+             *stale_weights(path, check["weights_sha256"]),
              "| backend | model | input | output | median s | GFLOP/s |", "|---|---|---|---|---|---|"]
     for run in check["infer"]:
         w, h = run["size"], run.get("height", run["size"])
@@ -30,3 +32,20 @@ def p4_section(path: Path) -> list[str]:
             s = statistics.median(r["seconds"])
             lines.append(f"| {r['schedule']} | {r['devices']} | {s:.3f} | {1 / s:.2f} | {train['batch'] / s:.1f} |")
     return lines
+
+
+def stale_weights(path: Path, measured: dict[str, str]) -> list[str]:
+    """A paragraph naming the measured weights files that have changed since (the shipped file's
+    sha256 differs): no GPU may be lent when weights change, so the rows stay, labelled."""
+    root = path.resolve().parents[1]
+    changed = []
+    for name, sha in measured.items():
+        file = root / name
+        now = hashlib.sha256(file.read_bytes()).hexdigest() if file.exists() else None
+        if now != sha:
+            changed.append(f"{name} (measured {sha[:12]}…, shipped now {now[:12] + '…' if now else 'absent'})")
+    if not changed:
+        return []
+    return ["Changed since this run: " + ", ".join(changed) + ". The timings depend on a generator's architecture "
+            "(weights/manifest.json), not on its weights' values; rerun `scripts/gpu-check.sh` on a GPU to measure "
+            "the shipped files.", ""]
